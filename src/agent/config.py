@@ -1,0 +1,167 @@
+"""Typed configuration, merged once from its layers.
+
+Later layers win: built-in defaults < user config (platformdirs) < the repo's
+`[tool.agent]` in pyproject.toml or `.agent/config.toml` < AGENT_* environment
+variables < CLI flags. Every file uses the same nested tables as the models below
+(`[tool.agent.backend]`, `[tool.agent.loop]`, ...).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent.errors import UsageError
+
+Verdict = Literal["allow", "ask", "deny"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BackendConfig(_Section):
+    """Which model to call and how."""
+
+    model: str | None = Field(None, description="local | gguf:PATH | scripted:PATH | a litellm model")
+    api_base: str | None = Field(None, description="base URL of an OpenAI-compatible server")
+    gguf: str | None = Field(None, description="GGUF file used by `local` (AGENT_GGUF)")
+    gpu_layers: int = Field(0, description="layers to offload to the GPU (-1: all)")
+    n_ctx: int = Field(8192, description="llama.cpp context size in tokens")
+    threads: int | None = Field(None, description="llama.cpp threads (default: the cores)")
+    temperature: float = Field(0.0, description="sampling temperature")
+    max_reply_tokens: int = Field(1024, description="cap on tokens generated per reply")
+    timeout_s: float = Field(600.0, description="per-request timeout for hosted models")
+
+
+class LoopConfig(_Section):
+    """Limits of one run."""
+
+    max_steps: int = Field(30, ge=1, description="model calls before the run stops with `limits`")
+    max_tokens: int | None = Field(None, ge=1, description="total tokens (in + out) budget")
+    budget_usd: float | None = Field(None, ge=0, description="cost budget in US dollars")
+    max_seconds: float | None = Field(None, gt=0, description="wall-time budget")
+    max_format_errors: int = Field(3, ge=1, description="malformed replies in a row before `failed`")
+
+
+class ToolsConfig(_Section):
+    """How tools behave."""
+
+    test_command: str | None = Field(None, description="the repo's test command (else detected)")
+    shell_timeout_s: float = Field(120.0, gt=0, description="timeout of run_shell and run_tests")
+    output_chars: int = Field(12000, ge=200, description="cap on one observation's characters")
+    read_lines: int = Field(400, ge=10, description="lines per page of read_file")
+
+
+class PermissionsConfig(_Section):
+    """Allow / ask / deny per kind of action and per shell-command pattern."""
+
+    read: Verdict = "allow"
+    edit: Verdict = "allow"
+    shell: Verdict = "ask"
+    shell_allow: list[str] = Field(default_factory=list, description="fnmatch patterns always allowed")
+    shell_deny: list[str] = Field(default_factory=list, description="fnmatch patterns always denied")
+    approve_all: bool = Field(False, description="approve every `ask` (like --yes)")
+
+
+class ContextConfig(_Section):
+    """What goes into the first prompt."""
+
+    map_tokens: int = Field(1024, ge=0, description="repo map budget in the first prompt (0: none)")
+    memory_tokens: int = Field(600, ge=0, description="recalled notes budget in the first prompt")
+
+
+class AgentConfig(_Section):
+    """All configuration, one section per component."""
+
+    backend: BackendConfig = Field(default_factory=BackendConfig)
+    loop: LoopConfig = Field(default_factory=LoopConfig)
+    tools: ToolsConfig = Field(default_factory=ToolsConfig)
+    permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
+    context: ContextConfig = Field(default_factory=ContextConfig)
+    memory: dict[str, Any] = Field(default_factory=dict, description="memory store settings")
+
+
+ENV_SHORTCUTS = {
+    "AGENT_MODEL": ("backend", "model"),
+    "AGENT_GGUF": ("backend", "gguf"),
+    "AGENT_API_BASE": ("backend", "api_base"),
+    "AGENT_GPU_LAYERS": ("backend", "gpu_layers"),
+    "AGENT_MAX_STEPS": ("loop", "max_steps"),
+    "AGENT_TEST_COMMAND": ("tools", "test_command"),
+}
+
+
+def user_config_path() -> Path:
+    """Where the user's config file lives."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("agent")) / "config.toml"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read config {path}: {exc}") from exc
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _env_layer(environ: dict[str, str]) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for name, (section, key) in ENV_SHORTCUTS.items():
+        if environ.get(name):
+            layer.setdefault(section, {})[key] = environ[name]
+    for name, value in environ.items():
+        parts = name.lower().split("__")
+        if name.startswith("AGENT_") and len(parts) == 2:
+            layer.setdefault(parts[0].removeprefix("agent_"), {})[parts[1]] = value
+    return layer
+
+
+def repo_layer(repo: Path) -> dict[str, Any]:
+    """The repo's own settings: `.agent/config.toml`, else `[tool.agent]` in pyproject.toml."""
+    own = _read_toml(repo / ".agent" / "config.toml")
+    if own:
+        return own
+    tool = _read_toml(repo / "pyproject.toml").get("tool", {})
+    agent_table = tool.get("agent", {}) if isinstance(tool, dict) else {}
+    return agent_table if isinstance(agent_table, dict) else {}
+
+
+def load_config(
+    repo: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> AgentConfig:
+    """Merge every layer and validate once; a bad value raises UsageError."""
+    env = dict(os.environ if environ is None else environ)
+    layers = [_read_toml(user_config_path())]
+    if repo is not None:
+        layers.append(repo_layer(repo))
+    layers += [_env_layer(env), overrides or {}]
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged = _merge(merged, layer)
+    try:
+        return AgentConfig.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"invalid configuration {where}: {first['msg']}") from exc

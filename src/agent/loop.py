@@ -1,0 +1,141 @@
+"""The agent loop: messages -> backend -> tool calls -> observations, until finish or a limit.
+
+It does no terminal I/O: everything is reported to the `on_event` callback.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from agent.config import LoopConfig
+from agent.errors import AgentError, FormatError, LimitsExceeded, Submitted, ToolError
+from agent.prompts import render
+from agent.protocols import Backend, EventSink, Message, Reply, ToolCall
+from agent.tools import Tool
+from agent.workspace import Workspace
+
+
+@dataclass
+class Outcome:
+    """How a run ended."""
+
+    status: str  # done | failed | limits | error | interrupted
+    summary: str
+    steps: int
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+
+
+class Agent:
+    """Drives one backend with one set of tools inside one workspace."""
+
+    def __init__(self, backend: Backend, tools: dict[str, Tool], ws: Workspace, config: LoopConfig, on_event: EventSink):
+        self.backend, self.tools, self.ws, self.config, self.emit = backend, tools, ws, config, on_event
+        self.schemas = [t.schema() for t in tools.values()]
+        self.steps = self.tokens_in = self.tokens_out = 0
+        self.cost_usd = 0.0
+        self.format_errors = 0
+        self.started = time.monotonic()
+
+    def run(self, messages: list[Message]) -> Outcome:
+        """Step until the model finishes or something ends the run; `messages` grows in place."""
+        try:
+            while True:
+                self.step(messages)
+        except Submitted as exc:
+            return self._outcome("done", str(exc))
+        except LimitsExceeded as exc:
+            return self._outcome("limits", str(exc))
+        except FormatError as exc:
+            return self._outcome("failed", str(exc))
+        except KeyboardInterrupt:
+            return self._outcome("interrupted", "interrupted by the user")
+        except AgentError as exc:
+            return self._outcome("error", str(exc))
+
+    def step(self, messages: list[Message]) -> None:
+        """One model call and the tool calls it asks for."""
+        self._check_limits()
+        self.steps += 1
+        self.emit({"type": "step_started", "step": self.steps})
+        reply = self.backend.complete(messages, self.schemas, on_text=self._on_text)
+        self._account(reply)
+        messages.append(_assistant_message(reply))
+        self.emit({
+            "type": "model_reply", "step": self.steps, "content": reply.content,
+            "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments, "error": c.error} for c in reply.tool_calls],
+            "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out, "cost_usd": reply.cost_usd,
+            "prompt_tokens_evaluated": reply.prompt_tokens_evaluated,
+        })
+        if not reply.tool_calls:
+            messages.append({"role": "user", "content": self._format_error("the reply contains no tool call")})
+            return
+        for call in reply.tool_calls:
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": self._execute(call)})
+
+    def _execute(self, call: ToolCall) -> str:
+        """Run one tool call and return the observation; FormatError only when too many in a row."""
+        self.emit({"type": "tool_call", "step": self.steps, "id": call.id, "name": call.name, "arguments": call.arguments})
+        try:
+            if call.error:
+                raise FormatError(f"could not parse the call to {call.name or 'a tool'}: {call.error}")
+            if call.name not in self.tools:
+                raise FormatError(f"unknown tool {call.name!r}; the tools are: {', '.join(self.tools)}")
+            output, ok = self.tools[call.name](self.ws, call.arguments), True
+            self.format_errors = 0
+        except FormatError as exc:
+            return self._format_error(str(exc))
+        except Submitted:
+            self.emit({"type": "tool_result", "step": self.steps, "id": call.id, "name": call.name, "ok": True, "output": "finished"})
+            raise
+        except ToolError as exc:
+            output, ok = f"error: {exc}", False
+            self.format_errors = 0
+        except (LimitsExceeded, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a tool bug must not end the run: the model sees it
+            output, ok = f"error: {call.name} failed unexpectedly: {type(exc).__name__}: {exc}", False
+        self.emit({"type": "tool_result", "step": self.steps, "id": call.id, "name": call.name, "ok": ok, "output": output})
+        return output
+
+    def _format_error(self, error: str) -> str:
+        self.format_errors += 1
+        self.emit({"type": "format_error", "step": self.steps, "error": error, "in_a_row": self.format_errors})
+        if self.format_errors >= self.config.max_format_errors:
+            raise FormatError(f"{self.format_errors} malformed replies in a row; last: {error}")
+        return render("format_error", error=error, tools=list(self.tools))
+
+    def _on_text(self, chunk: str) -> None:
+        self.emit({"type": "text_delta", "step": self.steps, "text": chunk})
+
+    def _account(self, reply: Reply) -> None:
+        self.tokens_in += reply.tokens_in
+        self.tokens_out += reply.tokens_out
+        self.cost_usd += reply.cost_usd
+
+    def _check_limits(self) -> None:
+        c = self.config
+        if self.steps >= c.max_steps:
+            raise LimitsExceeded(f"step limit reached ({c.max_steps})")
+        if c.max_tokens is not None and self.tokens_in + self.tokens_out >= c.max_tokens:
+            raise LimitsExceeded(f"token budget reached ({self.tokens_in + self.tokens_out} >= {c.max_tokens})")
+        if c.budget_usd is not None and self.cost_usd >= c.budget_usd:
+            raise LimitsExceeded(f"cost budget reached (${self.cost_usd:.4f} >= ${c.budget_usd})")
+        if c.max_seconds is not None and time.monotonic() - self.started >= c.max_seconds:
+            raise LimitsExceeded(f"time limit reached ({c.max_seconds:g}s)")
+
+    def _outcome(self, status: str, summary: str) -> Outcome:
+        return Outcome(status, summary, self.steps, self.tokens_in, self.tokens_out, self.cost_usd)
+
+
+def _assistant_message(reply: Reply) -> Message:
+    message: Message = {"role": "assistant", "content": reply.content or ""}
+    if reply.tool_calls:
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+            for c in reply.tool_calls
+        ]
+    return message

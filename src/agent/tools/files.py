@@ -1,0 +1,74 @@
+"""read_file, list_files and write_file."""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Annotated
+
+from pydantic import Field
+
+from agent.atomic import atomic_write_text
+from agent.errors import ToolError
+from agent.workspace import Workspace
+
+
+def read_text(ws: Workspace, path: str) -> str:
+    """Read a repo file as text, refusing directories and binaries."""
+    real = ws.resolve(path)
+    if not real.exists():
+        raise ToolError(f"no such file: {path}")
+    if real.is_dir():
+        raise ToolError(f"{path} is a directory; use list_files")
+    data = real.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise ToolError(f"{path} is a binary file ({len(data)} bytes)")
+    return data.decode("utf-8", errors="replace")
+
+
+def read_file(
+    ws: Workspace,
+    path: Annotated[str, Field(description="file path relative to the repository root")],
+    start_line: Annotated[int, Field(ge=1, description="first line to show (1-based)")] = 1,
+    end_line: Annotated[int | None, Field(ge=1, description="last line to show; default: one page")] = None,
+) -> str:
+    """Read a file with line numbers. Large files are paged: ask for the next range to read on."""
+    ws.check("read", path)
+    lines = read_text(ws, path).splitlines()
+    page = ws.config.tools.read_lines
+    last = min(end_line or start_line + page - 1, len(lines), start_line + page - 1)
+    if start_line > max(len(lines), 1):
+        raise ToolError(f"{path} has {len(lines)} lines; start_line {start_line} is past the end")
+    ws.state.setdefault("read", set()).add(ws.rel(ws.resolve(path)))
+    width = len(str(last))
+    body = "\n".join(f"{n:>{width}}| {lines[n - 1]}" for n in range(start_line, last + 1))
+    more = f"\n... {len(lines) - last} more lines; read_file(start_line={last + 1}) to go on" if last < len(lines) else ""
+    return f"{path} (lines {start_line}-{last} of {len(lines)})\n{body}{more}"
+
+
+def list_files(
+    ws: Workspace,
+    pattern: Annotated[str, Field(description="glob on the path, e.g. 'src/**/*.py' or '*test*'")] = "*",
+    limit: Annotated[int, Field(ge=1, le=5000, description="most paths to list")] = 500,
+) -> str:
+    """List the repository's files (ignoring what .gitignore ignores), filtered by a glob."""
+    names = [n for n in ws.files() if fnmatch.fnmatch(n, pattern) or fnmatch.fnmatch(n.rsplit("/", 1)[-1], pattern)]
+    if not names:
+        return f"no files match {pattern!r}"
+    shown = "\n".join(names[:limit])
+    return shown + (f"\n... and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def write_file(
+    ws: Workspace,
+    path: Annotated[str, Field(description="file path relative to the repository root")],
+    content: Annotated[str, Field(description="the whole new content of the file")],
+) -> str:
+    """Create a file or replace its whole content. Prefer edit_file for changes to existing files."""
+    real = ws.resolve(path)
+    if real.is_dir():
+        raise ToolError(f"{path} is a directory")
+    ws.check("edit", path)
+    existed = real.exists()
+    atomic_write_text(real, content)
+    ws.state.setdefault("changed", set()).add(ws.rel(real))
+    return f"{'replaced' if existed else 'created'} {path} ({len(content.splitlines())} lines)"

@@ -1,0 +1,67 @@
+"""run_shell: run a command in the repository with a timeout and capped output."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from typing import Annotated
+
+from pydantic import Field
+
+from agent.errors import ToolError
+from agent.workspace import Workspace
+
+
+def cap(text: str, limit: int) -> str:
+    """Keep the head and tail of long output, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n... [{len(text) - limit} characters cut] ...\n{text[-half:]}"
+
+
+def execute(ws: Workspace, command: str, timeout_s: float) -> tuple[int | None, str]:
+    """Run `command` with bash in the repo root; return (exit code or None on timeout, output)."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "PAGER": "cat", "GIT_PAGER": "cat"}
+    try:
+        proc = subprocess.Popen(
+            ["bash", "-c", command],
+            cwd=ws.root,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise ToolError(f"cannot start command: {exc}") from exc
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+        return proc.returncode, out.decode(errors="replace")
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return None, out.decode(errors="replace")
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+
+
+def format_result(code: int | None, output: str, timeout_s: float, limit: int) -> str:
+    """Render an exit code and output as an observation."""
+    head = f"timed out after {timeout_s:g}s" if code is None else f"exit code {code}"
+    return f"{head}\n{cap(output, limit)}".rstrip()
+
+
+def run_shell(
+    ws: Workspace,
+    command: Annotated[str, Field(min_length=1, description="bash command, run in the repository root")],
+    timeout_s: Annotated[float | None, Field(gt=0, le=3600, description="seconds before the command is killed")] = None,
+) -> str:
+    """Run a shell command in the repository root; returns its exit code and output (capped)."""
+    ws.check("shell", command)
+    limit = timeout_s or ws.config.tools.shell_timeout_s
+    code, output = execute(ws, command, limit)
+    return format_result(code, output, limit, ws.config.tools.output_chars)
