@@ -1,0 +1,1 @@
+"""One module per CLI command group; each imports only typer at the top (start-up time)."""
