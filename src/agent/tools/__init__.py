@@ -29,6 +29,7 @@ REGISTRY: dict[str, str] = {
     "run_tests": "agent.tools.tests:run_tests",
     "finish": "agent.tools.finish:finish",
 }
+NEEDS_MEMORY = {"remember", "recall", "forget"}  # left out when no memory store is open
 
 
 @dataclass
