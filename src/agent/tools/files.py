@@ -48,9 +48,10 @@ def read_file(
 def list_files(
     ws: Workspace,
     pattern: Annotated[str, Field(description="glob on the path, e.g. 'src/**/*.py' or '*test*'")] = "*",
-    limit: Annotated[int, Field(ge=1, le=5000, description="most paths to list")] = 500,
+    limit: Annotated[int, Field(description="most paths to list (at most 5000)")] = 500,
 ) -> str:
     """List the repository's files (ignoring what .gitignore ignores), filtered by a glob."""
+    limit = min(max(limit, 1), 5000)
     names = [n for n in ws.files() if fnmatch.fnmatch(n, pattern) or fnmatch.fnmatch(n.rsplit("/", 1)[-1], pattern)]
     if not names:
         return f"no files match {pattern!r}"

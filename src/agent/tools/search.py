@@ -45,9 +45,10 @@ def search(
     pattern: Annotated[str, Field(description="regular expression (Python/PCRE syntax)")],
     path_glob: Annotated[str, Field(description="only files whose path matches this glob, e.g. '**/*.py'")] = "*",
     ignore_case: Annotated[bool, Field(description="case-insensitive match")] = False,
-    max_results: Annotated[int, Field(ge=1, le=1000, description="most matching lines to show")] = 100,
+    max_results: Annotated[int, Field(description="most matching lines to show (at most 1000)")] = 100,
 ) -> str:
     """Search the repository's files for a regex; shows path:line: text for each match."""
+    max_results = min(max(max_results, 1), 1000)
     try:
         regex = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
     except re.error as exc:

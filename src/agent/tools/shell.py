@@ -58,10 +58,10 @@ def format_result(code: int | None, output: str, timeout_s: float, limit: int) -
 def run_shell(
     ws: Workspace,
     command: Annotated[str, Field(min_length=1, description="bash command, run in the repository root")],
-    timeout_s: Annotated[float | None, Field(gt=0, le=3600, description="seconds before the command is killed")] = None,
+    timeout_s: Annotated[float | None, Field(description="seconds before the command is killed (at most 3600)")] = None,
 ) -> str:
     """Run a shell command in the repository root; returns its exit code and output (capped)."""
     ws.check("shell", command)
-    limit = timeout_s or ws.config.tools.shell_timeout_s
+    limit = min(max(timeout_s, 1.0), 3600.0) if timeout_s else ws.config.tools.shell_timeout_s
     code, output = execute(ws, command, limit)
     return format_result(code, output, limit, ws.config.tools.output_chars)

