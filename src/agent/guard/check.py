@@ -13,6 +13,9 @@ from agent.guard.selection import config_findings
 from agent.guard.source import expectations, hardcoding_findings, peeking_findings
 
 
+MAX_CONTEXT_FILES = 400
+
+
 def _js_broader(old: str, new: str) -> bool:
     return old != new and (new in ("", "Error") or (old.startswith(("'", '"', "/")) and not new))
 
@@ -42,7 +45,11 @@ def _holds_tests(path: str, source: str) -> bool:
 
 
 def check_patch(old_files: dict[str, str], new_files: dict[str, str]) -> list[Finding]:
-    """Findings for a change given as file contents before and after (a missing key: the file is absent)."""
+    """Findings for a change given as file contents before and after.
+
+    A missing key: the file is absent in that version; a file with equal content in both is unchanged
+    context (its tests still count when looking for hard-coded answers in source changes).
+    """
     paths = sorted(set(old_files) | set(new_files))
     changed = [p for p in paths if old_files.get(p) != new_files.get(p)]
     old_tests: dict[str, FileTests] = {}
@@ -58,7 +65,8 @@ def check_patch(old_files: dict[str, str], new_files: dict[str, str]) -> list[Fi
                 store[path], broader[path] = found
     source_added = "\n".join(new_files.get(p) or "" for p in changed if is_source_file(p) and not _holds_tests(p, new_files.get(p) or ""))
     findings = TestDiff(old_tests, new_tests, source_added).run(broader)
-    wanted = expectations(old_tests)
+    context = {p: read_tests(p, old_files[p]) for p in paths if p not in changed and _holds_tests(p, old_files[p])}
+    wanted = expectations(old_tests | {p: found[0] for p, found in context.items() if found is not None})
     for path in changed:
         old, new = old_files.get(path) or "", new_files.get(path) or ""
         if is_test_config(path):
@@ -83,4 +91,8 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
 def check_diff(repo: Path, base: str, head: str | None = None, *, staged: bool = False) -> list[Finding]:
     """Findings for the change from `base` to `head` (None: the working tree; staged=True: the index)."""
     old_files, new_files = gitio.changed_contents(repo, base, head, staged=staged)
+    if any(is_source_file(p) for p in set(old_files) | set(new_files)):
+        for path, text in gitio.test_files_at(repo, base, MAX_CONTEXT_FILES).items():
+            if path not in old_files and path not in new_files:
+                old_files[path] = new_files[path] = text
     return check_patch(old_files, new_files)

@@ -93,3 +93,17 @@ def changed_contents(
         if after is not None:
             new[path] = after
     return old, new
+
+
+def test_files_at(repo: Path, rev: str, limit: int) -> dict[str, str]:
+    """Up to `limit` test files (of languages the guard reads) at `rev`, by path."""
+    from agent.guard.paths import is_test_file, language_of
+
+    root = toplevel(repo)
+    names = git(root, "ls-tree", "-r", "-z", "--name-only", resolve(root, rev)).split("\0")
+    out: dict[str, str] = {}
+    for path in [n for n in names if n and is_test_file(n) and language_of(n)][:limit]:
+        text = show(root, f"{rev}:{path}")
+        if text is not None:
+            out[path] = text
+    return out

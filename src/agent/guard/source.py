@@ -144,16 +144,23 @@ def hardcoding_findings(path: str, old: str, new: str, expected: list[Expectatio
     return out
 
 
+_CONDITION = re.compile(
+    r"\b(?:if|case|when)\b(?P<cond>.*?)(?=\{|\breturn\b|\?|:\s*$|$)|^\s*(?P<arm>[^=]*?)=>"
+)
+
+
 def _hardcoding_text(path: str, old: str, new: str, expected: list[Expectation]) -> list[Finding]:
     added = added_lines(old, new)
     out = []
     for idx, (line, text) in enumerate(added):
-        cut = re.search(r"\{|\breturn\b|=>|\?", text)
-        cond_text = text[: cut.start()] if cut else text
-        if not re.search(r"==|\bcase\b", cond_text) and not (cut and cut.group() == "=>"):
+        found = _CONDITION.search(text)
+        if found is None:
             continue
-        body = literal_tokens((text[cut.start() :] if cut else "") + " " + " ".join(t for _, t in added[idx + 1 : idx + 3]))
-        cond = literal_tokens(cond_text)
+        cond_text = found.group("cond") or found.group("arm") or ""
+        if found.group("cond") and not re.search(r"==|\bcase\b", found.group(0)):
+            continue
+        rest = text[found.end() :] + " " + " ".join(t for _, t in added[idx + 1 : idx + 3])
+        body, cond = literal_tokens(rest), literal_tokens(cond_text)
         for exp in expected:
             if exp.inputs & cond and exp.expected in body and exp.expected not in TRIVIAL:
                 out.append(Finding("hardcoded_test_value", path, line,
