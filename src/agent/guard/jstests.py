@@ -10,11 +10,11 @@ from agent.guard.tsbase import early_return, is_literal_text, parse, text, walk
 
 TEST_NAMES = {"it", "test", "specify", "xit", "xtest", "fit", "ftest", "xspecify"}
 SUITE_NAMES = {"describe", "context", "suite", "xdescribe", "fdescribe", "xcontext"}
-_EXACT = {"toBe", "toEqual", "toStrictEqual", "toBeNull", "toBeUndefined", "toHaveLength", "toHaveBeenCalledWith",
+_EXACT = {"toBe", "toEqual", "toStrictEqual", "toBeNull", "toBeUndefined", "toHaveBeenCalledWith",
           "toHaveBeenCalledTimes", "toMatchSnapshot", "toMatchInlineSnapshot", "toBeNaN", "equal", "equals", "eql",
           "strictEqual", "deepStrictEqual", "deepEqual", "toHaveReturnedWith", "toBeTrue", "toBeFalse",
           "toHaveBeenLastCalledWith", "true", "false", "null", "undefined", "lengthOf", "is", "same"}
-_LOOSE = {"toBeCloseTo", "toMatchObject", "toContain", "toContainEqual", "toMatch", "toBeGreaterThan",
+_LOOSE = {"toBeCloseTo", "toHaveLength", "toMatchObject", "toContain", "toContainEqual", "toMatch", "toBeGreaterThan",
           "toBeGreaterThanOrEqual", "toBeLessThan", "toBeLessThanOrEqual", "toHaveProperty", "include", "includes",
           "contain", "match", "above", "below", "closeTo", "approximately", "notStrictEqual", "notEqual",
           "notDeepStrictEqual", "least", "most", "members", "toSatisfy", "property", "keys"}

@@ -50,6 +50,8 @@ def is_test_file(path: str) -> bool:
 def is_test_config(path: str) -> bool:
     """True for files that configure test collection: conftest.py, pytest.ini, package.json, jest.config.js ..."""
     name = PurePosixPath(path).name
+    if path == ".agent/config.toml" or path.endswith("/.agent/config.toml"):
+        return True  # holds the agent's own test_command
     return name in TEST_CONFIG_NAMES or bool(_TEST_CONFIG_PATTERN.match(name))
 
 

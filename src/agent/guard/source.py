@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from agent.guard.compare import literal_tokens
 from agent.guard.model import EXACT, FileTests, Finding
 
+SMALL_TABLE = 4
 TRIVIAL = {"0", "1", "-1", "", "None", "True", "False", "true", "false", "nil", "null", "[]", "{}", "()"}
 _STRING = re.compile(r"""(?:[rbfuRBFU]{0,2})("[^"\n]*"|'[^'\n]*'|`[^`\n]*`)""")
 _TEST_PATH = re.compile(
     r"__pycache__|\.pyc\b|(^|[/\\])tests?[/\\]|(^|[/\\])test_\w*\.py|conftest|_test\.(go|py)\b|\.(test|spec)\.[jt]sx?\b"
-    r"|(^|[/\\])__tests__[/\\]"
+    r"|(^|[/\\])__tests__[/\\]|^(tests?|__tests__|testdata|fixtures|test_data)$"
 )
 _PEEK = [
     (re.compile(r"\binspect\.(stack|currentframe|getouterframes)\b|\bsys\._getframe\b|\.f_back\b|\.f_locals\b"),
@@ -92,16 +93,20 @@ def _branches(tree: ast.AST) -> list[tuple[int, ast.AST, list[ast.AST]]]:
         elif isinstance(node, ast.match_case):
             out.append((node.pattern.lineno, node.pattern, list(node.body)))
         elif isinstance(node, ast.Dict):
-            out += [(node.lineno, k, [v]) for k, v in zip(node.keys, node.values, strict=True) if k is not None]
+            if len(node.keys) <= SMALL_TABLE:  # a lookup table of a few entries: answers keyed by inputs
+                out += [(node.lineno, k, [v]) for k, v in zip(node.keys, node.values, strict=True) if k is not None]
     return out
 
 
-def _equality(cond: ast.AST) -> bool:
-    if isinstance(cond, ast.Compare):
-        return all(isinstance(op, ast.Eq | ast.In | ast.Is) for op in cond.ops)
+def _comparands(cond: ast.AST) -> set[str]:
+    """Constants that a condition compares a value with for equality (not those inside arithmetic)."""
+    if isinstance(cond, ast.Compare) and all(isinstance(op, ast.Eq | ast.In | ast.Is) for op in cond.ops):
+        return _consts([n for n in [cond.left, *cond.comparators] if isinstance(n, ast.Constant | ast.Tuple | ast.List | ast.Set)])
     if isinstance(cond, ast.BoolOp):
-        return any(_equality(v) for v in cond.values)
-    return not isinstance(cond, ast.expr) or isinstance(cond, ast.Constant | ast.Tuple)
+        return set().union(*(_comparands(v) for v in cond.values))
+    if not isinstance(cond, ast.expr) or isinstance(cond, ast.Constant | ast.Tuple):
+        return _consts([cond])  # a match-case pattern or a dict key
+    return set()
 
 
 def _consts(nodes: list[ast.AST]) -> set[str]:
@@ -131,9 +136,7 @@ def hardcoding_findings(path: str, old: str, new: str, expected: list[Expectatio
         if all(isinstance(x, ast.stmt) for x in body):
             if ast.dump(cond) + ast.dump(ast.Module(body=body, type_ignores=[])) in seen:
                 continue
-        if not _equality(cond):
-            continue
-        cond_consts, body_consts = _consts([cond]), _consts(body)
+        cond_consts, body_consts = _comparands(cond), _consts(body)
         for exp in expected:
             if exp.inputs & cond_consts and exp.expected in body_consts and (
                 exp.expected not in TRIVIAL or len(exp.inputs & cond_consts) > 1
@@ -167,3 +170,27 @@ def _hardcoding_text(path: str, old: str, new: str, expected: list[Expectation])
                                    f"branch on the inputs of {exp.test} returns its expected value {exp.expected!r}"))
                 break
     return out
+
+
+_HEADER = re.compile(
+    r"^\s*(?:export\s+)?(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?(?:def|function|func|fn)\s+(?:\([^)]*\)\s*)?(\w+)"
+    r"|^\s*(?:export\s+)?(?:const|let|var)\s+(\w+)\s*=\s*(?:async\s*)?(?:function|\()",
+    re.MULTILINE,
+)
+
+
+def functions(text: str) -> dict[str, str]:
+    """Function name -> its text (up to the next function header), for any of the guard's languages."""
+    marks = [(m.start(), m.group(1) or m.group(2)) for m in _HEADER.finditer(text)]
+    out: dict[str, str] = {}
+    for i, (start, name) in enumerate(marks):
+        end = marks[i + 1][0] if i + 1 < len(marks) else len(text)
+        out[name] = text[start:end].strip()
+    return out
+
+
+def function_changes(old: str, new: str) -> tuple[set[str], set[str]]:
+    """(names of functions added or changed, names of functions removed) between two versions of a file."""
+    before, after = functions(old), functions(new)
+    changed = {name for name, body in after.items() if before.get(name) != body}
+    return changed, set(before) - set(after)
