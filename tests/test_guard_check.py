@@ -90,3 +90,18 @@ def test_new_tests_and_renames_are_honest() -> None:
     moved = {"tests/test_div.py": TESTS.split("def test_add")[0] + "def test_div_zero" + TESTS.split("def test_div_zero")[1],
              "tests/test_add.py": TESTS.split("def test_div_zero")[0]}
     assert check_patch(old, moved) == []
+
+
+def test_hardcoding_found_against_unchanged_tests(make_repo) -> None:
+    repo = make_repo({"calc.py": CALC, "tests/test_calc.py": TESTS})
+    write(repo, {"calc.py": CALC.replace("    return a + b", "    if (a, b) == (2, 3):\n        return 5\n    return a * b")})
+    assert [(f.kind, f.line) for f in check_diff(repo, "HEAD")] == [("hardcoded_test_value", 2)]
+
+
+def test_duplicate_test_removed_when_an_identical_one_remains(make_repo) -> None:
+    dup = "from calc import add\n\n\ndef test_add_again():\n    assert add(2, 3) == 5\n"
+    repo = make_repo({"calc.py": CALC, "tests/test_calc.py": TESTS, "tests/test_dup.py": dup})
+    (repo / "tests/test_dup.py").unlink()
+    assert check_diff(repo, "HEAD") == []
+    (repo / "tests/test_calc.py").unlink()
+    assert {f.kind for f in check_diff(repo, "HEAD")} == {"test_removed"}

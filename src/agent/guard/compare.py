@@ -23,8 +23,10 @@ class TestDiff:
     def __init__(
         self, old: dict[str, FileTests], new: dict[str, FileTests], source_added: str = "",
         changed_defs: set[str] | None = None, removed_defs: set[str] | None = None,
+        unchanged: dict[str, FileTests] | None = None,
     ) -> None:
         self.old, self.new = old, new
+        self.after = {**(unchanged or {}), **new}  # every test that exists after the change
         self.source_literals = literal_tokens(source_added)
         self.changed_defs, self.removed_defs = changed_defs or set(), removed_defs or set()
         self.findings: list[Finding] = []
@@ -59,10 +61,12 @@ class TestDiff:
                 self.report("test_skipped", path, line, f"module-level skip added: {text}")
 
     def _removed(self, path: str, old_t: TestFn, name: str) -> None:
-        if any(name in ft.tests for ft in self.new.values()):
+        if any(name in ft.tests for ft in self.after.values()):
             return  # moved to another file
         if old_t.calls & self.removed_defs:
             return  # the code it tested was removed in the same change
+        if old_t.body_key and any(t.body_key == old_t.body_key for ft in self.after.values() for t in ft.tests.values()):
+            return  # an identical test still runs (renamed, or a duplicate removed)
         for cand in self.added:
             same_body = cand.body_key == old_t.body_key and old_t.body_key
             shared = old_t.calls & cand.calls - {"len", "str", "int", "list", "dict", "set", "range", "print"}

@@ -61,6 +61,8 @@ def _matcher(node: Any, root: Any) -> Assertion:
         expected = name
     if subject and is_literal_text(subject) and strength >= TRUTHY and (expected or name in _TRUTHY):
         strength = TRIVIAL  # expect(true).toBe(true)
+    if args and text(args[0]) == subject:
+        strength = TRIVIAL  # expect(x).toBe(x)
     tolerance = None
     if name == "toBeCloseTo":
         digits = int(text(args[1])) if len(args) > 1 and text(args[1]).isdigit() else 2

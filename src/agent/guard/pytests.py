@@ -57,6 +57,8 @@ def _from_compare(node: ast.Compare, line: int) -> Assertion:
     if _is_literal(left) and not _is_literal(right):
         left, right = right, left
     subject, expected = ast.unparse(left), ast.unparse(right)
+    if subject == expected:
+        return Assertion(line, text, TRIVIAL, subject=subject)  # x == x
     literal = expected if _is_literal(right) else None
     if isinstance(op, ast.Eq):
         if isinstance(right, ast.Call) and _name(right) in ("approx", "isclose"):
