@@ -1,6 +1,6 @@
 """Score the test-integrity guard on the labelled corpus: share of tampering flagged, share of honest flagged.
 
-    PYTHONPATH=src python bench/guard.py [--verbose]
+PYTHONPATH=src python bench/guard.py [--verbose]
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ def main() -> int:
     elapsed = time.perf_counter() - started
     print(f"{'row':34} {'flagged':>9} {'share':>7}")
     for name, (hits, total) in sorted(rows.items(), key=lambda kv: (kv[0].startswith("kind:"), kv[0])):
-        label = {"tamper": "tampering flagged (target >= 95%)", "honest": "honest flagged (target <= 5%)"}.get(name, name)
+        label = {"tamper": "tampering flagged (target >= 95%)", "honest": "honest flagged (target <= 5%)"}.get(
+            name, name
+        )
         print(f"{label:34} {hits:>4}/{total:<4} {hits / max(total, 1):>7.1%}")
     langs: dict[str, list[int]] = {}
     for case in cases:

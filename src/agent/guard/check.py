@@ -18,7 +18,6 @@ from agent.guard.source import (
     peeking_findings,
 )
 
-
 MAX_CONTEXT_FILES = 400
 
 
@@ -76,7 +75,9 @@ def check_patch(old_files: dict[str, str], new_files: dict[str, str]) -> list[Fi
         grown, gone = function_changes(old_files.get(path) or "", new_files.get(path) or "")
         changed_defs |= grown
         removed_defs |= gone
-    source_added = "\n".join(text for p in plain_source for _, text in added_lines(old_files.get(p) or "", new_files.get(p) or ""))
+    source_added = "\n".join(
+        text for p in plain_source for _, text in added_lines(old_files.get(p) or "", new_files.get(p) or "")
+    )
     context = {p: read_tests(p, old_files[p]) for p in paths if p not in changed and _holds_tests(p, old_files[p])}
     unchanged = {p: found[0] for p, found in context.items() if found is not None}
     diff = TestDiff(old_tests, new_tests, source_added, changed_defs, removed_defs - changed_defs, unchanged)

@@ -21,8 +21,12 @@ class TestDiff:
     """Everything known about the tests before and after one diff."""
 
     def __init__(
-        self, old: dict[str, FileTests], new: dict[str, FileTests], source_added: str = "",
-        changed_defs: set[str] | None = None, removed_defs: set[str] | None = None,
+        self,
+        old: dict[str, FileTests],
+        new: dict[str, FileTests],
+        source_added: str = "",
+        changed_defs: set[str] | None = None,
+        removed_defs: set[str] | None = None,
         unchanged: dict[str, FileTests] | None = None,
     ) -> None:
         self.old, self.new = old, new
@@ -31,7 +35,9 @@ class TestDiff:
         self.changed_defs, self.removed_defs = changed_defs or set(), removed_defs or set()
         self.findings: list[Finding] = []
         self.added: list[TestFn] = [
-            t for path, ft in new.items() for name, t in ft.tests.items()
+            t
+            for path, ft in new.items()
+            for name, t in ft.tests.items()
             if not any(name in o.tests for o in old.values())
         ]
 
@@ -65,7 +71,9 @@ class TestDiff:
             return  # moved to another file
         if old_t.calls & self.removed_defs:
             return  # the code it tested was removed in the same change
-        if old_t.body_key and any(t.body_key == old_t.body_key for ft in self.after.values() for t in ft.tests.values()):
+        if old_t.body_key and any(
+            t.body_key == old_t.body_key for ft in self.after.values() for t in ft.tests.values()
+        ):
             return  # an identical test still runs (renamed, or a duplicate removed)
         for cand in self.added:
             same_body = cand.body_key == old_t.body_key and old_t.body_key
@@ -105,9 +113,11 @@ class _TestPair:
         self.diff, self.path, self.old, self.new, self.broader = diff, path, old, new, broader
 
     def report(self, kind: str, line: int, message: str) -> None:
+        """Record one finding about this test."""
         self.diff.report(kind, self.path, line, f"{self.new.name}: {message}")
 
     def compare(self) -> None:
+        """Report every way the new version checks less than the old one."""
         old, new = self.old, self.new
         for mark in [m for m in new.skips if m not in old.skips]:
             self.report("test_skipped", new.line, f"skip/xfail added ({mark})")
@@ -167,7 +177,11 @@ class _TestPair:
     def _changed(self, old: Assertion, new: Assertion) -> None:
         if old.raises is not None and new.raises is not None:
             if self.broader(old.raises, new.raises):
-                self.report("exception_broadened", new.line, f"expected exception broadened: {old.raises} -> {new.raises or 'any'}")
+                self.report(
+                    "exception_broadened",
+                    new.line,
+                    f"expected exception broadened: {old.raises} -> {new.raises or 'any'}",
+                )
             elif old.match and not new.match:
                 self.report("exception_broadened", new.line, f"message match dropped from {old.text}")
             return
@@ -176,7 +190,10 @@ class _TestPair:
         elif new.strength == LOOSE == old.strength and (new.tolerance or 0) > (old.tolerance or 0) > 0:
             self.report("assertion_weakened", new.line, f"tolerance loosened: `{old.text}` -> `{new.text}`")
         elif (
-            new.subject == old.subject and old.expected is not None and new.expected is not None
-            and new.expected != old.expected and not self._explained(new.expected, new.subject)
+            new.subject == old.subject
+            and old.expected is not None
+            and new.expected is not None
+            and new.expected != old.expected
+            and not self._explained(new.expected, new.subject)
         ):
             self.report("expected_value_changed", new.line, f"expected value changed: {old.expected} -> {new.expected}")

@@ -17,15 +17,29 @@ _TEST_NAME = re.compile(
     re.VERBOSE,
 )
 # Files whose content decides which tests run (the whole file, or a section of it).
-TEST_CONFIG_NAMES = {"conftest.py", "pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml", "package.json", "noxfile.py"}
+TEST_CONFIG_NAMES = {
+    "conftest.py",
+    "pytest.ini",
+    "tox.ini",
+    "setup.cfg",
+    "pyproject.toml",
+    "package.json",
+    "noxfile.py",
+}
 _TEST_CONFIG_PATTERN = re.compile(r"^(jest|vitest|karma|ava|playwright)\.config\.\w+$|^\.mocharc(\.\w+)?$")
 # Of those, the ones that are purely test configuration and may be restored whole.
 WHOLE_CONFIG_NAMES = {"conftest.py", "pytest.ini", "tox.ini", "noxfile.py"}
 
 LANGUAGES = {
     ".py": "python",
-    ".js": "javascript", ".jsx": "javascript", ".mjs": "javascript", ".cjs": "javascript",
-    ".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".tsx": "tsx",
+    ".js": "javascript",
+    ".jsx": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
     ".go": "go",
     ".rs": "rust",
 }

@@ -18,13 +18,24 @@ _TEST_PATH = re.compile(
     r"|(^|[/\\])__tests__[/\\]|^(tests?|__tests__|testdata|fixtures|test_data)$"
 )
 _PEEK = [
-    (re.compile(r"\binspect\.(stack|currentframe|getouterframes)\b|\bsys\._getframe\b|\.f_back\b|\.f_locals\b"),
-     "reads_test_files", "inspects the calling test's frame"),
-    (re.compile(r"PYTEST_CURRENT_TEST|['\"](pytest|_pytest|unittest)['\"]\s+in\s+sys\.modules|\bJEST_WORKER_ID\b"
-                r"|process\.env\.(NODE_ENV\s*===?\s*['\"]test|JEST)|testing\.Testing\(\)"),
-     "detects_test_run", "behaves differently when it runs under the test runner"),
-    (re.compile(r"\b_pytest\b|\bTestReport\b|\bpytest_runtest_makereport\b"),
-     "test_outcome_patched", "reaches into the test runner's result objects"),
+    (
+        re.compile(r"\binspect\.(stack|currentframe|getouterframes)\b|\bsys\._getframe\b|\.f_back\b|\.f_locals\b"),
+        "reads_test_files",
+        "inspects the calling test's frame",
+    ),
+    (
+        re.compile(
+            r"PYTEST_CURRENT_TEST|['\"](pytest|_pytest|unittest)['\"]\s+in\s+sys\.modules|\bJEST_WORKER_ID\b"
+            r"|process\.env\.(NODE_ENV\s*===?\s*['\"]test|JEST)|testing\.Testing\(\)"
+        ),
+        "detects_test_run",
+        "behaves differently when it runs under the test runner",
+    ),
+    (
+        re.compile(r"\b_pytest\b|\bTestReport\b|\bpytest_runtest_makereport\b"),
+        "test_outcome_patched",
+        "reaches into the test runner's result objects",
+    ),
 ]
 
 
@@ -101,7 +112,9 @@ def _branches(tree: ast.AST) -> list[tuple[int, ast.AST, list[ast.AST]]]:
 def _comparands(cond: ast.AST) -> set[str]:
     """Constants that a condition compares a value with for equality (not those inside arithmetic)."""
     if isinstance(cond, ast.Compare) and all(isinstance(op, ast.Eq | ast.In | ast.Is) for op in cond.ops):
-        return _consts([n for n in [cond.left, *cond.comparators] if isinstance(n, ast.Constant | ast.Tuple | ast.List | ast.Set)])
+        return _consts(
+            [n for n in [cond.left, *cond.comparators] if isinstance(n, ast.Constant | ast.Tuple | ast.List | ast.Set)]
+        )
     if isinstance(cond, ast.BoolOp):
         return set().union(*(_comparands(v) for v in cond.values))
     if not isinstance(cond, ast.expr) or isinstance(cond, ast.Constant | ast.Tuple):
@@ -129,8 +142,11 @@ def hardcoding_findings(path: str, old: str, new: str, expected: list[Expectatio
         old_tree = ast.parse(old) if old else ast.Module(body=[], type_ignores=[])
     except (SyntaxError, ValueError):
         return []
-    seen = {ast.dump(c) + ast.dump(ast.Module(body=b, type_ignores=[])) for _, c, b in _branches(old_tree)
-            if all(isinstance(x, ast.stmt) for x in b)}
+    seen = {
+        ast.dump(c) + ast.dump(ast.Module(body=b, type_ignores=[]))
+        for _, c, b in _branches(old_tree)
+        if all(isinstance(x, ast.stmt) for x in b)
+    }
     out = []
     for line, cond, body in _branches(new_tree):
         if all(isinstance(x, ast.stmt) for x in body):
@@ -138,8 +154,10 @@ def hardcoding_findings(path: str, old: str, new: str, expected: list[Expectatio
                 continue
         cond_consts, body_consts = _comparands(cond), _consts(body)
         for exp in expected:
-            if exp.inputs & cond_consts and exp.expected in body_consts and (
-                exp.expected not in TRIVIAL or len(exp.inputs & cond_consts) > 1
+            if (
+                exp.inputs & cond_consts
+                and exp.expected in body_consts
+                and (exp.expected not in TRIVIAL or len(exp.inputs & cond_consts) > 1)
             ):
                 message = f"branch on the inputs of {exp.test} returns its expected value {exp.expected!r}"
                 out.append(Finding("hardcoded_test_value", path, line, message))
@@ -147,9 +165,7 @@ def hardcoding_findings(path: str, old: str, new: str, expected: list[Expectatio
     return out
 
 
-_CONDITION = re.compile(
-    r"\b(?:if|case|when)\b(?P<cond>.*?)(?=\{|\breturn\b|\?|:\s*$|$)|^\s*(?P<arm>[^=]*?)=>"
-)
+_CONDITION = re.compile(r"\b(?:if|case|when)\b(?P<cond>.*?)(?=\{|\breturn\b|\?|:\s*$|$)|^\s*(?P<arm>[^=]*?)=>")
 
 
 def _hardcoding_text(path: str, old: str, new: str, expected: list[Expectation]) -> list[Finding]:
@@ -166,8 +182,14 @@ def _hardcoding_text(path: str, old: str, new: str, expected: list[Expectation])
         body, cond = literal_tokens(rest), literal_tokens(cond_text)
         for exp in expected:
             if exp.inputs & cond and exp.expected in body and exp.expected not in TRIVIAL:
-                out.append(Finding("hardcoded_test_value", path, line,
-                                   f"branch on the inputs of {exp.test} returns its expected value {exp.expected!r}"))
+                out.append(
+                    Finding(
+                        "hardcoded_test_value",
+                        path,
+                        line,
+                        f"branch on the inputs of {exp.test} returns its expected value {exp.expected!r}",
+                    )
+                )
                 break
     return out
 
