@@ -14,29 +14,17 @@ SMALL_TABLE = 4
 TRIVIAL = {"0", "1", "-1", "", "None", "True", "False", "true", "false", "nil", "null", "[]", "{}", "()"}
 _STRING = re.compile(r"""(?:[rbfuRBFU]{0,2})("[^"\n]*"|'[^'\n]*'|`[^`\n]*`)""")
 _TEST_PATH = re.compile(
-    r"__pycache__|\.pyc\b|(^|[/\\])tests?[/\\]|(^|[/\\])test_\w*\.py|conftest|_test\.(go|py)\b|\.(test|spec)\.[jt]sx?\b"
-    r"|(^|[/\\])__tests__[/\\]|^(tests?|__tests__|testdata|fixtures|test_data)$"
+    r"__pycache__|\.pyc$|(^|[/\\*])tests?[/\\]|(^|[/\\*])test_[\w*]*\.py$|(^|[/\\])conftest\.py$|_test\.(go|py)$"
+    r"|\.(test|spec)\.[jt]sx?$|(^|[/\\])__tests__[/\\]"
 )
-_PEEK = [
-    (
-        re.compile(r"\binspect\.(stack|currentframe|getouterframes)\b|\bsys\._getframe\b|\.f_back\b|\.f_locals\b"),
-        "reads_test_files",
-        "inspects the calling test's frame",
-    ),
-    (
-        re.compile(
-            r"PYTEST_CURRENT_TEST|['\"](pytest|_pytest|unittest)['\"]\s+in\s+sys\.modules|\bJEST_WORKER_ID\b"
-            r"|process\.env\.(NODE_ENV\s*===?\s*['\"]test|JEST)|testing\.Testing\(\)"
-        ),
-        "detects_test_run",
-        "behaves differently when it runs under the test runner",
-    ),
-    (
-        re.compile(r"\b_pytest\b|\bTestReport\b|\bpytest_runtest_makereport\b"),
-        "test_outcome_patched",
-        "reaches into the test runner's result objects",
-    ),
-]
+_TEST_DIR = re.compile(r"^(tests?|__tests__|testdata|fixtures|test_data)$")
+_PATH_CONTEXT = re.compile(r"__file__|\bPath\(|path\.join|\bopen\(|\bglob\(|/\s*$|readFileSync|os\.Open|read_to_string")
+_RUNNER_ENV = {"PYTEST_CURRENT_TEST", "JEST_WORKER_ID", "VITEST", "VITEST_WORKER_ID"}
+_FRAME = re.compile(r"\binspect\.(stack|currentframe|getouterframes)\b|\bsys\._getframe\b|\.f_back\b|\.f_locals\b")
+_RUNNER = re.compile(
+    r"(pytest|_pytest|unittest)[\"']\s+in\s+sys\.modules|process\.env\.(JEST_WORKER_ID|VITEST)|testing\.Testing\(\)"
+)
+_REPORT = re.compile(r"\b_pytest\b|\bTestReport\b")
 
 
 def added_lines(old: str, new: str) -> list[tuple[int, str]]:
@@ -49,20 +37,38 @@ def added_lines(old: str, new: str) -> list[tuple[int, str]]:
     return out
 
 
+def _pathish(value: str) -> bool:
+    """A path or glob (not a bare file name), or a bytecode cache in any form."""
+    return any(c in value for c in "/\\*") or "__pycache__" in value or value.endswith(".pyc")
+
+
+def _peek(path: str, text: str) -> tuple[str, str] | None:
+    """(kind, message) when one line of source code peeks at tests or the test runner."""
+    strings = [m[1:-1] for m in _STRING.findall(text)]
+    bare = _STRING.sub('""', text)
+    code = bare.split("#", 1)[0] if path.endswith(".py") else bare.split("//", 1)[0]
+    path_like = [s for s in strings if " " not in s and "|" not in s and "(?" not in s]
+    hit = next((s for s in path_like if _TEST_PATH.search(s) and _pathish(s)), None)
+    if hit is None and _PATH_CONTEXT.search(text):
+        hit = next((s for s in path_like if _TEST_PATH.search(s) or _TEST_DIR.match(s)), None)
+    if hit is not None:
+        return "reads_test_files", f"source code refers to test files or caches: {hit!r}"
+    if _FRAME.search(code):
+        return "reads_test_files", f"source code inspects the calling test's frame: {text.strip()}"
+    if _RUNNER_ENV & set(strings) or _RUNNER.search(text):
+        return "detects_test_run", f"source code behaves differently under the test runner: {text.strip()}"
+    if _REPORT.search(code):
+        return "test_outcome_patched", f"source code reaches into the test runner's results: {text.strip()}"
+    return None
+
+
 def peeking_findings(path: str, old: str, new: str) -> list[Finding]:
     """Added lines of non-test code that read test files, bytecode caches, or the test runner's state."""
     out = []
     for line, text in added_lines(old, new):
-        code = text.split("#", 1)[0] if path.endswith(".py") else text.split("//", 1)[0]
-        strings = [s[1:-1] for s in _STRING.findall(code)]
-        hit = next((s for s in strings if _TEST_PATH.search(s)), None)
-        if hit is not None:
-            out.append(Finding("reads_test_files", path, line, f"source code refers to test files or caches: {hit!r}"))
-            continue
-        for pattern, kind, why in _PEEK:
-            if pattern.search(code):
-                out.append(Finding(kind, path, line, f"source code {why}: {text.strip()}"))
-                break
+        found = _peek(path, text)
+        if found is not None:
+            out.append(Finding(found[0], path, line, found[1]))
     return out
 
 
