@@ -122,3 +122,32 @@ def test_agents_md_reaches_the_model(tmp_path: Path) -> None:
     Session(repo, load_config(repo), backend=backend).run("do it", lambda e: None)
     first_user = backend.seen[0][1]["content"]
     assert "Always use tabs." in first_user and "Be brief." in first_user and "do it" in first_user
+
+
+CHEAT = [
+    {"tool_calls": [call("run_tests")]},
+    {"tool_calls": [call("edit_file", edits=[{"path": "tests/test_calc.py", "old": "assert add(2, 3) == 5", "new": "assert add(2, 3) == -1"}])]},
+    {"tool_calls": [call("edit_file", edits=[{"path": "calc/fmt.py", "old": "'result: ' + x", "new": "'result: ' + str(x)"}])]},
+    {"tool_calls": [call("run_tests")]},
+    {"tool_calls": [call("finish", summary="all tests pass")]},
+]
+
+
+def test_passing_by_editing_a_test_is_unverified(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", BUGGY)
+    code, events = run_json(repo, script(tmp_path / "r.json", CHEAT), "--allow-test-edits")
+    results = [e for e in events if e["type"] == "tool_result" and e["name"] == "run_tests"]
+    assert "exit code 0" in results[-1]["output"]  # the weakened suite passes in place...
+    final = events[-1]
+    assert code == 1 and final["status"] == "done" and final["verified"] is False  # ...but not the original one
+    assert final["verification"]["passed"] is False and final["verification"]["tests_restored"] == ["tests/test_calc.py"]
+    assert any(f["kind"] == "expected_value_changed" and f["file"] == "tests/test_calc.py" for f in final["guard_findings"])
+
+
+def test_headless_run_may_not_edit_tests_by_default(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", BUGGY)
+    code, events = run_json(repo, script(tmp_path / "r.json", CHEAT))
+    denied = [e for e in events if e["type"] == "tool_result" and e["name"] == "edit_file"][0]
+    assert denied["ok"] is False and "test file" in denied["output"]
+    assert (repo / "tests/test_calc.py").read_text() == BUGGY["tests/test_calc.py"]
+    assert code == 1 and events[-1]["verified"] is False and events[-1]["guard_findings"] == []
