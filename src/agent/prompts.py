@@ -10,7 +10,7 @@ from typing import Any
 
 def prompt_dir() -> Path:
     """The templates: inside the installed wheel, else the source checkout's prompts/."""
-    packaged = Path(str(resources.files("agent"))) / "prompts"
+    packaged = Path(str(resources.files("agent"))) / "prompt_templates"
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[2] / "prompts"
