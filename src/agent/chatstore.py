@@ -59,6 +59,18 @@ def latest_session(root: Path) -> Path | None:
     return files[-1] if files else None
 
 
+def resume_line(root: Path) -> str:
+    """One line about the session --resume will continue, read without the heavy modules."""
+    path = latest_session(root)
+    if path is None:
+        return "no saved session to resume: starting a new one\n"
+    try:
+        data = json.loads(path.read_text())
+        return f"resuming session {data['id']}: {len(data['turn_starts'])} turns, {len(data['files'])} files in context\n"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"resuming {path.name}\n"
+
+
 def read_session(path: Path) -> dict[str, Any]:
     """Load a session file; an unknown format or a damaged file raises StoreError."""
     try:

@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> Any:
     if args in (["--version"], ["-V"]):
         print(f"agent {__version__}")
         return 0
+    if args[:1] == ["chat"] and not {"-h", "--help"} & set(args):
+        return chat_cmd.fast(args[1:])
     from agent import helpcache
 
     if helpcache.serve(args):

@@ -136,10 +136,6 @@ class Repl:
 
     def run(self) -> int:
         """Read and act until /exit or Ctrl-D; returns the exit code."""
-        _write(f"\x1b[1magent chat\x1b[0m · {self.model_label} · {self.root}\n"
-               "\x1b[2m/help for commands · @file adds a file · Alt-Enter for a new line · Ctrl-C stops · Ctrl-D quits\x1b[0m\n")
-        if self.resume:
-            _write(_resume_banner(self.root))
         first = True
         while True:
             try:
@@ -238,22 +234,6 @@ class Repl:
             files = proc.stdout.splitlines()
             self._files = (time.monotonic(), files)
         return files
-
-
-def _resume_banner(root: Path) -> str:
-    """One line about the session --resume will continue, read without the heavy modules."""
-    import json
-
-    from agent.chatstore import latest_session
-
-    path = latest_session(root)
-    if path is None:
-        return "no saved session to resume: starting a new one\n"
-    try:
-        data = json.loads(path.read_text())
-        return f"resuming session {data['id']}: {len(data['turn_starts'])} turns, {len(data['files'])} files in context\n"
-    except (OSError, ValueError, KeyError, TypeError):
-        return f"resuming {path.name}\n"
 
 
 def _history(root: Path) -> Any:
