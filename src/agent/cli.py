@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> Any:
         print(f"agent {__version__}")
         return 0
     if args[:1] == ["chat"] and not {"-h", "--help"} & set(args):
-        return chat_cmd.fast(args[1:])
+        raise SystemExit(chat_cmd.fast(args[1:]))
     from agent import helpcache
 
     if helpcache.serve(args):
