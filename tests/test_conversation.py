@@ -31,11 +31,14 @@ def conversation(repo: Path, replies: list[dict[str, Any]], approve: Any = None,
 
 def test_turns_keep_history_and_text_reply_ends_the_turn(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
-    conv = conversation(repo, [
-        {"content": "Reading it.", "tool_calls": [call("read_file", path="calc/ops.py")]},
-        {"content": "`add` subtracts."},
-        {"content": "Yes, I remember: `add` subtracts."},
-    ])
+    conv = conversation(
+        repo,
+        [
+            {"content": "Reading it.", "tool_calls": [call("read_file", path="calc/ops.py")]},
+            {"content": "`add` subtracts."},
+            {"content": "Yes, I remember: `add` subtracts."},
+        ],
+    )
     events: list[dict[str, Any]] = []
     first = conv.turn("what does add do?", events.append)
     assert (first.status, first.summary, first.files_changed) == ("done", "`add` subtracts.", [])
@@ -64,12 +67,20 @@ def test_mentioned_files_are_sent_once_until_they_change(tmp_path: Path) -> None
 
 def test_edit_emits_diff_and_undo_restores_exactly(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
-    conv = conversation(repo, [
-        {"tool_calls": [call("read_file", path="calc/ops.py")]},
-        {"tool_calls": [call("edit_file", edits=[{"path": "calc/ops.py", "old": "a - b", "new": "a + b"}]),
-                        call("write_file", path="calc/new.py", content="x = 1\n")]},
-        {"content": "done"},
-    ], approve=lambda kind, detail: True)  # a new file is not in play: it asks
+    conv = conversation(
+        repo,
+        [
+            {"tool_calls": [call("read_file", path="calc/ops.py")]},
+            {
+                "tool_calls": [
+                    call("edit_file", edits=[{"path": "calc/ops.py", "old": "a - b", "new": "a + b"}]),
+                    call("write_file", path="calc/new.py", content="x = 1\n"),
+                ]
+            },
+            {"content": "done"},
+        ],
+        approve=lambda kind, detail: True,
+    )  # a new file is not in play: it asks
     events: list[dict[str, Any]] = []
     result = conv.turn("fix add", events.append)
     diffs = {e["path"]: e["diff"] for e in events if e["type"] == "file_diff"}
@@ -83,11 +94,14 @@ def test_edit_emits_diff_and_undo_restores_exactly(tmp_path: Path) -> None:
 
 def test_undo_refuses_when_the_user_changed_the_file_after(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
-    conv = conversation(repo, [
-        {"tool_calls": [call("read_file", path="calc/ops.py")]},
-        {"tool_calls": [call("edit_file", edits=[{"path": "calc/ops.py", "old": "a - b", "new": "a + b"}])]},
-        {"content": "done"},
-    ])
+    conv = conversation(
+        repo,
+        [
+            {"tool_calls": [call("read_file", path="calc/ops.py")]},
+            {"tool_calls": [call("edit_file", edits=[{"path": "calc/ops.py", "old": "a - b", "new": "a + b"}])]},
+            {"content": "done"},
+        ],
+    )
     conv.turn("fix add", lambda e: None)
     (repo / "calc/ops.py").write_text("user's own work\n")
     with pytest.raises(AgentError, match="changed since"):
@@ -98,10 +112,14 @@ def test_undo_refuses_when_the_user_changed_the_file_after(tmp_path: Path) -> No
 def test_edit_outside_files_in_play_asks(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
     asked: list[tuple[str, str]] = []
-    conv = conversation(repo, [
-        {"tool_calls": [call("edit_file", edits=[{"path": "README.md", "old": "calc", "new": "calculator"}])]},
-        {"content": "refused"},
-    ], approve=lambda kind, detail: asked.append((kind, detail)) is not None)
+    conv = conversation(
+        repo,
+        [
+            {"tool_calls": [call("edit_file", edits=[{"path": "README.md", "old": "calc", "new": "calculator"}])]},
+            {"content": "refused"},
+        ],
+        approve=lambda kind, detail: asked.append((kind, detail)) is not None,
+    )
     conv.turn("rename", lambda e: None)
     assert asked == [("edit", "README.md")]
     assert (repo / "README.md").read_text() == "calc\n"
@@ -109,9 +127,12 @@ def test_edit_outside_files_in_play_asks(tmp_path: Path) -> None:
 
 
 def test_close_dangling_answers_unanswered_calls() -> None:
-    messages = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"},
-                {"role": "assistant", "content": "", "tool_calls": [{"id": "a"}, {"id": "b"}]},
-                {"role": "tool", "tool_call_id": "a", "content": "ok"}]
+    messages = [
+        {"role": "system", "content": "s"},
+        {"role": "user", "content": "u"},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "a"}, {"id": "b"}]},
+        {"role": "tool", "tool_call_id": "a", "content": "ok"},
+    ]
     close_dangling(messages)
     assert [m.get("tool_call_id") for m in messages[3:]] == ["a", "b"] and "interrupted" in messages[4]["content"]
     close_dangling(messages)
@@ -121,11 +142,17 @@ def test_close_dangling_answers_unanswered_calls() -> None:
 def test_compaction_summarises_older_turns_and_keeps_the_latest(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
     big = "x" * 1600
-    conv = conversation(repo, [
-        {"content": "one " + big}, {"content": "two " + big}, {"content": "three " + big},
-        {"content": "- decided: keep the API\nLASTING: never change the public API of calc"},
-        {"content": "four"},
-    ], chat={"compact_ratio": 0.9, "keep_turns": 2})
+    conv = conversation(
+        repo,
+        [
+            {"content": "one " + big},
+            {"content": "two " + big},
+            {"content": "three " + big},
+            {"content": "- decided: keep the API\nLASTING: never change the public API of calc"},
+            {"content": "four"},
+        ],
+        chat={"compact_ratio": 0.9, "keep_turns": 2},
+    )
     for text in ("first: keep the API stable", "second", "third"):
         conv.turn(text, lambda e: None)
     assert not [m for m in conv.messages if "Summary" in str(m["content"])]

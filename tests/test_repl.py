@@ -38,8 +38,15 @@ def spawn(repo: Path, replies: list[dict[str, Any]], *args: str, name: str = "re
     script = repo.parent / name
     script.write_text(json.dumps(replies))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color"}
-    child = pexpect.spawn(sys.executable, ["-m", "agent", "chat", "--model", f"scripted:{script}", *args],
-                          cwd=str(repo), env=env, encoding="utf-8", timeout=60, dimensions=(40, 100))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "agent", "chat", "--model", f"scripted:{script}", *args],
+        cwd=str(repo),
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(40, 100),
+    )
     child.logfile_read = (repo.parent / "screen.log").open("a")
     return child
 
@@ -55,21 +62,36 @@ def finish(child: pexpect.spawn) -> int:
 def test_not_a_terminal_exits_2(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.run([sys.executable, "-m", "agent", "chat"], cwd=repo, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, env=env, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "chat"],
+        cwd=repo,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "agent chat needs a terminal" in proc.stderr
 
 
 def test_task_streams_answer_shows_coloured_diff_approves_and_undoes(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
-    child = spawn(repo, [
-        {"content": "The bug is in **calc/ops.py**:\n\n```python\nreturn a - b\n```\n",
-         "tool_calls": [call("read_file", path="calc/ops.py")]},
-        {"content": "Fixing it.", "tool_calls": [call("edit_file", edits=[{"path": "calc/ops.py", "old": "a - b", "new": "a + b"}])]},
-        {"tool_calls": [call("run_shell", command="python -m pytest -q")]},
-        {"content": "Fixed: `add` now adds and the tests pass."},
-    ])
+    child = spawn(
+        repo,
+        [
+            {
+                "content": "The bug is in **calc/ops.py**:\n\n```python\nreturn a - b\n```\n",
+                "tool_calls": [call("read_file", path="calc/ops.py")],
+            },
+            {
+                "content": "Fixing it.",
+                "tool_calls": [call("edit_file", edits=[{"path": "calc/ops.py", "old": "a - b", "new": "a + b"}])],
+            },
+            {"tool_calls": [call("run_shell", command="python -m pytest -q")]},
+            {"content": "Fixed: `add` now adds and the tests pass."},
+        ],
+    )
     child.expect(PROMPT)
     child.sendline("fix the add function")
     child.expect("The bug is in")
@@ -94,12 +116,15 @@ def test_task_streams_answer_shows_coloured_diff_approves_and_undoes(tmp_path: P
 
 def test_always_is_remembered_and_completion_works(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
-    child = spawn(repo, [
-        {"tool_calls": [call("run_shell", command="touch one")]},
-        {"content": "first done"},
-        {"tool_calls": [call("run_shell", command="touch one")]},
-        {"content": "second done"},
-    ])
+    child = spawn(
+        repo,
+        [
+            {"tool_calls": [call("run_shell", command="touch one")]},
+            {"content": "first done"},
+            {"tool_calls": [call("run_shell", command="touch one")]},
+            {"content": "second done"},
+        ],
+    )
     child.expect(PROMPT)
     child.sendline("make a file")
     child.expect(r"\[a\]lways")
@@ -123,10 +148,14 @@ def test_always_is_remembered_and_completion_works(tmp_path: Path) -> None:
 
 def test_ctrl_c_stops_the_step_and_the_conversation_goes_on(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
-    child = spawn(repo, [
-        {"content": "Running a long command.", "tool_calls": [call("run_shell", command="sleep 30 && touch late")]},
-        {"content": "Still here."},
-    ], "--yes")
+    child = spawn(
+        repo,
+        [
+            {"content": "Running a long command.", "tool_calls": [call("run_shell", command="sleep 30 && touch late")]},
+            {"content": "Still here."},
+        ],
+        "--yes",
+    )
     child.expect(PROMPT)
     child.sendline("wait for it")
     child.expect("run_shell")

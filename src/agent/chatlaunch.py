@@ -40,14 +40,18 @@ def launch(repo: Path, model: str | None, yes: bool, resume: bool, gpu_layers: i
     from agent.workspace import find_repo_root
 
     if not sys.stdin.isatty():
-        sys.stderr.write("agent: error: agent chat needs a terminal (stdin is not a tty); use `agent run TASK` in scripts\n")
+        sys.stderr.write(
+            "agent: error: agent chat needs a terminal (stdin is not a tty); use `agent run TASK` in scripts\n"
+        )
         return 2
     try:
         root = find_repo_root(repo)
     except UsageError as exc:
         sys.stderr.write(f"agent: error: {exc}\n")
         return 2
-    backend = {k: v for k, v in {"model": model, "gpu_layers": gpu_layers, "api_base": api_base}.items() if v is not None}
+    backend = {
+        k: v for k, v in {"model": model, "gpu_layers": gpu_layers, "api_base": api_base}.items() if v is not None
+    }
     overrides: dict[str, Any] = {"backend": backend}
     if yes:
         overrides["permissions"] = {"approve_all": True}

@@ -15,8 +15,17 @@ from agent.render import short
 
 CODE_THEME = "monokai"
 FENCE = re.compile(r"^\s*(```|~~~)")
-KEY_ARGUMENT = {"read_file": "path", "write_file": "path", "search": "pattern", "run_shell": "command",
-                "list_files": "pattern", "recall": "query", "remember": "text", "forget": "note_id", "finish": "summary"}
+KEY_ARGUMENT = {
+    "read_file": "path",
+    "write_file": "path",
+    "search": "pattern",
+    "run_shell": "command",
+    "list_files": "pattern",
+    "recall": "query",
+    "remember": "text",
+    "forget": "note_id",
+    "finish": "summary",
+}
 
 
 def split_complete(text: str) -> tuple[str, str]:
@@ -48,7 +57,7 @@ class MarkdownStream:
             self._stop_live()
             self.console.print(Markdown(done, code_theme=CODE_THEME))
         if self.buffer.strip():
-            tail = "\n".join(self.buffer.splitlines()[-max(self.console.height - 4, 3):])
+            tail = "\n".join(self.buffer.splitlines()[-max(self.console.height - 4, 3) :])
             if self.live is None:
                 self.live = Live(Markdown(tail), console=self.console, transient=True, auto_refresh=False)
                 self.live.start()
@@ -71,8 +80,17 @@ def diff_text(diff: str) -> Text:
     """A unified diff with added lines green, removed red and hunk headers cyan."""
     out = Text()
     for line in diff.splitlines():
-        style = ("bold" if line.startswith(("+++", "---")) else "green" if line.startswith("+")
-                 else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else "")
+        style = (
+            "bold"
+            if line.startswith(("+++", "---"))
+            else "green"
+            if line.startswith("+")
+            else "red"
+            if line.startswith("-")
+            else "cyan"
+            if line.startswith("@@")
+            else ""
+        )
         out.append(line + "\n", style=style)
     return out
 

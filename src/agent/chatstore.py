@@ -45,8 +45,12 @@ def history_path(root: Path) -> Path:
 
 def save_session(conv: Conversation) -> Path:
     """Write the conversation's state atomically; return the file."""
-    data: dict[str, Any] = {"format": FORMAT_VERSION, "id": conv.id, "model": conv.backend.name,
-                            "updated": datetime.now(UTC).isoformat(timespec="seconds")}
+    data: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "id": conv.id,
+        "model": conv.backend.name,
+        "updated": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     data.update({name: getattr(conv, name) for name in FIELDS})
     path = sessions_dir(conv.root) / f"{conv.id}.json"
     atomic_write_text(path, json.dumps(data, indent=1, default=str))
@@ -66,7 +70,9 @@ def resume_line(root: Path) -> str:
         return "no saved session to resume: starting a new one\n"
     try:
         data = json.loads(path.read_text())
-        return f"resuming session {data['id']}: {len(data['turn_starts'])} turns, {len(data['files'])} files in context\n"
+        return (
+            f"resuming session {data['id']}: {len(data['turn_starts'])} turns, {len(data['files'])} files in context\n"
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return f"resuming {path.name}\n"
 
@@ -78,8 +84,10 @@ def read_session(path: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise StoreError(f"cannot read session {path.name}: {exc}") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
-        raise StoreError(f"session {path.name} has format {data.get('format') if isinstance(data, dict) else '?'}; "
-                         f"this agent reads format {FORMAT_VERSION}")
+        raise StoreError(
+            f"session {path.name} has format {data.get('format') if isinstance(data, dict) else '?'}; "
+            f"this agent reads format {FORMAT_VERSION}"
+        )
     return data
 
 

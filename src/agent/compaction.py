@@ -37,8 +37,13 @@ class Compaction:
 
     def as_event(self) -> dict[str, Any]:
         """The `compacted` event's fields."""
-        return {"dropped": self.dropped, "summary": self.summary, "tokens_before": self.tokens_before,
-                "tokens_after": self.tokens_after, "remembered": self.remembered}
+        return {
+            "dropped": self.dropped,
+            "summary": self.summary,
+            "tokens_before": self.tokens_before,
+            "tokens_after": self.tokens_after,
+            "remembered": self.remembered,
+        }
 
 
 def estimate_tokens(messages: list[Message]) -> int:
@@ -66,7 +71,7 @@ def describe_turns(messages: list[Message], starts: list[int], end: int) -> list
     """One line per turn in messages[:end]: the request's first line and how many steps it took."""
     out = []
     bounds = [s for s in starts if s < end] + [end]
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in zip(bounds, bounds[1:], strict=False):
         request = str(messages[a].get("content") or "").strip().splitlines()
         calls = sum(len(m.get("tool_calls") or []) for m in messages[a:b])
         out.append(f"turn: {(request[-1] if request else '')[:80]!r} ({b - a} messages, {calls} tool calls)")
@@ -88,7 +93,9 @@ def compact_messages(conv: Conversation, keep_turns: int) -> Compaction:
     remembered = _remember(conv, lasting)
     conv.messages[1:cut] = [{"role": "user", "content": render("chat_summary", summary=summary)}]
     conv.turn_starts = [s - cut + 2 for s in starts if s >= cut]
-    return Compaction(dropped, summary, before, conv.context_tokens(), remembered, reply.tokens_in, reply.tokens_out, reply.cost_usd)
+    return Compaction(
+        dropped, summary, before, conv.context_tokens(), remembered, reply.tokens_in, reply.tokens_out, reply.cost_usd
+    )
 
 
 def split_lasting(text: str) -> tuple[str, list[str]]:
@@ -127,5 +134,7 @@ def _fold_tool_output(conv: Conversation, before: int) -> Compaction:
         text = str(m.get("content") or "")
         if m.get("role") == "tool" and len(text) > 2 * FOLD_KEEP_CHARS:
             m["content"] = text[:FOLD_KEEP_CHARS] + "\n" + render("folded_output", chars=len(text) - FOLD_KEEP_CHARS)
-            dropped.append(f"output of {names.get(m.get('tool_call_id'), 'a tool')} ({len(text) - FOLD_KEEP_CHARS} characters)")
+            dropped.append(
+                f"output of {names.get(m.get('tool_call_id'), 'a tool')} ({len(text) - FOLD_KEEP_CHARS} characters)"
+            )
     return Compaction(dropped, "", before, conv.context_tokens())

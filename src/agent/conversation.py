@@ -122,7 +122,10 @@ class Conversation:
         return TurnResult(outcome.status, outcome.summary, record["paths"] if record else [], added)
 
     def _system(self) -> Message:
-        return {"role": "system", "content": render("chat_system", tools=list(self.tools), instructions=project_instructions(self.root))}
+        return {
+            "role": "system",
+            "content": render("chat_system", tools=list(self.tools), instructions=project_instructions(self.root)),
+        }
 
     def _user_message(self, request: str) -> str:
         context = ""
@@ -182,7 +185,11 @@ class Conversation:
         known = self.ws.files()
         added = []
         for pattern in patterns:
-            matches = [pattern] if pattern in known else [f for f in known if Path(f).match(pattern) or f.startswith(pattern.rstrip("/") + "/")]
+            matches = (
+                [pattern]
+                if pattern in known
+                else [f for f in known if Path(f).match(pattern) or f.startswith(pattern.rstrip("/") + "/")]
+            )
             if not matches:
                 raise UsageError(f"no such file in the repository: {pattern}")
             for path in matches:
@@ -281,7 +288,11 @@ def unified_diff(path: str, old: str | None, new: str | None) -> str:
     if old == new:
         return ""
     a, b = (old or "").splitlines(True), (new or "").splitlines(True)
-    return "".join(difflib.unified_diff(a, b, "/dev/null" if old is None else f"a/{path}", "/dev/null" if new is None else f"b/{path}"))
+    return "".join(
+        difflib.unified_diff(
+            a, b, "/dev/null" if old is None else f"a/{path}", "/dev/null" if new is None else f"b/{path}"
+        )
+    )
 
 
 def _edit_paths(arguments: dict[str, Any]) -> list[str]:

@@ -21,8 +21,24 @@ from prompt_toolkit.formatted_text import HTML
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
-COMMAND_NAMES = ["/help", "/add", "/drop", "/files", "/map", "/search", "/memory", "/undo", "/diff", "/test",
-                 "/run", "/model", "/tokens", "/compact", "/clear", "/exit"]
+COMMAND_NAMES = [
+    "/help",
+    "/add",
+    "/drop",
+    "/files",
+    "/map",
+    "/search",
+    "/memory",
+    "/undo",
+    "/diff",
+    "/test",
+    "/run",
+    "/model",
+    "/tokens",
+    "/compact",
+    "/clear",
+    "/exit",
+]
 FILE_COMMANDS = ("/add ", "/drop ")
 APPROVAL_ANSWERS = {"y": "yes", "yes": "yes", "n": "no", "no": "no", "": "no", "a": "always", "always": "always"}
 
@@ -85,8 +101,12 @@ class Repl:
         self._files: tuple[float, list[str]] = (0.0, [])
         history = _history(root)
         self.session: PromptSession[str] = PromptSession(
-            history=history, completer=ChatCompleter(self.file_list), complete_while_typing=False,
-            key_bindings=_bindings(), multiline=True, bottom_toolbar=self.toolbar,
+            history=history,
+            completer=ChatCompleter(self.file_list),
+            complete_while_typing=False,
+            key_bindings=_bindings(),
+            multiline=True,
+            bottom_toolbar=self.toolbar,
             prompt_continuation=lambda width, line, soft: "… ".rjust(width),
         )
         self.asker: PromptSession[str] = PromptSession(history=InMemoryHistory())
@@ -196,7 +216,9 @@ class Repl:
 
             self.console.print(Markdown(result.summary))
         if result.files_changed:
-            self.console.print(f"[dim]changed {escape(', '.join(result.files_changed))} · /undo reverts · /diff shows[/]")
+            self.console.print(
+                f"[dim]changed {escape(', '.join(result.files_changed))} · /undo reverts · /diff shows[/]"
+            )
 
     # -- approvals and status ------------------------------------------------------------------
 
@@ -208,7 +230,9 @@ class Repl:
             self.printer.end()
         label = "run" if kind == "shell" else kind
         while True:
-            answer = self.asker.prompt(HTML(f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail)}</b>? [y]es / [n]o / [a]lways: "))
+            answer = self.asker.prompt(
+                HTML(f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail)}</b>? [y]es / [n]o / [a]lways: ")
+            )
             choice = APPROVAL_ANSWERS.get(answer.strip().lower())
             if choice:
                 break
@@ -222,15 +246,21 @@ class Repl:
         if conv is None:
             return HTML(f" {_html(self.model_label)} · <i>{'error' if self.load_error else 'loading…'}</i>")
         used = conv.context_tokens()
-        return HTML(f" {_html(conv.backend.name)} · {used:,}/{conv.limit:,} tokens ({used * 100 // max(conv.limit, 1)}%)"
-                    f" · ${conv.cost_usd:.4f} · {conv.notes_recalled} notes · {len(conv.files)} files")
+        return HTML(
+            f" {_html(conv.backend.name)} · {used:,}/{conv.limit:,} tokens ({used * 100 // max(conv.limit, 1)}%)"
+            f" · ${conv.cost_usd:.4f} · {conv.notes_recalled} notes · {len(conv.files)} files"
+        )
 
     def file_list(self) -> list[str]:
         """The repository's files for completion (cached for a few seconds)."""
         stamp, files = self._files
         if time.monotonic() - stamp > 5:
-            proc = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=self.root,
-                                  capture_output=True, text=True)
+            proc = subprocess.run(
+                ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                cwd=self.root,
+                capture_output=True,
+                text=True,
+            )
             files = proc.stdout.splitlines()
             self._files = (time.monotonic(), files)
         return files

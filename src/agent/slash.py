@@ -59,7 +59,9 @@ def cmd_help(repl: Any, arg: str) -> None:
     for name, (args, text) in HELP.items():
         table.add_row(f"[cyan]{name}[/] {escape(args)}", text)
     repl.console.print(table)
-    repl.console.print("[dim]Enter sends · Alt-Enter or a trailing \\ adds a line · Ctrl-C stops a step · Ctrl-D quits[/]")
+    repl.console.print(
+        "[dim]Enter sends · Alt-Enter or a trailing \\ adds a line · Ctrl-C stops a step · Ctrl-D quits[/]"
+    )
 
 
 def cmd_add(repl: Any, arg: str) -> None:
@@ -109,7 +111,9 @@ def cmd_memory(repl: Any, arg: str) -> None:
     if action == "search" and rest:
         hits = store.recall(rest, 8)
         for hit in hits:
-            repl.console.print(f"- [dim]{escape(hit.get('status', ''))}[/] [bold]{escape(hit['id'])}[/] {escape(str(hit['text']))}")
+            repl.console.print(
+                f"- [dim]{escape(hit.get('status', ''))}[/] [bold]{escape(hit['id'])}[/] {escape(str(hit['text']))}"
+            )
         if not hits:
             repl.console.print("[dim]no notes found[/]")
     elif action == "add" and rest:
@@ -162,7 +166,9 @@ def _run(repl: Any, command: str, only_failures: bool) -> None:
     ok = code == 0
     repl.console.print(f"[{'green' if ok else 'red'}]exit {code if code is not None else 'timeout'}[/]")
     if not (ok and only_failures):
-        conv.pending.append(render("chat_output", command=command, code=code, output=cap(output, conv.config.tools.output_chars)))
+        conv.pending.append(
+            render("chat_output", command=command, code=code, output=cap(output, conv.config.tools.output_chars))
+        )
         repl.console.print("[dim]the output goes with your next message[/]")
 
 

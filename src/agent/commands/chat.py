@@ -16,10 +16,16 @@ HELP = "Chat with the agent about a repository: streamed answers, edits shown as
 
 def chat(
     repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
-    model: Annotated[str | None, typer.Option("--model", "-m", help="local | gguf:PATH | scripted:PATH | a litellm model.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="local | gguf:PATH | scripted:PATH | a litellm model.")
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve every action that would ask.")] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the last saved session of this repository.")] = False,
-    gpu_layers: Annotated[int | None, typer.Option("--gpu-layers", help="llama.cpp layers to offload to the GPU.")] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the last saved session of this repository.")
+    ] = False,
+    gpu_layers: Annotated[
+        int | None, typer.Option("--gpu-layers", help="llama.cpp layers to offload to the GPU.")
+    ] = None,
     api_base: Annotated[str | None, typer.Option("--api-base", help="Base URL of an OpenAI-compatible server.")] = None,
 ) -> None:
     """Start the interactive chat."""
