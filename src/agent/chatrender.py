@@ -14,6 +14,7 @@ from rich.text import Text
 from agent.render import short
 
 CODE_THEME = "monokai"
+DIFF_SHOWN = {"edit_file", "write_file"}
 FENCE = re.compile(r"^\s*(```|~~~)")
 KEY_ARGUMENT = {
     "read_file": "path",
@@ -142,8 +143,14 @@ class ChatPrinter:
 
     def on_tool_result(self, e: dict[str, Any]) -> None:
         mark = "[green]✓[/]" if e["ok"] else "[red]✗[/]"
+        if e["ok"] and e["name"] in DIFF_SHOWN:  # the file_diff event that follows shows the change
+            self.console.print(f"  {mark} {escape(short(e['output'].splitlines()[0] if e['output'] else ''))}")
+            return
         lines = self.fold_lines if e["ok"] else max(self.fold_lines, 3)
         self.console.print(f"  {mark} {fold(escape(e['output']), lines)}", highlight=False)
+
+    def on_files_added(self, e: dict[str, Any]) -> None:
+        self.console.print(f"[dim]added {escape(', '.join(e['paths']))} to the chat[/]")
 
     def on_file_diff(self, e: dict[str, Any]) -> None:
         self.console.print(diff_text(e["diff"]), end="")

@@ -110,6 +110,8 @@ class Conversation:
         request, added = self.expand_mentions(text)
         if not request.strip():
             raise UsageError("empty request")
+        if added:
+            on_event({"type": "files_added", "paths": added})
         self.turn_starts.append(len(self.messages))
         self.messages.append({"role": "user", "content": self._user_message(request)})
         before = snapshot_tree(self.root)

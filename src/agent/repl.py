@@ -205,8 +205,6 @@ class Repl:
     def _report(self, result: Any) -> None:
         from rich.markup import escape
 
-        for path in result.added:
-            self.console.print(f"[dim]added {escape(path)} to the chat[/]")
         if result.status == "interrupted":
             self.console.print("[yellow]interrupted[/] — the conversation goes on")
         elif result.status != "done":
