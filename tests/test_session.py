@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import agent_cli, git, make_repo
+from conftest import agent_cli, git, init_repo
 
 BUGGY = {
     "calc/ops.py": "def add(a, b):\n    return a - b\n",
@@ -38,7 +38,7 @@ def run_json(repo: Path, model: str, *extra: str) -> tuple[int, list[dict]]:
 
 
 def test_scripted_fix_across_two_files(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", BUGGY)
+    repo = init_repo(tmp_path / "repo", BUGGY)
     model = script(tmp_path / "replies.json", [
         {"content": "Let me look around.", "tool_calls": [call("list_files", pattern="*.py")]},
         {"tool_calls": [call("search", pattern=r"def (add|show)")]},
@@ -69,7 +69,7 @@ def test_scripted_fix_across_two_files(tmp_path: Path) -> None:
 
 
 def test_malformed_replies_fail_and_leave_repo_untouched(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", BUGGY)
+    repo = init_repo(tmp_path / "repo", BUGGY)
     model = script(tmp_path / "replies.json", [
         {"tool_calls": [{"name": "edit_file", "arguments": "{not json"}]},
         {"tool_calls": [call("no_such_tool", x=1)]},
@@ -87,7 +87,7 @@ def test_malformed_replies_fail_and_leave_repo_untouched(tmp_path: Path) -> None
 
 
 def test_run_finished_event_has_contract_fields(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", {"README.md": "hi\n"})
+    repo = init_repo(tmp_path / "repo", {"README.md": "hi\n"})
     model = script(tmp_path / "r.json", [{"tool_calls": [call("finish", summary="nothing to do")]}])
     code, events = run_json(repo, model)
     assert code == 0
@@ -99,14 +99,14 @@ def test_run_finished_event_has_contract_fields(tmp_path: Path) -> None:
 
 
 def test_step_limit_exits_3(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
     model = script(tmp_path / "r.json", [{"tool_calls": [call("list_files")]}] * 5)
     code, events = run_json(repo, model, "--max-steps", "2")
     assert code == 3 and events[-1]["status"] == "limits" and events[-1]["steps"] == 2
 
 
 def test_running_out_of_scripted_replies_is_an_error(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
     model = script(tmp_path / "r.json", [{"tool_calls": [call("list_files")]}])
     code, events = run_json(repo, model)
     assert code == 1 and events[-1]["status"] == "error" and "ran out of replies" in events[-1]["summary"]
@@ -117,7 +117,7 @@ def test_agents_md_reaches_the_model(tmp_path: Path) -> None:
     from agent.config import load_config
     from agent.session import Session
 
-    repo = make_repo(tmp_path / "repo", {"AGENTS.md": "Always use tabs.\n", "CLAUDE.md": "Be brief.\n"})
+    repo = init_repo(tmp_path / "repo", {"AGENTS.md": "Always use tabs.\n", "CLAUDE.md": "Be brief.\n"})
     backend = ScriptedBackend([{"tool_calls": [call("finish", summary="ok")]}])
     Session(repo, load_config(repo), backend=backend).run("do it", lambda e: None)
     first_user = backend.seen[0][1]["content"]
