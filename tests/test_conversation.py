@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_repo
+from conftest import init_repo
 
 from agent.backends.scripted import ScriptedBackend
 from agent.chatstore import FORMAT_VERSION, latest_session, read_session, restore
@@ -30,7 +30,7 @@ def conversation(repo: Path, replies: list[dict[str, Any]], approve: Any = None,
 
 
 def test_turns_keep_history_and_text_reply_ends_the_turn(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     conv = conversation(
         repo,
         [
@@ -53,7 +53,7 @@ def test_turns_keep_history_and_text_reply_ends_the_turn(tmp_path: Path) -> None
 
 
 def test_mentioned_files_are_sent_once_until_they_change(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     conv = conversation(repo, [{"content": "a"}, {"content": "b"}, {"content": "c"}])
     result = conv.turn("look at @calc/ops.py, and @nothing/here.py", lambda e: None)
     assert result.added == ["calc/ops.py"] and conv.files == ["calc/ops.py"]
@@ -66,7 +66,7 @@ def test_mentioned_files_are_sent_once_until_they_change(tmp_path: Path) -> None
 
 
 def test_edit_emits_diff_and_undo_restores_exactly(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     conv = conversation(
         repo,
         [
@@ -93,7 +93,7 @@ def test_edit_emits_diff_and_undo_restores_exactly(tmp_path: Path) -> None:
 
 
 def test_undo_refuses_when_the_user_changed_the_file_after(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     conv = conversation(
         repo,
         [
@@ -110,7 +110,7 @@ def test_undo_refuses_when_the_user_changed_the_file_after(tmp_path: Path) -> No
 
 
 def test_edit_outside_files_in_play_asks(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     asked: list[tuple[str, str]] = []
     conv = conversation(
         repo,
@@ -140,7 +140,7 @@ def test_close_dangling_answers_unanswered_calls() -> None:
 
 
 def test_compaction_summarises_older_turns_and_keeps_the_latest(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     big = "x" * 1600
     conv = conversation(
         repo,
@@ -169,7 +169,7 @@ def test_compaction_summarises_older_turns_and_keeps_the_latest(tmp_path: Path) 
 
 
 def test_session_saves_and_resumes(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     conv = conversation(repo, [{"content": "hello"}])
     conv.add(["calc/*.py"])
     conv.turn("hi", lambda e: None)
@@ -187,3 +187,19 @@ def test_session_saves_and_resumes(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(StoreError, match="format"):
         read_session(path)
+
+
+def test_compaction_with_one_long_turn_folds_old_tool_output(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {**FILES, "big.txt": "line\n" * 2000})
+    conv = conversation(repo, [
+        {"tool_calls": [call("read_file", path="big.txt")]},
+        {"tool_calls": [call("read_file", path="calc/ops.py")]},
+        {"tool_calls": [call("read_file", path="README.md")]},
+        {"content": "read them all"},
+    ])
+    conv.turn("read everything", lambda e: None)
+    before = conv.context_tokens()
+    done = conv.compact()
+    assert [d.split(" (")[0] for d in done.dropped] == ["output of read_file"]
+    assert done.tokens_after < before and "dropped to save context" in conv.messages[3]["content"]
+    assert conv.messages[-1]["content"] == "read them all" and conv.turn_starts == [1]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pexpect
-from conftest import ROOT, make_repo
+from conftest import ROOT, init_repo
 
 FILES = {
     "calc/ops.py": "def add(a, b):\n    return a - b\n",
@@ -60,7 +60,7 @@ def finish(child: pexpect.spawn) -> int:
 
 
 def test_not_a_terminal_exits_2(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.run(
         [sys.executable, "-m", "agent", "chat"],
@@ -76,7 +76,7 @@ def test_not_a_terminal_exits_2(tmp_path: Path) -> None:
 
 
 def test_task_streams_answer_shows_coloured_diff_approves_and_undoes(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     child = spawn(
         repo,
         [
@@ -115,7 +115,7 @@ def test_task_streams_answer_shows_coloured_diff_approves_and_undoes(tmp_path: P
 
 
 def test_always_is_remembered_and_completion_works(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     child = spawn(
         repo,
         [
@@ -147,7 +147,7 @@ def test_always_is_remembered_and_completion_works(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_stops_the_step_and_the_conversation_goes_on(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     child = spawn(
         repo,
         [
@@ -176,7 +176,7 @@ def test_ctrl_c_stops_the_step_and_the_conversation_goes_on(tmp_path: Path) -> N
 
 
 def test_ctrl_d_exits_and_resume_continues_the_last_session(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     child = spawn(repo, [{"content": "Noted: the magic number is 42."}])
     child.expect(PROMPT)
     child.sendline("remember 42 and look at @calc/ops.py")
