@@ -76,6 +76,15 @@ class ContextConfig(_Section):
     memory_tokens: int = Field(600, ge=0, description="recalled notes budget in the first prompt")
 
 
+class ChatConfig(_Section):
+    """The interactive REPL (`agent chat`)."""
+
+    context_tokens: int | None = Field(None, ge=1024, description="the model's context size (default: from the backend)")
+    compact_ratio: float = Field(0.8, gt=0.1, le=1.0, description="compact when the context is this full")
+    keep_turns: int = Field(2, ge=1, description="latest turns kept verbatim by compaction")
+    fold_lines: int = Field(1, ge=0, description="lines of a tool result shown before folding")
+
+
 class AgentConfig(_Section):
     """All configuration, one section per component."""
 
@@ -84,6 +93,7 @@ class AgentConfig(_Section):
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
+    chat: ChatConfig = Field(default_factory=ChatConfig)
     memory: dict[str, Any] = Field(default_factory=dict, description="memory store settings")
 
 

@@ -13,6 +13,10 @@ def main() -> None:
 
         print(f"agent {__version__}")
         return
+    if args[:1] == ["chat"] and not {"-h", "--help"} & set(args):
+        from agent.chatlaunch import main as chat_main
+
+        sys.exit(chat_main(args[1:]))
     from agent import helpcache
 
     if helpcache.serve(args):

@@ -32,6 +32,8 @@ class Outcome:
 class Agent:
     """Drives one backend with one set of tools inside one workspace."""
 
+    text_ends_turn = False  # chat: a reply without tool calls answers the user and ends the run
+
     def __init__(self, backend: Backend, tools: dict[str, Tool], ws: Workspace, config: LoopConfig, on_event: EventSink):
         self.backend, self.tools, self.ws, self.config, self.emit = backend, tools, ws, config, on_event
         self.schemas = [t.schema() for t in tools.values()]
@@ -71,6 +73,8 @@ class Agent:
             "prompt_tokens_evaluated": reply.prompt_tokens_evaluated,
         })
         if not reply.tool_calls:
+            if self.text_ends_turn:
+                raise Submitted(reply.content)
             messages.append({"role": "user", "content": self._format_error("the reply contains no tool call")})
             return
         for call in reply.tool_calls:

@@ -1,0 +1,174 @@
+"""Rendering for `agent chat`: streamed Markdown, compact tool calls with folded results, coloured diffs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.markup import escape
+from rich.text import Text
+
+from agent.render import short
+
+CODE_THEME = "monokai"
+DIFF_SHOWN = {"edit_file", "write_file"}
+FENCE = re.compile(r"^\s*(```|~~~)")
+KEY_ARGUMENT = {
+    "read_file": "path",
+    "write_file": "path",
+    "search": "pattern",
+    "run_shell": "command",
+    "list_files": "pattern",
+    "recall": "query",
+    "remember": "text",
+    "forget": "note_id",
+    "finish": "summary",
+}
+
+
+def split_complete(text: str) -> tuple[str, str]:
+    """Split streamed Markdown into complete blocks (ended by a blank line or a closing fence) and the rest."""
+    in_fence, cut, pos = False, 0, 0
+    lines = text.split("\n")
+    for i, line in enumerate(lines[:-1]):  # the last piece may be an unfinished line
+        pos += len(line) + 1
+        if FENCE.match(line):
+            in_fence = not in_fence
+            if not in_fence:
+                cut = pos
+        elif not in_fence and not line.strip() and i > 0:
+            cut = pos
+    return text[:cut], text[cut:]
+
+
+class MarkdownStream:
+    """Prints finished Markdown blocks for good and shows the unfinished one in a transient live view."""
+
+    def __init__(self, console: Console):
+        self.console, self.buffer, self.live = console, "", None
+
+    def feed(self, chunk: str) -> None:
+        """Add streamed text."""
+        self.buffer += chunk
+        done, self.buffer = split_complete(self.buffer)
+        if done.strip():
+            self._stop_live()
+            self.console.print(Markdown(done, code_theme=CODE_THEME))
+        if self.buffer.strip():
+            tail = "\n".join(self.buffer.splitlines()[-max(self.console.height - 4, 3) :])
+            if self.live is None:
+                self.live = Live(Markdown(tail), console=self.console, transient=True, auto_refresh=False)
+                self.live.start()
+            self.live.update(Markdown(tail, code_theme=CODE_THEME), refresh=True)
+
+    def end(self) -> None:
+        """Print what is left; safe to call twice."""
+        self._stop_live()
+        if self.buffer.strip():
+            self.console.print(Markdown(self.buffer, code_theme=CODE_THEME))
+        self.buffer = ""
+
+    def _stop_live(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+
+def diff_text(diff: str) -> Text:
+    """A unified diff with added lines green, removed red and hunk headers cyan."""
+    out = Text()
+    for line in diff.splitlines():
+        style = (
+            "bold"
+            if line.startswith(("+++", "---"))
+            else "green"
+            if line.startswith("+")
+            else "red"
+            if line.startswith("-")
+            else "cyan"
+            if line.startswith("@@")
+            else ""
+        )
+        out.append(line + "\n", style=style)
+    return out
+
+
+def call_summary(name: str, arguments: dict[str, Any]) -> str:
+    """The one argument worth showing for a tool call."""
+    if name == "edit_file":
+        return ", ".join(dict.fromkeys(str(e.get("path")) for e in arguments.get("edits") or [] if isinstance(e, dict)))
+    key = KEY_ARGUMENT.get(name)
+    if key and key in arguments:
+        return short(arguments[key], 100)
+    return short(arguments, 100) if arguments else ""
+
+
+def fold(output: str, lines: int) -> str:
+    """The first `lines` lines of a result and how many more there are."""
+    rows = output.rstrip().splitlines() or [""]
+    shown = " ⏎ ".join(short(r, 120) for r in rows[: max(lines, 1)])
+    return shown + (f"  [dim](+{len(rows) - lines} lines)[/]" if len(rows) > lines else "")
+
+
+class ChatPrinter:
+    """Renders one turn's events."""
+
+    def __init__(self, console: Console, fold_lines: int = 1):
+        self.console, self.fold_lines = console, fold_lines
+        self.stream = MarkdownStream(console)
+        self.streamed = ""
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        """Render one event."""
+        handler = getattr(self, f"on_{event['type']}", None)
+        if handler:
+            handler(event)
+
+    def end(self) -> None:
+        """Flush streamed text (before a prompt, an error or the end of the turn)."""
+        self.stream.end()
+
+    def on_text_delta(self, e: dict[str, Any]) -> None:
+        self.streamed += e["text"]
+        self.stream.feed(e["text"])
+
+    def on_model_reply(self, e: dict[str, Any]) -> None:
+        self.stream.end()
+
+    def on_tool_call(self, e: dict[str, Any]) -> None:
+        self.console.print(f"[cyan]● {escape(e['name'])}[/] {escape(call_summary(e['name'], e['arguments']))}")
+
+    def on_tool_result(self, e: dict[str, Any]) -> None:
+        mark = "[green]✓[/]" if e["ok"] else "[red]✗[/]"
+        if e["ok"] and e["name"] in DIFF_SHOWN:  # the file_diff event that follows shows the change
+            self.console.print(f"  {mark} {escape(short(e['output'].splitlines()[0] if e['output'] else ''))}")
+            return
+        lines = self.fold_lines if e["ok"] else max(self.fold_lines, 3)
+        self.console.print(f"  {mark} {fold(escape(e['output']), lines)}", highlight=False)
+
+    def on_files_added(self, e: dict[str, Any]) -> None:
+        self.console.print(f"[dim]added {escape(', '.join(e['paths']))} to the chat[/]")
+
+    def on_file_diff(self, e: dict[str, Any]) -> None:
+        self.console.print(diff_text(e["diff"]), end="")
+
+    def on_format_error(self, e: dict[str, Any]) -> None:
+        self.console.print(f"  [yellow]! {escape(short(e['error'], 200))}[/]")
+
+    def on_compacted(self, e: dict[str, Any]) -> None:
+        print_compaction(self.console, e)
+
+    def on_compaction_failed(self, e: dict[str, Any]) -> None:
+        self.console.print(f"[yellow]compaction failed: {escape(e['error'])}[/]")
+
+
+def print_compaction(console: Console, e: dict[str, Any]) -> None:
+    """Tell the user what compaction dropped and saved."""
+    console.print(f"[yellow]context compacted[/] {e['tokens_before']:,} → {e['tokens_after']:,} tokens; dropped:")
+    for item in e["dropped"] or ["nothing"]:
+        console.print(f"  [dim]- {escape(item)}[/]")
+    for note in e.get("remembered") or []:
+        console.print(f"  [green]saved to memory:[/] {escape(note)}")

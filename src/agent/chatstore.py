@@ -1,0 +1,102 @@
+"""Chat sessions on disk: <repo>/.agent/sessions/<id>.json (format-versioned), and the input history file."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agent.atomic import atomic_write_text
+from agent.errors import StoreError
+
+if TYPE_CHECKING:
+    from agent.conversation import Conversation
+
+FORMAT_VERSION = 1
+FIELDS = ("messages", "turn_starts", "files", "tokens_in", "tokens_out", "cost_usd", "notes_recalled", "undo_stack")
+IGNORED = ("runs/", "cache/", "sessions/")
+
+
+def new_session_id() -> str:
+    """A sortable, unique session id."""
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def sessions_dir(root: Path) -> Path:
+    """Where sessions live; `.agent/.gitignore` keeps them (and runs, caches) out of git."""
+    agent_dir = root / ".agent"
+    agent_dir.mkdir(exist_ok=True)
+    ignore = agent_dir / ".gitignore"
+    text = ignore.read_text() if ignore.exists() else "# written by agent: run logs, sessions and caches are local\n"
+    missing = [p for p in IGNORED if p not in text.split()]
+    if missing:
+        atomic_write_text(ignore, text.rstrip("\n") + "\n" + "\n".join(missing) + "\n")
+    path = agent_dir / "sessions"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def history_path(root: Path) -> Path:
+    """The REPL's input history for this repository."""
+    return sessions_dir(root) / "history.txt"
+
+
+def save_session(conv: Conversation) -> Path:
+    """Write the conversation's state atomically; return the file."""
+    data: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "id": conv.id,
+        "model": conv.backend.name,
+        "updated": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    data.update({name: getattr(conv, name) for name in FIELDS})
+    path = sessions_dir(conv.root) / f"{conv.id}.json"
+    atomic_write_text(path, json.dumps(data, indent=1, default=str))
+    return path
+
+
+def latest_session(root: Path) -> Path | None:
+    """The most recently saved session file, if any."""
+    files = sorted(sessions_dir(root).glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name))
+    return files[-1] if files else None
+
+
+def resume_line(root: Path) -> str:
+    """One line about the session --resume will continue, read without the heavy modules."""
+    path = latest_session(root)
+    if path is None:
+        return "no saved session to resume: starting a new one\n"
+    try:
+        data = json.loads(path.read_text())
+        return (
+            f"resuming session {data['id']}: {len(data['turn_starts'])} turns, {len(data['files'])} files in context\n"
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"resuming {path.name}\n"
+
+
+def read_session(path: Path) -> dict[str, Any]:
+    """Load a session file; an unknown format or a damaged file raises StoreError."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"cannot read session {path.name}: {exc}") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+        raise StoreError(
+            f"session {path.name} has format {data.get('format') if isinstance(data, dict) else '?'}; "
+            f"this agent reads format {FORMAT_VERSION}"
+        )
+    return data
+
+
+def restore(conv: Conversation, data: dict[str, Any]) -> None:
+    """Put a saved session's state into a fresh conversation (the system prompt is rebuilt)."""
+    system = conv.messages[0]
+    for name in FIELDS:
+        if name in data:
+            setattr(conv, name, data[name])
+    conv.id = data["id"]
+    conv.messages[0] = system
+    conv.ws.in_play.update(conv.files)

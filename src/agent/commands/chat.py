@@ -1,0 +1,34 @@
+"""`agent chat`: the interactive REPL. Only typer and the stdlib at module top: the prompt must come fast.
+
+The console script (agent.entry) sends `agent chat ...` straight to agent.chatlaunch without typer; this
+typer command serves `agent chat --help` and calls from the typer app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+HELP = "Chat with the agent about a repository: streamed answers, edits shown as diffs, /help for commands."
+
+
+def chat(
+    repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="local | gguf:PATH | scripted:PATH | a litellm model.")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve every action that would ask.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the last saved session of this repository.")
+    ] = False,
+    gpu_layers: Annotated[
+        int | None, typer.Option("--gpu-layers", help="llama.cpp layers to offload to the GPU.")
+    ] = None,
+    api_base: Annotated[str | None, typer.Option("--api-base", help="Base URL of an OpenAI-compatible server.")] = None,
+) -> None:
+    """Start the interactive chat."""
+    from agent.chatlaunch import launch
+
+    raise typer.Exit(launch(repo, model, yes, resume, gpu_layers, api_base))

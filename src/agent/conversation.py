@@ -1,0 +1,303 @@
+"""A multi-turn conversation over the agent loop: history, files in context, accounting, compaction, undo.
+
+No terminal I/O: the REPL renders the events and the values returned here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.compaction import Compaction, compact_messages, estimate_tokens
+from agent.errors import AgentError, PermissionDenied, ToolError, UsageError
+from agent.gitstate import snapshot_tree
+from agent.loop import Agent
+from agent.prompts import render
+from agent.protocols import Event, EventSink, Message
+from agent.session import Session, gather_context, project_instructions
+from agent.undo import record_turn, undo_last
+from agent.workspace import Workspace
+
+EDIT_TOOLS = {"edit_file", "write_file"}
+MENTION = re.compile(r"(?<![\w@])@([\w./\-]+)")
+FILE_CHAR_LIMIT = 60_000
+
+
+@dataclass
+class TurnResult:
+    """How one user request ended."""
+
+    status: str  # done | failed | limits | error | interrupted
+    summary: str
+    files_changed: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)  # files put into context by @path
+
+
+class ChatWorkspace(Workspace):
+    """A workspace that also asks before editing a file that is not in play (in context, read or approved)."""
+
+    in_play: set[str]
+
+    def check(self, kind: str, detail: str) -> None:
+        """Apply the policy; an allowed edit of a file outside play still asks, unless everything is approved."""
+        super().check(kind, detail)
+        policy = self.config.permissions
+        if kind != "edit" or policy.approve_all or policy.edit != "allow":
+            return
+        try:
+            path = self.rel(self.resolve(detail))
+        except ToolError:
+            return
+        if path in self.in_play | self.state.get("read", set()) | self.state.get("changed", set()):
+            return
+        if not self.approve("edit", path):
+            raise PermissionDenied(f"not approved: edit {path} (not in the files in play)")
+        self.in_play.add(path)
+
+
+class ChatAgent(Agent):
+    """The loop for chat: a text reply ends the turn, and the context is compacted before a step when nearly full."""
+
+    text_ends_turn = True
+
+    def __init__(self, conversation: Conversation, on_event: EventSink):
+        c = conversation
+        super().__init__(c.backend, c.tools, c.ws, c.config.loop, on_event)
+        self.conversation = c
+
+    def step(self, messages: list[Message]) -> None:
+        """Compact first when the context nears its limit, then one ordinary step."""
+        if self.conversation.needs_compaction():
+            try:
+                done = self.conversation.compact()
+            except AgentError as exc:
+                self.emit({"type": "compaction_failed", "error": str(exc)})
+            else:
+                self.emit({"type": "compacted", **done.as_event()})
+        super().step(messages)
+
+
+class Conversation:
+    """Messages kept across turns, the files in context, tokens and cost, and the turns' undo records."""
+
+    def __init__(self, session: Session, session_id: str | None = None):
+        from agent.chatstore import new_session_id
+
+        self.session, self.root, self.config = session, session.root, session.config
+        self.backend, self.tools = session.backend, session.tools
+        self.ws = ChatWorkspace(session.root, session.config, session.ws.approve, session.ws.memory)
+        self.ws.in_play = set()
+        self.id = session_id or new_session_id()
+        self.messages: list[Message] = [self._system()]
+        self.turn_starts: list[int] = []
+        self.files: list[str] = []
+        self.sent: dict[str, str] = {}  # path -> hash of the content last sent to the model
+        self.pending: list[str] = []  # notes for the next user message (e.g. /run output)
+        self.tokens_in = self.tokens_out = self.notes_recalled = 0
+        self.cost_usd = 0.0
+        self.undo_stack: list[dict[str, Any]] = []
+        self.limit = context_limit(self.config, self.backend)
+        self.schema_tokens = estimate_tokens([{"content": str([t.schema() for t in self.tools.values()])}])
+
+    # -- turns ---------------------------------------------------------------------------------
+
+    def turn(self, text: str, on_event: EventSink) -> TurnResult:
+        """Run one user request to its end (answer, finish, limit or Ctrl-C); history is kept."""
+        request, added = self.expand_mentions(text)
+        if not request.strip():
+            raise UsageError("empty request")
+        if added:
+            on_event({"type": "files_added", "paths": added})
+        self.turn_starts.append(len(self.messages))
+        self.messages.append({"role": "user", "content": self._user_message(request)})
+        before = snapshot_tree(self.root)
+        outcome = ChatAgent(self, self._observe(on_event)).run(self.messages)
+        close_dangling(self.messages)
+        record = record_turn(self.root, before)
+        if record:
+            self.undo_stack.append(record)
+        self.save()
+        return TurnResult(outcome.status, outcome.summary, record["paths"] if record else [], added)
+
+    def _system(self) -> Message:
+        return {
+            "role": "system",
+            "content": render("chat_system", tools=list(self.tools), instructions=project_instructions(self.root)),
+        }
+
+    def _user_message(self, request: str) -> str:
+        context = ""
+        if len(self.turn_starts) == 1:
+            context = gather_context(self.ws, request)
+            self.notes_recalled += sum(1 for line in context.splitlines() if line.startswith("- ["))
+        files = self._changed_files()
+        notes, self.pending = self.pending, []
+        return render("chat_turn", context=context, files=files, notes=notes, request=request)
+
+    def _changed_files(self) -> list[dict[str, str]]:
+        """The files in context whose content the model has not seen yet."""
+        out = []
+        for path in self.files:
+            try:
+                text = (self.root / path).read_text(errors="replace")
+            except OSError:
+                continue
+            digest = hashlib.sha1(text.encode()).hexdigest()
+            if self.sent.get(path) != digest:
+                self.sent[path] = digest
+                out.append({"path": path, "text": text[:FILE_CHAR_LIMIT]})
+        return out
+
+    def _observe(self, on_event: EventSink) -> EventSink:
+        """Account tokens and turn edit tool calls into file_diff events, then pass events on."""
+        originals: dict[str, dict[str, str | None]] = {}
+
+        def emit(event: Event) -> None:
+            kind = event["type"]
+            if kind == "model_reply":
+                self.tokens_in += event["tokens_in"]
+                self.tokens_out += event["tokens_out"]
+                self.cost_usd += event["cost_usd"]
+            on_event(event)
+            if kind == "tool_call" and event["name"] in EDIT_TOOLS:
+                originals[event["id"]] = {p: self._read(p) for p in _edit_paths(event["arguments"])}
+            elif kind == "tool_result" and event["id"] in originals:
+                for path, old in originals.pop(event["id"]).items():
+                    diff = unified_diff(path, old, self._read(path))
+                    if diff:
+                        on_event({"type": "file_diff", "path": path, "diff": diff})
+
+        return emit
+
+    def _read(self, path: str) -> str | None:
+        try:
+            target = self.ws.resolve(path)
+            return target.read_text(errors="replace") if target.is_file() else None
+        except (OSError, ToolError):
+            return None
+
+    # -- files in context ----------------------------------------------------------------------
+
+    def add(self, patterns: list[str]) -> list[str]:
+        """Put files (paths or globs) into context; return those added. Unknown paths raise UsageError."""
+        known = self.ws.files()
+        added = []
+        for pattern in patterns:
+            matches = (
+                [pattern]
+                if pattern in known
+                else [f for f in known if Path(f).match(pattern) or f.startswith(pattern.rstrip("/") + "/")]
+            )
+            if not matches:
+                raise UsageError(f"no such file in the repository: {pattern}")
+            for path in matches:
+                if path not in self.files:
+                    self.files.append(path)
+                    self.ws.in_play.add(path)
+                    added.append(path)
+        return added
+
+    def drop(self, patterns: list[str]) -> list[str]:
+        """Take files out of context (all when no pattern); return those dropped."""
+        gone = [f for f in self.files if not patterns or any(f == p or Path(f).match(p) for p in patterns)]
+        self.files = [f for f in self.files if f not in gone]
+        for path in gone:
+            self.sent.pop(path, None)
+        return gone
+
+    def expand_mentions(self, text: str) -> tuple[str, list[str]]:
+        """Add each @path that names a repository file to context; return the text and the files added."""
+        known = set(self.ws.files())
+        wanted = [m for m in MENTION.findall(text) if m.rstrip(".,;:") in known]
+        return text, self.add([m.rstrip(".,;:") for m in wanted]) if wanted else []
+
+    # -- context size, compaction, undo ---------------------------------------------------------
+
+    def context_tokens(self) -> int:
+        """Estimated tokens the next model call will carry (history, tools, pending files)."""
+        return estimate_tokens(self.messages) + self.schema_tokens
+
+    def needs_compaction(self) -> bool:
+        """True when the context is fuller than the configured ratio of the model's limit."""
+        return self.context_tokens() >= self.config.chat.compact_ratio * self.limit
+
+    def compact(self) -> Compaction:
+        """Summarise older turns with the model (or fold old tool output); report what was dropped."""
+        done = compact_messages(self, self.config.chat.keep_turns)
+        self.tokens_in += done.tokens_in
+        self.tokens_out += done.tokens_out
+        self.cost_usd += done.cost_usd
+        self.sent = {}
+        return done
+
+    def clear(self) -> None:
+        """Forget the history (files stay in context and are sent again)."""
+        self.messages = [self._system()]
+        self.turn_starts, self.sent = [], {}
+
+    def undo(self) -> list[str]:
+        """Restore the files the last turn that changed files changed; return them."""
+        restored = undo_last(self.root, self.undo_stack)
+        self.pending.append(render("chat_undone", paths=restored))
+        self.save()
+        return restored
+
+    def save(self) -> Path:
+        """Write the session to .agent/sessions/<id>.json."""
+        from agent.chatstore import save_session
+
+        return save_session(self)
+
+
+def context_limit(config: Any, backend: Any) -> int:
+    """The model's context size in tokens: configured, else known for the backend, else 32768."""
+    if config.chat.context_tokens:
+        return int(config.chat.context_tokens)
+    if str(getattr(backend, "name", "")).startswith("gguf:"):
+        return int(config.backend.n_ctx)
+    model = getattr(backend, "model", None)
+    if model and getattr(backend, "litellm", None) is not None:
+        try:
+            info = backend.litellm.get_model_info(model)
+            return int(info.get("max_input_tokens") or info.get("max_tokens") or 32768)
+        except Exception:  # litellm raises plain Exception for unknown models
+            pass
+    return 32768
+
+
+def close_dangling(messages: list[Message]) -> None:
+    """After an interruption, answer every tool call that has no result, so the history stays valid."""
+    answered = {m.get("tool_call_id") for m in messages if m.get("role") == "tool"}
+    for i in range(len(messages) - 1, -1, -1):
+        calls = messages[i].get("tool_calls") or []
+        missing = [c["id"] for c in calls if c["id"] not in answered]
+        if missing:
+            insert_at = i + 1 + sum(1 for m in messages[i + 1 :] if m.get("role") == "tool")
+            messages[insert_at:insert_at] = [
+                {"role": "tool", "tool_call_id": cid, "content": render("chat_interrupted")} for cid in missing
+            ]
+            return
+        if messages[i].get("role") == "assistant":
+            return
+
+
+def unified_diff(path: str, old: str | None, new: str | None) -> str:
+    """A unified diff of one file between two contents (None: absent)."""
+    if old == new:
+        return ""
+    a, b = (old or "").splitlines(True), (new or "").splitlines(True)
+    return "".join(
+        difflib.unified_diff(
+            a, b, "/dev/null" if old is None else f"a/{path}", "/dev/null" if new is None else f"b/{path}"
+        )
+    )
+
+
+def _edit_paths(arguments: dict[str, Any]) -> list[str]:
+    paths = [e.get("path") for e in arguments.get("edits") or [] if isinstance(e, dict)]
+    paths.append(arguments.get("path"))
+    return list(dict.fromkeys(p for p in paths if isinstance(p, str) and p))

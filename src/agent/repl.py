@@ -1,0 +1,287 @@
+"""`agent chat`: the interactive front end. It parses, wires, renders and confirms; the work is in Conversation.
+
+The first prompt is drawn before anything heavy is imported: config, backend, tools, memory and rich are
+loaded by a background thread while the user types, and the first request waits for it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+from prompt_toolkit.formatted_text import HTML
+from prompt_toolkit.history import FileHistory, InMemoryHistory
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+
+COMMAND_NAMES = [
+    "/help",
+    "/add",
+    "/drop",
+    "/files",
+    "/map",
+    "/search",
+    "/memory",
+    "/undo",
+    "/diff",
+    "/test",
+    "/run",
+    "/model",
+    "/tokens",
+    "/compact",
+    "/clear",
+    "/exit",
+]
+FILE_COMMANDS = ("/add ", "/drop ")
+APPROVAL_ANSWERS = {"y": "yes", "yes": "yes", "n": "no", "no": "no", "": "no", "a": "always", "always": "always"}
+
+
+class ChatCompleter(Completer):
+    """Completes slash commands, @paths and the paths after /add and /drop."""
+
+    def __init__(self, files: Any):
+        self.files = files  # () -> list[str]
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
+        """Yield completions for the text before the cursor."""
+        text = document.text_before_cursor
+        if text.startswith("/") and " " not in text:
+            yield from (Completion(c, -len(text)) for c in COMMAND_NAMES if c.startswith(text))
+            return
+        word = text.split(" ")[-1]
+        if word.startswith("@"):
+            yield from (Completion("@" + f, -len(word)) for f in self._match(word[1:]))
+        elif text.startswith(FILE_COMMANDS):
+            yield from (Completion(f, -len(word)) for f in self._match(word))
+
+    def _match(self, fragment: str) -> list[str]:
+        files = self.files()
+        prefix = [f for f in files if f.startswith(fragment)]
+        inside = [f for f in files if fragment.lower() in f.lower() and f not in prefix]
+        return (prefix + inside)[:50]
+
+
+def _bindings() -> KeyBindings:
+    keys = KeyBindings()
+
+    @keys.add("enter")
+    def _submit(event: KeyPressEvent) -> None:
+        buffer = event.current_buffer
+        if buffer.document.text_before_cursor.endswith("\\"):  # a trailing backslash continues the line
+            buffer.delete_before_cursor()
+            buffer.insert_text("\n")
+        else:
+            buffer.validate_and_handle()
+
+    @keys.add("escape", "enter")
+    def _newline(event: KeyPressEvent) -> None:
+        event.current_buffer.insert_text("\n")
+
+    return keys
+
+
+class Repl:
+    """The chat loop: read a line, run a slash command or a turn, render, repeat."""
+
+    def __init__(self, root: Path, overrides: dict[str, Any], resume: bool, model_label: str):
+        self.root, self.overrides, self.resume, self.model_label = root, overrides, resume, model_label
+        self.ready = threading.Event()
+        self.conv: Any = None
+        self.console: Any = None
+        self.load_error: Exception | None = None
+        self.always: set[tuple[str, str]] = set()
+        self.printer: Any = None
+        self._files: tuple[float, list[str]] = (0.0, [])
+        history = _history(root)
+        self.session: PromptSession[str] = PromptSession(
+            history=history,
+            completer=ChatCompleter(self.file_list),
+            complete_while_typing=False,
+            key_bindings=_bindings(),
+            multiline=True,
+            bottom_toolbar=self.toolbar,
+            prompt_continuation=lambda width, line, soft: "… ".rjust(width),
+        )
+        self.asker: PromptSession[str] = PromptSession(history=InMemoryHistory())
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def start_loading(self) -> None:
+        """Build config, backend, tools, memory and the conversation in a background thread."""
+        threading.Thread(target=self._load, name="agent-chat-loader", daemon=True).start()
+
+    def _load(self) -> None:
+        try:
+            from rich.console import Console
+
+            self.console = Console(highlight=False)
+            from agent.chatstore import latest_session, read_session, restore
+            from agent.config import load_config
+            from agent.conversation import Conversation
+            from agent.session import Session
+
+            config = load_config(self.root, self.overrides)
+            conv = Conversation(Session(self.root, config, approve=self.approve))
+            if self.resume:
+                path = latest_session(self.root)
+                if path is not None:
+                    restore(conv, read_session(path))
+            self.conv = conv
+        except Exception as exc:  # shown once the user sends something; the prompt must not die
+            self.load_error = exc
+        finally:
+            self.ready.set()
+            app = self.session.app
+            if app.is_running and app.loop is not None:
+                app.loop.call_soon_threadsafe(app.invalidate)
+
+    def wait(self) -> bool:
+        """Wait for the background load; False (after saying why) when it failed."""
+        if not self.ready.is_set():
+            _write(f"\x1b[2mloading {self.model_label}…\x1b[0m\n")
+            self.ready.wait()
+        if self.load_error is not None:
+            _write(f"agent: error: {self.load_error}\n")
+            return False
+        return True
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Read and act until /exit or Ctrl-D; returns the exit code."""
+        first = True
+        while True:
+            try:
+                text = self.session.prompt(HTML("<b>›</b> "), pre_run=self.start_loading if first else None)
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                break
+            finally:
+                first = False
+            text = text.strip()
+            if not text:
+                continue
+            if not self.wait():
+                return 1
+            if text.startswith("/"):
+                from agent.slash import dispatch
+
+                if dispatch(self, text):
+                    break
+            else:
+                self.run_turn(text)
+        return 0
+
+    def run_turn(self, text: str) -> None:
+        """Send one request; Ctrl-C stops the step and the conversation goes on."""
+        from agent.chatrender import ChatPrinter
+        from agent.conversation import close_dangling
+        from agent.errors import AgentError
+
+        self.printer = ChatPrinter(self.console, self.conv.config.chat.fold_lines)
+        try:
+            result = self.conv.turn(text, self.printer)
+        except KeyboardInterrupt:
+            close_dangling(self.conv.messages)
+            self.printer.end()
+            self.console.print("[yellow]interrupted[/] — the conversation goes on")
+            return
+        except AgentError as exc:
+            self.printer.end()
+            self.console.print(f"[red]error:[/] {exc}")
+            return
+        finally:
+            self.printer.end()
+        self._report(result)
+
+    def _report(self, result: Any) -> None:
+        from rich.markup import escape
+
+        if result.status == "interrupted":
+            self.console.print("[yellow]interrupted[/] — the conversation goes on")
+        elif result.status != "done":
+            self.console.print(f"[red]{result.status}:[/] {escape(result.summary)}")
+        elif result.summary.strip() and result.summary.strip() not in self.printer.streamed:
+            from rich.markdown import Markdown
+
+            self.console.print(Markdown(result.summary))
+        if result.files_changed:
+            self.console.print(
+                f"[dim]changed {escape(', '.join(result.files_changed))} · /undo reverts · /diff shows[/]"
+            )
+
+    # -- approvals and status ------------------------------------------------------------------
+
+    def approve(self, kind: str, detail: str) -> bool:
+        """Ask yes / no / always; `always` holds for this action for the rest of the session."""
+        if (kind, detail) in self.always:
+            return True
+        if self.printer is not None:
+            self.printer.end()
+        label = "run" if kind == "shell" else kind
+        while True:
+            answer = self.asker.prompt(
+                HTML(f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail)}</b>? [y]es / [n]o / [a]lways: ")
+            )
+            choice = APPROVAL_ANSWERS.get(answer.strip().lower())
+            if choice:
+                break
+        if choice == "always":
+            self.always.add((kind, detail))
+        return choice != "no"
+
+    def toolbar(self) -> Any:
+        """The status line: model, context use, cost, notes recalled, files in context."""
+        conv = self.conv
+        if conv is None:
+            return HTML(f" {_html(self.model_label)} · <i>{'error' if self.load_error else 'loading…'}</i>")
+        used = conv.context_tokens()
+        return HTML(
+            f" {_html(conv.backend.name)} · {used:,}/{conv.limit:,} tokens ({used * 100 // max(conv.limit, 1)}%)"
+            f" · ${conv.cost_usd:.4f} · {conv.notes_recalled} notes · {len(conv.files)} files"
+        )
+
+    def file_list(self) -> list[str]:
+        """The repository's files for completion (cached for a few seconds)."""
+        stamp, files = self._files
+        if time.monotonic() - stamp > 5:
+            proc = subprocess.run(
+                ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                cwd=self.root,
+                capture_output=True,
+                text=True,
+            )
+            files = proc.stdout.splitlines()
+            self._files = (time.monotonic(), files)
+        return files
+
+
+def _history(root: Path) -> Any:
+    try:
+        from agent.chatstore import history_path
+
+        return FileHistory(str(history_path(root)))
+    except OSError:
+        return InMemoryHistory()
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def main(root: Path, overrides: dict[str, Any], resume: bool, model_label: str) -> int:
+    """Run the REPL in this terminal; returns the exit code."""
+    return Repl(root, overrides, resume, model_label).run()

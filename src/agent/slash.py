@@ -1,0 +1,212 @@
+"""Slash commands of `agent chat`: parse the line, call the conversation or a helper, print the result."""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from agent.errors import AgentError, UsageError
+
+HELP: dict[str, tuple[str, str]] = {
+    "/help": ("", "this list"),
+    "/add": ("PATH|GLOB ...", "put files into the chat (also: @path in a message)"),
+    "/drop": ("[PATH ...]", "take files out of the chat (all without arguments)"),
+    "/files": ("", "the files in the chat"),
+    "/map": ("[QUERY]", "the repository map, ranked for QUERY"),
+    "/search": ("REGEX", "search the repository"),
+    "/memory": ("search Q | add TEXT | forget ID", "durable notes"),
+    "/undo": ("", "revert the files the agent's last turn changed"),
+    "/diff": ("", "what the agent changed in this session"),
+    "/test": ("", "run the tests; a failure goes into the next message"),
+    "/run": ("COMMAND", "run a shell command; its output goes into the next message"),
+    "/model": ("[SPEC]", "show or switch the model"),
+    "/tokens": ("", "context use and cost"),
+    "/compact": ("", "summarise older turns now"),
+    "/clear": ("", "forget the conversation (files stay)"),
+    "/exit": ("", "leave (Ctrl-D too)"),
+}
+ALIASES = {"/quit": "/exit", "/q": "/exit", "/?": "/help"}
+
+
+def dispatch(repl: Any, line: str) -> bool:
+    """Run one slash command line; True means exit."""
+    name, _, arg = line.strip().partition(" ")
+    name = ALIASES.get(name, name)
+    if name == "/exit":
+        return True
+    handler: Callable[[Any, str], None] | None = globals().get("cmd_" + name[1:]) if name in HELP else None
+    if handler is None:
+        close = difflib.get_close_matches(name, list(HELP) + list(ALIASES), n=1, cutoff=0.5)
+        hint = f" — did you mean {close[0]}?" if close else " — /help lists the commands"
+        repl.console.print(f"[red]unknown command {escape(name)}[/]{hint}")
+        return False
+    try:
+        handler(repl, arg.strip())
+    except KeyboardInterrupt:
+        repl.console.print("[yellow]interrupted[/]")
+    except AgentError as exc:
+        repl.console.print(f"[red]error:[/] {escape(str(exc))}")
+    return False
+
+
+def cmd_help(repl: Any, arg: str) -> None:
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    for name, (args, text) in HELP.items():
+        table.add_row(f"[cyan]{name}[/] {escape(args)}", text)
+    repl.console.print(table)
+    repl.console.print(
+        "[dim]Enter sends · Alt-Enter or a trailing \\ adds a line · Ctrl-C stops a step · Ctrl-D quits[/]"
+    )
+
+
+def cmd_add(repl: Any, arg: str) -> None:
+    if not arg:
+        raise UsageError("/add needs a path or glob")
+    for path in repl.conv.add(shlex.split(arg)):
+        repl.console.print(f"added [bold]{escape(path)}[/]")
+
+
+def cmd_drop(repl: Any, arg: str) -> None:
+    gone = repl.conv.drop(shlex.split(arg))
+    repl.console.print("dropped " + escape(", ".join(gone)) if gone else "[dim]nothing to drop[/]")
+
+
+def cmd_files(repl: Any, arg: str) -> None:
+    conv = repl.conv
+    if not conv.files:
+        repl.console.print("[dim]no files in the chat: /add PATH or @path[/]")
+    for path in conv.files:
+        size = (conv.root / path).stat().st_size if (conv.root / path).exists() else 0
+        repl.console.print(f"  {escape(path)} [dim]~{size // 4:,} tokens[/]")
+
+
+def cmd_map(repl: Any, arg: str) -> None:
+    try:
+        from agent.repomap import build_map
+    except ImportError:
+        raise AgentError("the repository map is not available in this build") from None
+    budget = repl.conv.config.context.map_tokens or 1024
+    repl.console.print(escape(build_map(repl.conv.root, query=arg, budget=budget).text))
+
+
+def cmd_search(repl: Any, arg: str) -> None:
+    if not arg:
+        raise UsageError("/search needs a regular expression")
+    from agent.tools.search import search
+
+    repl.console.print(escape(search(repl.conv.ws, pattern=arg)))
+
+
+def cmd_memory(repl: Any, arg: str) -> None:
+    store = repl.conv.ws.memory
+    if store is None:
+        raise AgentError("memory is not available in this build")
+    action, _, rest = arg.partition(" ")
+    rest = rest.strip()
+    if action == "search" and rest:
+        hits = store.recall(rest, 8)
+        for hit in hits:
+            repl.console.print(
+                f"- [dim]{escape(hit.get('status', ''))}[/] [bold]{escape(hit['id'])}[/] {escape(str(hit['text']))}"
+            )
+        if not hits:
+            repl.console.print("[dim]no notes found[/]")
+    elif action == "add" and rest:
+        repl.console.print(f"saved note [bold]{escape(store.remember(rest, [], [], source='user'))}[/]")
+    elif action == "forget" and rest:
+        store.forget(rest)
+        repl.console.print(f"forgot {escape(rest)}")
+    else:
+        raise UsageError("usage: /memory search QUERY | add TEXT | forget ID")
+
+
+def cmd_undo(repl: Any, arg: str) -> None:
+    paths = repl.conv.undo()
+    repl.console.print("[green]undone:[/] restored " + escape(", ".join(paths)))
+
+
+def cmd_diff(repl: Any, arg: str) -> None:
+    from agent.chatrender import diff_text
+    from agent.gitstate import git, snapshot_tree
+
+    conv = repl.conv
+    if not conv.undo_stack:
+        repl.console.print("[dim]the agent has changed nothing in this session[/]")
+        return
+    paths = sorted({p for r in conv.undo_stack for p in r["paths"]})
+    diff = git(conv.root, "diff", "--no-color", conv.undo_stack[0]["before"], snapshot_tree(conv.root), "--", *paths)
+    repl.console.print(diff_text(diff) if diff.strip() else "[dim]no difference left[/]")
+
+
+def cmd_test(repl: Any, arg: str) -> None:
+    from agent.tools.tests import test_command
+
+    _run(repl, test_command(repl.conv.ws), only_failures=True)
+
+
+def cmd_run(repl: Any, arg: str) -> None:
+    if not arg:
+        raise UsageError("/run needs a command")
+    _run(repl, arg, only_failures=False)
+
+
+def _run(repl: Any, command: str, only_failures: bool) -> None:
+    from agent.prompts import render
+    from agent.tools.shell import cap, execute
+
+    conv = repl.conv
+    repl.console.print(f"[dim]$ {escape(command)}[/]")
+    code, output = execute(conv.ws, command, conv.config.tools.shell_timeout_s)
+    repl.console.print(escape(cap(output, 4000).rstrip()))
+    ok = code == 0
+    repl.console.print(f"[{'green' if ok else 'red'}]exit {code if code is not None else 'timeout'}[/]")
+    if not (ok and only_failures):
+        conv.pending.append(
+            render("chat_output", command=command, code=code, output=cap(output, conv.config.tools.output_chars))
+        )
+        repl.console.print("[dim]the output goes with your next message[/]")
+
+
+def cmd_model(repl: Any, arg: str) -> None:
+    conv = repl.conv
+    if arg:
+        from agent.backends import create_backend
+        from agent.conversation import context_limit
+
+        backend = create_backend(conv.config.backend.model_copy(update={"model": arg}))
+        conv.backend = conv.session.backend = backend
+        conv.limit = context_limit(conv.config, backend)
+    repl.console.print(f"model [bold]{escape(conv.backend.name)}[/] · context {conv.limit:,} tokens")
+
+
+def cmd_tokens(repl: Any, arg: str) -> None:
+    from agent.compaction import estimate_tokens
+
+    conv = repl.conv
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    files = sum((conv.root / p).stat().st_size // 4 for p in conv.files if (conv.root / p).exists())
+    table.add_row("system prompt", f"{estimate_tokens(conv.messages[:1]):,}")
+    table.add_row("tool schemas", f"{conv.schema_tokens:,}")
+    table.add_row("history", f"{estimate_tokens(conv.messages[1:]):,}")
+    table.add_row("files in chat", f"{files:,} [dim](sent when new or changed)[/]")
+    used = conv.context_tokens()
+    table.add_row("[bold]context[/]", f"[bold]{used:,} / {conv.limit:,}[/] ({used * 100 // max(conv.limit, 1)}%)")
+    table.add_row("tokens so far", f"{conv.tokens_in:,} in · {conv.tokens_out:,} out")
+    table.add_row("cost so far", f"${conv.cost_usd:.4f}")
+    repl.console.print(table)
+
+
+def cmd_compact(repl: Any, arg: str) -> None:
+    from agent.chatrender import print_compaction
+
+    print_compaction(repl.console, repl.conv.compact().as_event())
+
+
+def cmd_clear(repl: Any, arg: str) -> None:
+    repl.conv.clear()
+    repl.console.print("[dim]conversation cleared; files stay in the chat[/]")

@@ -1,0 +1,205 @@
+"""Conversation: turns over the real loop with the scripted backend, on real git repositories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import init_repo
+
+from agent.backends.scripted import ScriptedBackend
+from agent.chatstore import FORMAT_VERSION, latest_session, read_session, restore
+from agent.config import load_config
+from agent.conversation import Conversation, close_dangling
+from agent.errors import AgentError, StoreError
+from agent.session import Session
+
+FILES = {"calc/ops.py": "def add(a, b):\n    return a - b\n", "calc/__init__.py": "", "README.md": "calc\n"}
+
+
+def call(name: str, **arguments: Any) -> dict[str, Any]:
+    return {"name": name, "arguments": arguments}
+
+
+def conversation(repo: Path, replies: list[dict[str, Any]], approve: Any = None, **config: Any) -> Conversation:
+    cfg = load_config(repo, {"context": {"map_tokens": 0}, **config})
+    session = Session(repo, cfg, backend=ScriptedBackend(replies), approve=approve or (lambda kind, detail: False))
+    return Conversation(session)
+
+
+def test_turns_keep_history_and_text_reply_ends_the_turn(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    conv = conversation(
+        repo,
+        [
+            {"content": "Reading it.", "tool_calls": [call("read_file", path="calc/ops.py")]},
+            {"content": "`add` subtracts."},
+            {"content": "Yes, I remember: `add` subtracts."},
+        ],
+    )
+    events: list[dict[str, Any]] = []
+    first = conv.turn("what does add do?", events.append)
+    assert (first.status, first.summary, first.files_changed) == ("done", "`add` subtracts.", [])
+    second = conv.turn("and again?", events.append)
+    assert second.summary == "Yes, I remember: `add` subtracts."
+    seen = conv.backend.seen[-1]  # type: ignore[attr-defined]
+    assert [m["role"] for m in seen] == ["system", "user", "assistant", "tool", "assistant", "user"]
+    assert "what does add do?" in seen[1]["content"] and seen[-1]["content"].endswith("and again?")
+    assert [e["text"] for e in events if e["type"] == "text_delta"][0] == "Reading it."
+    assert not [e for e in events if e["type"] == "format_error"]
+    assert conv.turn_starts == [1, 5] and conv.tokens_in > 0
+
+
+def test_mentioned_files_are_sent_once_until_they_change(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    conv = conversation(repo, [{"content": "a"}, {"content": "b"}, {"content": "c"}])
+    result = conv.turn("look at @calc/ops.py, and @nothing/here.py", lambda e: None)
+    assert result.added == ["calc/ops.py"] and conv.files == ["calc/ops.py"]
+    assert "return a - b" in conv.messages[1]["content"]
+    conv.turn("again", lambda e: None)
+    assert "return a - b" not in conv.messages[-2]["content"]
+    (repo / "calc/ops.py").write_text("def add(a, b):\n    return a + b\n")
+    conv.turn("changed", lambda e: None)
+    assert "return a + b" in conv.messages[-2]["content"]
+
+
+def test_edit_emits_diff_and_undo_restores_exactly(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    conv = conversation(
+        repo,
+        [
+            {"tool_calls": [call("read_file", path="calc/ops.py")]},
+            {
+                "tool_calls": [
+                    call("edit_file", edits=[{"path": "calc/ops.py", "old": "a - b", "new": "a + b"}]),
+                    call("write_file", path="calc/new.py", content="x = 1\n"),
+                ]
+            },
+            {"content": "done"},
+        ],
+        approve=lambda kind, detail: True,
+    )  # a new file is not in play: it asks
+    events: list[dict[str, Any]] = []
+    result = conv.turn("fix add", events.append)
+    diffs = {e["path"]: e["diff"] for e in events if e["type"] == "file_diff"}
+    assert "-    return a - b\n+    return a + b" in diffs["calc/ops.py"] and "+x = 1" in diffs["calc/new.py"]
+    assert result.files_changed == ["calc/new.py", "calc/ops.py"]
+    assert conv.undo() == ["calc/new.py", "calc/ops.py"]
+    assert (repo / "calc/ops.py").read_text() == FILES["calc/ops.py"] and not (repo / "calc/new.py").exists()
+    with pytest.raises(AgentError, match="nothing to undo"):
+        conv.undo()
+
+
+def test_undo_refuses_when_the_user_changed_the_file_after(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    conv = conversation(
+        repo,
+        [
+            {"tool_calls": [call("read_file", path="calc/ops.py")]},
+            {"tool_calls": [call("edit_file", edits=[{"path": "calc/ops.py", "old": "a - b", "new": "a + b"}])]},
+            {"content": "done"},
+        ],
+    )
+    conv.turn("fix add", lambda e: None)
+    (repo / "calc/ops.py").write_text("user's own work\n")
+    with pytest.raises(AgentError, match="changed since"):
+        conv.undo()
+    assert (repo / "calc/ops.py").read_text() == "user's own work\n" and len(conv.undo_stack) == 1
+
+
+def test_edit_outside_files_in_play_asks(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    asked: list[tuple[str, str]] = []
+    conv = conversation(
+        repo,
+        [
+            {"tool_calls": [call("edit_file", edits=[{"path": "README.md", "old": "calc", "new": "calculator"}])]},
+            {"content": "refused"},
+        ],
+        approve=lambda kind, detail: asked.append((kind, detail)) is not None,
+    )
+    conv.turn("rename", lambda e: None)
+    assert asked == [("edit", "README.md")]
+    assert (repo / "README.md").read_text() == "calc\n"
+    assert "not approved" in conv.messages[3]["content"]
+
+
+def test_close_dangling_answers_unanswered_calls() -> None:
+    messages = [
+        {"role": "system", "content": "s"},
+        {"role": "user", "content": "u"},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "a"}, {"id": "b"}]},
+        {"role": "tool", "tool_call_id": "a", "content": "ok"},
+    ]
+    close_dangling(messages)
+    assert [m.get("tool_call_id") for m in messages[3:]] == ["a", "b"] and "interrupted" in messages[4]["content"]
+    close_dangling(messages)
+    assert len(messages) == 5
+
+
+def test_compaction_summarises_older_turns_and_keeps_the_latest(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    big = "x" * 1600
+    conv = conversation(
+        repo,
+        [
+            {"content": "one " + big},
+            {"content": "two " + big},
+            {"content": "three " + big},
+            {"content": "- decided: keep the API\nLASTING: never change the public API of calc"},
+            {"content": "four"},
+        ],
+        chat={"compact_ratio": 0.9, "keep_turns": 2},
+    )
+    for text in ("first: keep the API stable", "second", "third"):
+        conv.turn(text, lambda e: None)
+    assert not [m for m in conv.messages if "Summary" in str(m["content"])]
+    conv.limit = conv.context_tokens()  # the next step finds the context 100% full
+    events: list[dict[str, Any]] = []
+    conv.turn("latest request", events.append)
+    done = [e for e in events if e["type"] == "compacted"][0]
+    assert [d.split("(")[0] for d in done["dropped"]] == ["turn: 'first: keep the API stable' ", "turn: 'second' "]
+    assert done["tokens_after"] < done["tokens_before"] and done["summary"] == "- decided: keep the API"
+    assert "decided: keep the API" in conv.messages[1]["content"] and "LASTING" not in conv.messages[1]["content"]
+    requests = [conv.messages[s]["content"] for s in conv.turn_starts]
+    assert requests[0].endswith("third") and requests[1].endswith("latest request")
+    assert conv.messages[-1]["content"] == "four"
+
+
+def test_session_saves_and_resumes(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    conv = conversation(repo, [{"content": "hello"}])
+    conv.add(["calc/*.py"])
+    conv.turn("hi", lambda e: None)
+    path = latest_session(repo)
+    assert path is not None and path.name == f"{conv.id}.json"
+    assert "sessions/" in (repo / ".agent/.gitignore").read_text()
+    fresh = conversation(repo, [{"content": "again"}])
+    restore(fresh, read_session(path))
+    assert (fresh.id, fresh.files, fresh.turn_starts) == (conv.id, ["calc/__init__.py", "calc/ops.py"], [1])
+    fresh.turn("still there?", lambda e: None)
+    assert [m["role"] for m in fresh.messages] == ["system", "user", "assistant", "user", "assistant"]
+    assert "return a - b" in fresh.messages[3]["content"]  # files are sent again after a resume
+    data = json.loads(path.read_text())
+    data["format"] = FORMAT_VERSION + 1
+    path.write_text(json.dumps(data))
+    with pytest.raises(StoreError, match="format"):
+        read_session(path)
+
+
+def test_compaction_with_one_long_turn_folds_old_tool_output(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {**FILES, "big.txt": "line\n" * 2000})
+    conv = conversation(repo, [
+        {"tool_calls": [call("read_file", path="big.txt")]},
+        {"tool_calls": [call("read_file", path="calc/ops.py")]},
+        {"tool_calls": [call("read_file", path="README.md")]},
+        {"content": "read them all"},
+    ])
+    conv.turn("read everything", lambda e: None)
+    before = conv.context_tokens()
+    done = conv.compact()
+    assert [d.split(" (")[0] for d in done.dropped] == ["output of read_file"]
+    assert done.tokens_after < before and "dropped to save context" in conv.messages[3]["content"]
+    assert conv.messages[-1]["content"] == "read them all" and conv.turn_starts == [1]
