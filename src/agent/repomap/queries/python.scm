@@ -1,0 +1,8 @@
+; Definitions: @definition.<kind> is the whole node, @name its name.
+(class_definition name: (identifier) @name) @definition.class
+(function_definition name: (identifier) @name) @definition.function
+(module (expression_statement (assignment left: (identifier) @name) @definition.constant))
+(class_definition body: (block (expression_statement (assignment left: (identifier) @name) @definition.field)))
+
+; References: any identifier use; the indexer drops the file's own definitions.
+(identifier) @reference
