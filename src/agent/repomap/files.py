@@ -55,7 +55,7 @@ def _walk_files(root: Path) -> list[str]:
 
     ignore = root / ".gitignore"
     lines = ignore.read_text(errors="replace").splitlines() if ignore.is_file() else []
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    spec = pathspec.GitIgnoreSpec.from_lines(lines)
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]

@@ -13,6 +13,7 @@ import os
 import pickle
 from collections import defaultdict
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,12 @@ PARALLEL_MIN = 64  # files to parse before worker processes pay off
 
 
 def _fingerprint() -> str:
+    """The cache key: format version, the tag queries and the extractor code that produced the tags."""
     h = hashlib.sha1(f"v{CACHE_VERSION}".encode())
     for name in sorted(GRAMMARS):
         h.update(query_source(name).encode())
+    for module in ("tags.py", "text.py", "files.py"):
+        h.update(resources.files("agent.repomap").joinpath(module).read_bytes())
     return h.hexdigest()
 
 

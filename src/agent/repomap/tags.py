@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -9,7 +10,10 @@ from agent.repomap.languages import parser_and_query
 from agent.repomap.text import WORD, term_counts
 
 SIG_CHARS = 200
-_COMMENTS = ("#", "//", "/*", "*")
+_COMMENTS = {"python": ("#",)}
+_C_COMMENTS = ("//", "/*", "*")
+_TRAILING = {True: re.compile(r"\s#[^'\"]*$"), False: re.compile(r"\s//[^'\"]*$")}  # end-of-line comments
+_CLASSES = {"class", "interface", "struct", "trait", "impl", "enum"}
 
 
 @dataclass(slots=True)
@@ -35,16 +39,18 @@ class FileTags:
     length: int = 0
 
 
-def _signature(node: object, source: bytes) -> str:
+def _signature(node: object, source: bytes, lang: str) -> str:
     body = node.child_by_field_name("body")  # type: ignore[attr-defined]
     start = node.start_byte  # type: ignore[attr-defined]
     if body is not None and body.start_byte > start:
         raw = source[start : body.start_byte]
     else:
         raw = source[start : node.end_byte].split(b"\n", 1)[0]  # type: ignore[attr-defined]
-    lines = [ln for ln in raw.decode("utf-8", "replace").splitlines() if not ln.lstrip().startswith(_COMMENTS)]
+    comments = _COMMENTS.get(lang, _C_COMMENTS)
+    trailing = _TRAILING[lang == "python"]
+    lines = [trailing.sub("", ln) for ln in raw.decode("utf-8", "replace").splitlines() if not ln.lstrip().startswith(comments)]
     text = " ".join(" ".join(lines).split())
-    if body is not None and body.type in ("block",) and not text.endswith(":"):
+    if lang == "python" and body is not None and not text.endswith(":"):
         text += ":"
     return text if len(text) <= SIG_CHARS else text[: SIG_CHARS - 3] + "..."
 
@@ -57,11 +63,13 @@ def _nest(defs: list[Def]) -> list[Def]:
         while stack and stack[-1].end < d.line:
             stack.pop()
         d.depth = len(stack)
+        if stack and d.kind == "function" and stack[-1].kind in _CLASSES:
+            d.kind = "method"
         stack.append(d)
     return defs
 
 
-def _definitions(matches: list, source: bytes, refs: Counter[str]) -> list[Def]:
+def _definitions(matches: list, source: bytes, lang: str, refs: Counter[str]) -> list[Def]:
     defs: dict[tuple[str, int], Def] = {}
     for _, caps in matches:
         if "reference" in caps:
@@ -76,7 +84,9 @@ def _definitions(matches: list, source: bytes, refs: Counter[str]) -> list[Def]:
         name = names[0].text.decode("utf-8", "replace").rsplit("::", 1)[-1]
         key = (name, node.start_point[0])
         if key not in defs:
-            defs[key] = Def(name, kind[11:], node.start_point[0] + 1, node.end_point[0] + 1, 0, _signature(node, source))
+            end_row, end_col = node.end_point
+            end = end_row if end_col == 0 and end_row > node.start_point[0] else end_row + 1
+            defs[key] = Def(name, kind[11:], node.start_point[0] + 1, end, 0, _signature(node, source, lang))
     return _nest(list(defs.values()))
 
 
@@ -87,7 +97,7 @@ def extract(source: bytes, lang: str) -> FileTags:
 
     tree = parser.parse(source)
     refs: Counter[str] = Counter()
-    defs = _definitions(QueryCursor(query).matches(tree.root_node), source, refs)
+    defs = _definitions(QueryCursor(query).matches(tree.root_node), source, lang, refs)
     for d in defs:
         if refs.get(d.name):
             refs[d.name] -= 1
