@@ -33,7 +33,7 @@ def test_changing_one_file_reparses_only_that_file(tmp_path: Path) -> None:
     (repo / "pkg/b.py").write_text("def beta():\n    return 3\n\ndef delta():\n    return 4\n")
     index = load_index(repo)
     assert index.parsed == ["pkg/b.py"]
-    names = [d.name for d in index.defs[index.paths.index("pkg/b.py")]]
+    names = [d.name for d in index.defs(index.paths.index("pkg/b.py"))]
     assert names == ["beta", "delta"]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,38 +57,35 @@ def _relative(root: Path, path: str) -> str:
 
 
 def find_symbol(root: Path, name: str, max_refs: int = 200) -> tuple[list[SymbolHit], list[SymbolHit]]:
-    """Definitions of `name` (exact, else case-insensitive) and the lines that reference it."""
+    """Definitions of `name` (exact, else case-insensitive) and the code lines that reference it."""
     from agent.repomap.index import load_index
 
     index = load_index(Path(root))
-    defs, referencing = [], []
-    for i, file_defs in enumerate(index.defs):
-        for d in file_defs:
-            if d.name == name:
-                defs.append(SymbolHit(index.paths[i], d.line, d.sig, d.kind))
-    if not defs:
-        for i, file_defs in enumerate(index.defs):
-            defs += [SymbolHit(index.paths[i], d.line, d.sig, d.kind) for d in file_defs if d.name.lower() == name.lower()]
-    word = re.compile(rf"(?<![\w]){re.escape(name)}(?![\w])")
+    candidates = index.definers.get(name.lower(), [])
+    hits = [(i, d) for i in sorted(set(candidates)) for d in index.defs(i) if d.name.lower() == name.lower()]
+    exact = [(i, d) for i, d in hits if d.name == name]
+    defs = [SymbolHit(index.paths[i], d.line, d.sig, d.kind) for i, d in exact or hits]
     def_lines = {(h.path, h.line) for h in defs}
+    refs: list[SymbolHit] = []
     for path in index.paths:
-        if len(referencing) >= max_refs:
+        if len(refs) >= max_refs:
             break
-        referencing += _grep(index.root / path, path, word, def_lines, max_refs - len(referencing))
-    return defs, referencing
+        refs += _references(index.root / path, path, name, def_lines)[: max_refs - len(refs)]
+    return defs, refs
 
 
-def _grep(file: Path, path: str, word: re.Pattern[str], skip: set[tuple[str, int]], limit: int) -> list[SymbolHit]:
-    try:
-        text = file.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+def _references(file: Path, path: str, name: str, skip: set[tuple[str, int]]) -> list[SymbolHit]:
+    """Reference lines of one file, found by the tree-sitter reference patterns."""
+    from agent.repomap.files import read_source
+    from agent.repomap.languages import language_for
+    from agent.repomap.tags import references
+
+    data = read_source(file)
+    lang = language_for(path)
+    if data is None or lang is None:
         return []
-    if not word.search(text):
+    if name.encode() not in data:
         return []
-    hits = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if word.search(line) and (path, n) not in skip:
-            hits.append(SymbolHit(path, n, line.strip()[:200]))
-            if len(hits) >= limit:
-                break
-    return hits
+    lines = data.decode("utf-8", "replace").splitlines()
+    found = references(data, lang, name)
+    return [SymbolHit(path, n, lines[n - 1].strip()[:200]) for n in found if (path, n) not in skip and n <= len(lines)]

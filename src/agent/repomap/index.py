@@ -59,8 +59,16 @@ class RepoIndex:
     prior: Any = None  # global PageRank of each file
     definers: dict[str, list[int]] = field(default_factory=dict)  # lower-case name -> files
     refcount: dict[str, int] = field(default_factory=dict)  # name -> files referencing it
-    defs: list[list[Def]] = field(default_factory=list)
+    def_blobs: list[bytes] = field(default_factory=list)  # pickled list[Def] per file, read on demand
     parsed: list[str] = field(default_factory=list)  # files (re)parsed by the last refresh
+    _defs: dict[int, list[Def]] = field(default_factory=dict, repr=False)
+
+    def defs(self, i: int) -> list[Def]:
+        """The definitions of file `i`, in source order."""
+        hit = self._defs.get(i)
+        if hit is None:
+            hit = self._defs[i] = [Def(*t) for t in pickle.loads(self.def_blobs[i])]
+        return hit
 
     def position(self, path: str) -> int | None:
         """Index of a path, or None."""
@@ -240,7 +248,7 @@ def derive(paths: list[str], entries: list[tuple[tuple[int, int, str], FileTags]
     state["path_terms"] = [frozenset(path_terms(p)) for p in paths]
     state.update(_postings(tags))
     state.update(_graph(tags))
-    state["defs"] = [t.defs for t in tags]
+    state["def_blobs"] = [pickle.dumps([tuple(d) for d in t.defs], protocol=5) for t in tags]
     n = len(paths)
     state["prior"] = pagerank(n, state["edges"], state["penalty"] / max(state["penalty"].sum(), 1e-9)) if n else np.zeros(0)
     return state

@@ -63,10 +63,14 @@ def query_source(name: str) -> str:
     return resources.files("agent.repomap").joinpath("queries").joinpath(f"{base}.scm").read_text(encoding="utf-8")
 
 
+REFERENCES_MARKER = "; references"
+
+
 @cache
-def parser_and_query(name: str) -> tuple[Any, Any]:
-    """A (Parser, Query) pair for a grammar, built once per process."""
+def parser_and_queries(name: str) -> tuple[Any, Any, Any]:
+    """(Parser, definitions Query, references Query) for a grammar, built once per process."""
     from tree_sitter import Parser, Query
 
     lang = grammar(name)
-    return Parser(lang), Query(lang, query_source(name))
+    defs, _, refs = query_source(name).partition(REFERENCES_MARKER)
+    return Parser(lang), Query(lang, defs), Query(lang, refs)

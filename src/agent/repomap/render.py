@@ -84,12 +84,13 @@ def _fit(pieces: list[tuple[int, str]], budget: int) -> tuple[list[tuple[int, st
 def render(index: RepoIndex, ranked: list[tuple[int, float]], q: Query, budget: int) -> tuple[list[int], str, int]:
     """(positions of the files shown, best first; text; its token count) within `budget` tokens."""
     count = counter()[0]
+    ranked = ranked[: budget // 3 + 1]  # a listed file costs at least 3 tokens
     orders = {}
     for i, _ in ranked:
-        defs = index.defs[i]
+        defs = index.defs(i)
         scores = [def_score(d, q, index.refcount) for d in defs]
         orders[i] = sorted(range(len(defs)), key=lambda j: (-scores[j], j))
-    lines = {i: _line(index.paths[i], index.defs[i], orders[i]) for i, _ in ranked}
+    lines = {i: _line(index.paths[i], index.defs(i), orders[i]) for i, _ in ranked}
     line_cost = dict(zip(lines, count(list(lines.values())), strict=True))
     detail_budget = max(budget - sum(line_cost.values()), int(budget * DETAIL_SHARE))
     pieces: list[tuple[int, str]] = []
@@ -99,7 +100,7 @@ def render(index: RepoIndex, ranked: list[tuple[int, float]], q: Query, budget: 
         k = max(2, MAX_DETAIL_DEFS // (rank + 1))
         block = ""
         for kk in range(min(k, len(orders[i])), 0, -1):
-            block = _detail_block(index.paths[i], index.defs[i], _chosen(index.defs[i], orders[i], kk))
+            block = _detail_block(index.paths[i], index.defs(i), _chosen(index.defs(i), orders[i], kk))
             cost = count([block])[0]
             if used + cost <= detail_budget:
                 break

@@ -14,6 +14,8 @@
 (preproc_def name: (identifier) @name) @definition.macro
 (preproc_function_def name: (identifier) @name) @definition.macro
 
+; references
+
 (identifier) @reference
 (type_identifier) @reference
 (field_identifier) @reference

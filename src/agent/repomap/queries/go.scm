@@ -5,6 +5,8 @@
 (source_file (var_declaration (var_spec name: (identifier) @name) @definition.variable))
 (method_elem name: (field_identifier) @name) @definition.method
 
+; references
+
 (identifier) @reference
 (type_identifier) @reference
 (field_identifier) @reference

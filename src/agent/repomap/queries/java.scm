@@ -7,5 +7,7 @@
 (constructor_declaration name: (identifier) @name) @definition.method
 (field_declaration declarator: (variable_declarator name: (identifier) @name)) @definition.field
 
+; references
+
 (identifier) @reference
 (type_identifier) @reference

@@ -8,5 +8,7 @@
 (assignment_expression left: (member_expression property: (property_identifier) @name) right: [(arrow_function) (function_expression)]) @definition.function
 (pair key: (property_identifier) @name value: [(arrow_function) (function_expression)]) @definition.function
 
+; references
+
 (identifier) @reference
 (property_identifier) @reference

@@ -4,5 +4,6 @@
 (module (expression_statement (assignment left: (identifier) @name) @definition.constant))
 (class_definition body: (block (expression_statement (assignment left: (identifier) @name) @definition.field)))
 
-; References: any identifier use; the indexer drops the file's own definitions.
+; references
+
 (identifier) @reference

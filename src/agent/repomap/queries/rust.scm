@@ -11,6 +11,8 @@
 (static_item name: (identifier) @name) @definition.constant
 (impl_item type: [(type_identifier) @name (generic_type type: (type_identifier) @name)]) @definition.impl
 
+; references
+
 (identifier) @reference
 (type_identifier) @reference
 (field_identifier) @reference

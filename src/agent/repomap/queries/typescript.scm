@@ -15,6 +15,8 @@
 (program (lexical_declaration (variable_declarator name: (identifier) @name) @definition.constant))
 (program (export_statement (lexical_declaration (variable_declarator name: (identifier) @name) @definition.constant)))
 
+; references
+
 (identifier) @reference
 (type_identifier) @reference
 (property_identifier) @reference
