@@ -34,7 +34,7 @@ def snapshot(repo: Path, query: str) -> str:
         if lang is None or data is None:
             continue
         out.append(f"== {path} [{lang}]")
-        out += [f"{d.line}-{d.end} {'  ' * d.depth}{d.kind} {d.name}: {d.sig}" for d in extract(data, lang).defs]
+        out += [f"{d.line}-{d.end} {'  ' * d.depth}{d.kind} {d.name}: {d.sig}" for d in extract(data, lang).definitions()]
     result = build_map(repo, query, budget=300)
     out.append(f"== map for {query!r}: {result.tokens} tokens")
     out += [f"{path} {score:.4f}" for path, score in result.files]
@@ -62,7 +62,7 @@ def test_every_language_finds_definitions(tmp_path: Path) -> None:
 
 def test_signature_drops_comments_and_keeps_class_nesting() -> None:
     src = b"class A:  # note\n    # more\n    def f(self,\n          x):\n        return x\n"
-    defs = extract(src, "python").defs
+    defs = extract(src, "python").definitions()
     assert [(d.name, d.depth, d.sig) for d in defs] == [("A", 0, "class A:"), ("f", 1, "def f(self, x):")]
 
 

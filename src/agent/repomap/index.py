@@ -129,9 +129,10 @@ def _save(root: Path, state: dict[str, Any], entries: dict[str, Any]) -> None:
 
 def _current_stats(root: Path, files: list[tuple[str, str]]) -> dict[str, tuple[int, int]]:
     out = {}
+    base = str(root)
     for path, _ in files:
         try:
-            st = os.stat(root / path)
+            st = os.stat(os.path.join(base, path))
         except OSError:
             continue
         out[path] = (st.st_size, st.st_mtime_ns)
@@ -162,7 +163,7 @@ def _refresh(root: Path, files: list[tuple[str, str]], now: dict[str, tuple[int,
         if path not in now:
             continue
         hit = entries.get(path)
-        if hit is not None and hit[0][:2] == now[path] and hit[1].lang == lang:
+        if hit is not None and hit[0][:2] == now[path] and hit[1].lang == lang and isinstance(hit[1], FileTags):
             keep[path] = hit
         else:
             todo.append((path, lang))
@@ -191,47 +192,52 @@ def _from_state(root: Path, state: dict[str, Any]) -> RepoIndex:
 
 
 def _postings(tags: list[FileTags]) -> dict[str, Any]:
-    vocab: dict[str, int] = {}
-    term_ids: list[int] = []
-    docs: list[int] = []
+    keys: list[str] = []
     tfs: list[int] = []
-    for i, t in enumerate(tags):
-        for term, n in t.terms.items():
-            term_ids.append(vocab.setdefault(term, len(vocab)))
-            docs.append(i)
-            tfs.append(n)
-    tid = np.asarray(term_ids, dtype=np.int32)
+    for t in tags:
+        keys.extend(t.terms)
+        tfs.extend(t.terms.values())
+    vocab: dict[str, int] = dict.fromkeys(keys, 0)
+    for i, term in enumerate(vocab):
+        vocab[term] = i
+    tid = np.fromiter(map(vocab.__getitem__, keys), dtype=np.int32, count=len(keys))
+    docs = np.repeat(np.arange(len(tags), dtype=np.int32), [len(t.terms) for t in tags])
     order = np.argsort(tid, kind="stable")
     ptr = np.zeros(len(vocab) + 1, dtype=np.int64)
     np.cumsum(np.bincount(tid, minlength=len(vocab)), out=ptr[1:])
     return {
         "vocab": vocab,
         "post_ptr": ptr,
-        "post_doc": np.asarray(docs, dtype=np.int32)[order],
+        "post_doc": docs[order],
         "post_tf": np.asarray(tfs, dtype=np.float32)[order],
         "doclen": np.asarray([t.length for t in tags], dtype=np.float32),
     }
 
 
 def _graph(tags: list[FileTags]) -> dict[str, Any]:
+    n = len(tags)
     exact: dict[str, list[int]] = defaultdict(list)
     for i, t in enumerate(tags):
-        for name in {d.name for d in t.defs}:
+        for name in t.names:
             exact[name].append(i)
-    weights: dict[tuple[int, int], float] = defaultdict(float)
+    linkable = {name for name, ds in exact.items() if len(name) >= 3 and len(ds) <= MAX_DEFINERS}
+    src: list[int] = []
+    dst: list[int] = []
+    wts: list[float] = []
     refcount: dict[str, int] = defaultdict(int)
     for i, t in enumerate(tags):
-        for name, n in t.refs.items():
-            ds = exact.get(name)
-            if ds is None or len(name) < 3 or len(ds) > MAX_DEFINERS:
-                continue
+        for name in linkable.intersection(t.refs):
+            ds = exact[name]
             refcount[name] += 1
-            w = math.sqrt(n) / len(ds) * (0.3 if name.startswith("_") else 1.0)
-            for j in ds:
-                if j != i:
-                    weights[(i, j)] += w
-    pairs = np.asarray(list(weights), dtype=np.int32).reshape(-1, 2)
-    edges = (pairs[:, 0].copy(), pairs[:, 1].copy(), np.asarray(list(weights.values()), dtype=np.float64))
+            w = math.sqrt(t.refs[name]) / len(ds) * (0.3 if name.startswith("_") else 1.0)
+            src.extend([i] * len(ds))
+            dst.extend(ds)
+            wts.extend([w] * len(ds))
+    s, d, w = np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64), np.asarray(wts)
+    keep = s != d
+    keys, inverse = np.unique(s[keep] * max(n, 1) + d[keep], return_inverse=True)
+    edges = ((keys // max(n, 1)).astype(np.int32), (keys % max(n, 1)).astype(np.int32),
+             np.bincount(inverse, weights=w[keep], minlength=len(keys)).astype(np.float64))
     definers: dict[str, list[int]] = defaultdict(list)
     for name, ds in exact.items():
         definers[name.lower()].extend(ds)
@@ -248,7 +254,7 @@ def derive(paths: list[str], entries: list[tuple[tuple[int, int, str], FileTags]
     state["path_terms"] = [frozenset(path_terms(p)) for p in paths]
     state.update(_postings(tags))
     state.update(_graph(tags))
-    state["def_blobs"] = [pickle.dumps([tuple(d) for d in t.defs], protocol=5) for t in tags]
+    state["def_blobs"] = [t.def_blob for t in tags]
     n = len(paths)
     state["prior"] = pagerank(n, state["edges"], state["penalty"] / max(state["penalty"].sum(), 1e-9)) if n else np.zeros(0)
     return state

@@ -48,8 +48,8 @@ def parse_query(text: str) -> Query:
     return q
 
 
-def pagerank(n: int, edges: tuple[Any, Any, Any], personal: Any, iters: int = 30) -> Any:
-    """Personalised PageRank by power iteration; `personal` sums to 1."""
+def pagerank(n: int, edges: tuple[Any, Any, Any], personal: Any, iters: int = 40, tol: float = 1e-6) -> Any:
+    """Personalised PageRank by power iteration until the L1 change is below `tol`; `personal` sums to 1."""
     src, dst, w = edges
     out = np.bincount(src, weights=w, minlength=n)
     norm = np.divide(w, out[src], out=np.zeros_like(w), where=out[src] > 0)
@@ -57,7 +57,11 @@ def pagerank(n: int, edges: tuple[Any, Any, Any], personal: Any, iters: int = 30
     r = personal.copy()
     for _ in range(iters):
         spread = np.bincount(dst, weights=norm * r[src], minlength=n)
-        r = DAMPING * (spread + r[dangling].sum() * personal) + (1 - DAMPING) * personal
+        new = DAMPING * (spread + r[dangling].sum() * personal) + (1 - DAMPING) * personal
+        done = np.abs(new - r).sum() < tol
+        r = new
+        if done:
+            break
     return r
 
 

@@ -73,6 +73,9 @@ def _fit(pieces: list[tuple[int, str]], budget: int) -> tuple[list[tuple[int, st
     """Drop pieces from the end until the joined text's exact count is within budget."""
     count = counter()[0]
     while pieces:
+        if pieces[-1][0] == -1:  # never end on a bare heading
+            pieces = pieces[:-1]
+            continue
         text = "".join(p for _, p in pieces)
         tokens = count([text])[0]
         if tokens <= budget:
@@ -81,47 +84,89 @@ def _fit(pieces: list[tuple[int, str]], budget: int) -> tuple[list[tuple[int, st
     return [], "", 0
 
 
-def render(index: RepoIndex, ranked: list[tuple[int, float]], q: Query, budget: int) -> tuple[list[int], str, int]:
-    """(positions of the files shown, best first; text; its token count) within `budget` tokens."""
-    count = counter()[0]
-    ranked = ranked[: budget // 3 + 1]  # a listed file costs at least 3 tokens
-    orders = {}
-    for i, _ in ranked:
-        defs = index.defs(i)
-        scores = [def_score(d, q, index.refcount) for d in defs]
-        orders[i] = sorted(range(len(defs)), key=lambda j: (-scores[j], j))
-    lines = {i: _line(index.paths[i], index.defs(i), orders[i]) for i, _ in ranked}
-    line_cost = dict(zip(lines, count(list(lines.values())), strict=True))
-    detail_budget = max(budget - sum(line_cost.values()), int(budget * DETAIL_SHARE))
+class _Files:
+    """Per-file rendering material, computed only for the files actually considered."""
+
+    def __init__(self, index: RepoIndex, q: Query) -> None:
+        self.index, self.q = index, q
+        self.count = counter()[0]
+        self._order: dict[int, list[int]] = {}
+        self._line: dict[int, tuple[str, int]] = {}
+
+    def order(self, i: int) -> list[int]:
+        """Definitions of file i, most deserving first."""
+        if i not in self._order:
+            defs = self.index.defs(i)
+            scores = [def_score(d, self.q, self.index.refcount) for d in defs]
+            self._order[i] = sorted(range(len(defs)), key=lambda j: (-scores[j], j))
+        return self._order[i]
+
+    def line(self, i: int) -> tuple[str, int]:
+        """File i's one-line entry and its token count."""
+        if i not in self._line:
+            text = _line(self.index.paths[i], self.index.defs(i), self.order(i))
+            self._line[i] = (text, self.count([text])[0])
+        return self._line[i]
+
+    def block(self, i: int, k: int) -> tuple[str, int]:
+        """File i in detail with its k best definitions, and its token count."""
+        defs = self.index.defs(i)
+        text = _detail_block(self.index.paths[i], defs, _chosen(defs, self.order(i), k))
+        return text, self.count([text])[0]
+
+
+def _detail_budget(files: _Files, ranked: list[int], budget: int) -> int:
+    """Half the budget, or more when one line per file leaves room to spare."""
+    lines = 0
+    for i in ranked:
+        lines += files.line(i)[1]
+        if lines > budget * (1 - DETAIL_SHARE):
+            return int(budget * DETAIL_SHARE)
+    return budget - lines
+
+
+def _details(files: _Files, ranked: list[int], detail_budget: int) -> list[tuple[int, str]]:
     pieces: list[tuple[int, str]] = []
     used = 0
-    shown_detail = 0
-    for rank, (i, _) in enumerate(ranked):
-        k = max(2, MAX_DETAIL_DEFS // (rank + 1))
-        block = ""
-        for kk in range(min(k, len(orders[i])), 0, -1):
-            block = _detail_block(index.paths[i], index.defs(i), _chosen(index.defs(i), orders[i], kk))
-            cost = count([block])[0]
+    for rank, i in enumerate(ranked):
+        n = len(files.order(i))
+        k = min(max(2, MAX_DETAIL_DEFS // (rank + 1)), n)
+        while k > 0:
+            block, cost = files.block(i, k)
             if used + cost <= detail_budget:
                 break
-            block = ""
-        if not block:
+            k = k - 1 if k <= 4 else k // 2
+        if k <= 0 and n:
             break
+        if not n:
+            block, cost = files.line(i)
+            if used + cost > detail_budget:
+                break
         pieces.append((i, block))
         used += cost
-        shown_detail += 1
-    rest = [i for i, _ in ranked[shown_detail:]]
+    return pieces
+
+
+_OTHERS = "\nOther relevant files:\n"
+
+
+def render(index: RepoIndex, ranked: list[tuple[int, float]], q: Query, budget: int) -> tuple[list[int], str, int]:
+    """(positions of the files shown, best first; text; its token count) within `budget` tokens."""
+    files = _Files(index, q)
+    order = [i for i, _ in ranked[: budget // 3 + 1]]  # a listed file costs at least 3 tokens
+    pieces = _details(files, order, _detail_budget(files, order, budget))
+    used = files.count(["".join(p for _, p in pieces)])[0]
+    rest = order[len(pieces):]
     if rest:
-        pieces.append((-1, "\nOther relevant files:\n"))
-        used += 6
+        pieces.append((-1, _OTHERS))
+        used += files.count([_OTHERS])[0]
         for i in rest:
-            if used + line_cost[i] > budget:
+            text, cost = files.line(i)
+            if used + cost > budget:
                 break
-            pieces.append((i, lines[i]))
-            used += line_cost[i]
+            pieces.append((i, text))
+            used += cost
+    if pieces and pieces[-1][0] == -1:
+        pieces.pop()
     pieces, text, tokens = _fit(pieces, budget)
-    shown = [i for i, _ in pieces if i >= 0]
-    if text.endswith("\nOther relevant files:\n"):
-        text = text[: -len("\nOther relevant files:\n")]
-        tokens = count([text])[0]
-    return shown, text, tokens
+    return [i for i, _ in pieces if i >= 0], text, tokens

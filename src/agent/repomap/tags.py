@@ -10,6 +10,7 @@ index on large repositories). `references()` runs the reference patterns for exa
 
 from __future__ import annotations
 
+import pickle
 import re
 from collections import Counter
 from typing import NamedTuple
@@ -36,13 +37,18 @@ class Def(NamedTuple):
 
 
 class FileTags(NamedTuple):
-    """What the index keeps of one file."""
+    """What the index keeps of one file; definitions pickled once, where the file is parsed."""
 
     lang: str
-    defs: list[Def]
+    def_blob: bytes  # pickled list of Def fields as plain tuples
+    names: list[str]  # the defined names
     refs: dict[str, int]
     terms: dict[str, int]
     length: int
+
+    def definitions(self) -> list[Def]:
+        """The definitions as Def records."""
+        return [Def(*d) for d in pickle.loads(self.def_blob)]
 
 
 def _signature(node: object, source: bytes, lang: str) -> str:
@@ -110,7 +116,8 @@ def extract(source: bytes, lang: str) -> FileTags:
             refs[d.name] = n
         else:
             refs.pop(d.name, None)
-    return FileTags(lang, defs, refs, terms, sum(terms.values()))
+    blob = pickle.dumps([tuple(d) for d in defs], protocol=5)
+    return FileTags(lang, blob, sorted({d.name for d in defs}), refs, terms, sum(terms.values()))
 
 
 def references(source: bytes, lang: str, name: str) -> list[int]:
