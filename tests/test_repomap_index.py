@@ -59,9 +59,11 @@ def test_old_cache_version_is_rebuilt_not_misread(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "r", FILES)
     load_index(repo)
     path = repo / CACHE_DIR / "repomap.pkl"
-    state = pickle.loads(path.read_bytes())
-    state["fingerprint"] = "an older format"
-    path.write_bytes(pickle.dumps(state))
+    head, _, body = path.read_bytes().partition(b"\n")
+    assert head.startswith(b"agent-repomap ")
+    path.write_bytes(b"agent-repomap an-older-format\n" + body)
+    assert len(load_index(repo).parsed) == 4
+    path.write_bytes(head + b"\n" + pickle.dumps({"paths": ["x.py"]})[:-3])  # right header, truncated body
     assert len(load_index(repo).parsed) == 4
     (repo / CACHE_DIR / "repomap.pkl").write_bytes(b"garbage")
     assert len(load_index(repo).parsed) == 4

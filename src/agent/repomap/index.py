@@ -105,14 +105,19 @@ def _parse_all(root: Path, todo: list[tuple[str, str]]) -> list[tuple[str, FileT
 
 
 def _load(path: Path, fingerprint: str) -> Any:
+    """The cached object, or None when missing, unreadable or written by another format/extractor."""
     try:
         with path.open("rb") as fh:
+            if fh.readline() != _header(fingerprint):
+                return None  # another format version or other queries: rebuild, never unpickle
             obj = pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+    except Exception:  # a truncated or corrupt cache is rebuilt, whatever the error
         return None
-    if not isinstance(obj, dict) or obj.get("fingerprint") != fingerprint:
-        return None  # another format version or other queries: rebuild
-    return obj
+    return obj if isinstance(obj, dict) else None
+
+
+def _header(fingerprint: str) -> bytes:
+    return f"agent-repomap {fingerprint}\n".encode()
 
 
 def _save(root: Path, state: dict[str, Any], entries: dict[str, Any]) -> None:
@@ -121,8 +126,9 @@ def _save(root: Path, state: dict[str, Any], entries: dict[str, Any]) -> None:
         cache.mkdir(parents=True, exist_ok=True)
         if not (cache / ".gitignore").exists():
             atomic_write_bytes(cache / ".gitignore", b"*\n")
-        atomic_write_bytes(cache / "repomap-entries.pkl", pickle.dumps(entries, protocol=5))
-        atomic_write_bytes(cache / "repomap.pkl", pickle.dumps(state, protocol=5))
+        head = _header(state["fingerprint"])
+        atomic_write_bytes(cache / "repomap-entries.pkl", head + pickle.dumps(entries, protocol=5))
+        atomic_write_bytes(cache / "repomap.pkl", head + pickle.dumps(state, protocol=5))
     except OSError:
         pass  # a read-only checkout still gets its map, only slower next time
 

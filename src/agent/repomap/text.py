@@ -36,6 +36,12 @@ def subwords(token: str) -> tuple[str, ...]:
     hit = _cache.get(token)
     if hit is not None:
         return hit
+    if token.isalpha() and (token.islower() or token[1:].islower()):  # a plain word: no sub-words
+        low = token.lower()
+        result: tuple[str, ...] = () if len(low) < 2 or low in STOPWORDS else (stem(low),)
+        if len(_cache) < 500_000:
+            _cache[token] = result
+        return result
     parts = [p.lower() for chunk in token.split("_") for p in _HUMPS.findall(chunk)]
     terms = [stem(p) for p in parts if len(p) > 1 and not p.isdigit() and p not in STOPWORDS]
     whole = token.strip("_").lower()
@@ -50,8 +56,12 @@ def subwords(token: str) -> tuple[str, ...]:
 def term_counts(words: Counter[str]) -> dict[str, int]:
     """Fold a Counter of raw words into term frequencies."""
     out: dict[str, int] = {}
+    get = _cache.get
     for word, n in words.items():
-        for term in subwords(word):
+        terms = get(word)
+        if terms is None:
+            terms = subwords(word)
+        for term in terms:
             out[term] = out.get(term, 0) + n
     return out
 
