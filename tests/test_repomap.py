@@ -16,9 +16,13 @@ from agent.repomap.tokens import count_tokens, counter
 
 FILES = {
     "src/shop/cart.py": "class Cart:\n    def apply_discount(self, code):\n        return 0.9\n",
-    "src/shop/payment.py": "from shop.cart import Cart\n\ndef charge_card(cart: Cart):\n    return cart.apply_discount('x')\n",
+    "src/shop/payment.py": (
+        "from shop.cart import Cart\n\ndef charge_card(cart: Cart):\n    return cart.apply_discount('x')\n"
+    ),
     "src/shop/shipping.py": "def ship_order(order):\n    '''Send the parcel by courier.'''\n    return order\n",
-    "tests/test_cart.py": "from shop.cart import Cart\n\ndef test_apply_discount():\n    Cart().apply_discount('SAVE10')\n",
+    "tests/test_cart.py": (
+        "from shop.cart import Cart\n\ndef test_apply_discount():\n    Cart().apply_discount('SAVE10')\n"
+    ),
 }
 
 

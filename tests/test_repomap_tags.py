@@ -28,13 +28,15 @@ CASES = {
 def snapshot(repo: Path, query: str) -> str:
     """Every definition of the fixture, then the map for `query` at 300 tokens."""
     out = []
-    for path in sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts):
+    names = (p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts)
+    for path in sorted(names):
         lang = language_for(path)
         data = read_source(repo / path)
         if lang is None or data is None:
             continue
         out.append(f"== {path} [{lang}]")
-        out += [f"{d.line}-{d.end} {'  ' * d.depth}{d.kind} {d.name}: {d.sig}" for d in extract(data, lang).definitions()]
+        defs = extract(data, lang).definitions()
+        out += [f"{d.line}-{d.end} {'  ' * d.depth}{d.kind} {d.name}: {d.sig}" for d in defs]
     result = build_map(repo, query, budget=300)
     out.append(f"== map for {query!r}: {result.tokens} tokens")
     out += [f"{path} {score:.4f}" for path, score in result.files]

@@ -12,7 +12,9 @@ from agent.workspace import Workspace
 
 FILES = {
     "lib/parse.py": "def parse_header(line):\n    return line.split(':')\n",
-    "lib/read.py": "from lib.parse import parse_header\n\ndef read_all(lines):\n    return [parse_header(x) for x in lines]\n",
+    "lib/read.py": (
+        "from lib.parse import parse_header\n\ndef read_all(lines):\n    return [parse_header(x) for x in lines]\n"
+    ),
 }
 
 

@@ -262,5 +262,6 @@ def derive(paths: list[str], entries: list[tuple[tuple[int, int, str], FileTags]
     state.update(_graph(tags))
     state["def_blobs"] = [t.def_blob for t in tags]
     n = len(paths)
-    state["prior"] = pagerank(n, state["edges"], state["penalty"] / max(state["penalty"].sum(), 1e-9)) if n else np.zeros(0)
+    uniform = state["penalty"] / max(state["penalty"].sum(), 1e-9)
+    state["prior"] = pagerank(n, state["edges"], uniform) if n else np.zeros(0)
     return state

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from agent.repomap.text import WORD, STOPWORDS, subwords
+from agent.repomap.text import STOPWORDS, WORD, subwords
 
 if TYPE_CHECKING:
     from agent.repomap.index import RepoIndex
@@ -123,7 +123,8 @@ def rank_files(index: RepoIndex, query: str, focus: list[str]) -> tuple[list[tup
     if n == 0:
         return [], q
     bm25, idfs = _bm25(index, q.terms)
-    lexical = W_BM25 * _norm(bm25) + W_DEFS * _norm(_def_scores(index, q)) + W_PATH * _norm(_path_scores(index, q, idfs))
+    lexical = W_BM25 * _norm(bm25) + W_DEFS * _norm(_def_scores(index, q))
+    lexical += W_PATH * _norm(_path_scores(index, q, idfs))
     lexical += _mentions(index, q)
     focus_ids = [i for i in (index.position(f) for f in focus) if i is not None]
     personal = lexical * index.penalty

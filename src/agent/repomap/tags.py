@@ -60,7 +60,8 @@ def _signature(node: object, source: bytes, lang: str) -> str:
         raw = source[start : node.end_byte].split(b"\n", 1)[0]  # type: ignore[attr-defined]
     comments = _COMMENTS.get(lang, _C_COMMENTS)
     trailing = _TRAILING[lang == "python"]
-    lines = [trailing.sub("", ln) for ln in raw.decode("utf-8", "replace").splitlines() if not ln.lstrip().startswith(comments)]
+    raw_lines = raw.decode("utf-8", "replace").splitlines()
+    lines = [trailing.sub("", ln) for ln in raw_lines if not ln.lstrip().startswith(comments)]
     text = " ".join(" ".join(lines).split())
     if lang == "python" and body is not None and not text.endswith(":"):
         text += ":"

@@ -32,6 +32,13 @@ def _cache_dirs() -> list[Path]:
     return out
 
 
+def _batch_counter(enc: object) -> Callable[[list[str]], list[int]]:
+    def count(texts: list[str]) -> list[int]:
+        return [len(t) for t in enc.encode_ordinary_batch(texts)]  # type: ignore[attr-defined]
+
+    return count
+
+
 @cache
 def counter() -> tuple[Callable[[list[str]], list[int]], bool]:
     """(count a batch of texts, exact?) -- exact is False when only the byte fallback is available."""
@@ -51,10 +58,7 @@ def counter() -> tuple[Callable[[list[str]], list[int]], bool]:
                 else:
                     os.environ["TIKTOKEN_CACHE_DIR"] = old
 
-            def count(texts: list[str]) -> list[int]:
-                return [len(t) for t in enc.encode_ordinary_batch(texts)]
-
-            return count, True
+            return _batch_counter(enc), True
     return (lambda texts: [len(t.encode("utf-8")) for t in texts]), False
 
 
