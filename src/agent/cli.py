@@ -16,6 +16,7 @@ import typer
 from agent import __version__
 from agent.commands import chat as chat_cmd
 from agent.commands import guard as guard_cmd
+from agent.commands import map as map_cmd
 from agent.commands import run as run_cmd
 from agent.errors import AgentError, UsageError
 
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.command("run", help=run_cmd.HELP)(run_cmd.run)
 app.command("chat", help=chat_cmd.HELP)(chat_cmd.chat)
 app.command("guard", help=guard_cmd.HELP)(guard_cmd.guard)
+app.command("map", help=map_cmd.HELP)(map_cmd.map_command)
 
 
 def _version(value: bool) -> None:

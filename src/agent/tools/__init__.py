@@ -24,6 +24,8 @@ REGISTRY: dict[str, str] = {
     "list_files": "agent.tools.files:list_files",
     "write_file": "agent.tools.files:write_file",
     "search": "agent.tools.search:search",
+    "repo_map": "agent.tools.repo_map:repo_map",
+    "find_symbol": "agent.tools.repo_map:find_symbol",
     "edit_file": "agent.tools.edit:edit_file",
     "run_shell": "agent.tools.shell:run_shell",
     "run_tests": "agent.tools.tests:run_tests",

@@ -1,0 +1,135 @@
+"""Tags of one source file: definitions (with signatures and nesting) and referenced names.
+
+Each `queries/<lang>.scm` has two parts: definition patterns (`@definition.<kind>` around `@name`)
+and, after the line `; references`, reference patterns (`@reference`). The index runs only the
+definition part and takes a file's references lexically (every identifier token, minus its own
+definitions; the graph keeps only names some other file defines): one regex pass that BM25 needs
+anyway, instead of a second query that would create a node object per identifier (a 3x slower
+index on large repositories). `references()` runs the reference patterns for exact look-ups.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+from collections import Counter
+from typing import NamedTuple
+
+from agent.repomap.languages import parser_and_queries
+from agent.repomap.text import WORD, term_counts
+
+SIG_CHARS = 200
+_COMMENTS = {"python": ("#",)}
+_C_COMMENTS = ("//", "/*", "*")
+_TRAILING = {True: re.compile(r"\s#[^'\"]*$"), False: re.compile(r"\s//[^'\"]*$")}  # end-of-line comments
+_CLASSES = {"class", "interface", "struct", "trait", "impl", "enum"}
+
+
+class Def(NamedTuple):
+    """One definition: name, kind, 1-based lines, nesting depth and its one-line signature."""
+
+    name: str
+    kind: str
+    line: int
+    end: int
+    depth: int
+    sig: str
+
+
+class FileTags(NamedTuple):
+    """What the index keeps of one file; definitions pickled once, where the file is parsed."""
+
+    lang: str
+    def_blob: bytes  # pickled list of Def fields as plain tuples
+    names: list[str]  # the defined names
+    refs: dict[str, int]
+    terms: dict[str, int]
+    length: int
+
+    def definitions(self) -> list[Def]:
+        """The definitions as Def records."""
+        return [Def(*d) for d in pickle.loads(self.def_blob)]
+
+
+def _signature(node: object, source: bytes, lang: str) -> str:
+    body = node.child_by_field_name("body")  # type: ignore[attr-defined]
+    start = node.start_byte  # type: ignore[attr-defined]
+    if body is not None and body.start_byte > start:
+        raw = source[start : body.start_byte]
+    else:
+        raw = source[start : node.end_byte].split(b"\n", 1)[0]  # type: ignore[attr-defined]
+    comments = _COMMENTS.get(lang, _C_COMMENTS)
+    trailing = _TRAILING[lang == "python"]
+    raw_lines = raw.decode("utf-8", "replace").splitlines()
+    lines = [trailing.sub("", ln) for ln in raw_lines if not ln.lstrip().startswith(comments)]
+    text = " ".join(" ".join(lines).split())
+    if lang == "python" and body is not None and not text.endswith(":"):
+        text += ":"
+    return text if len(text) <= SIG_CHARS else text[: SIG_CHARS - 3] + "..."
+
+
+def _nest(raw: list[tuple[str, str, int, int, str]]) -> list[Def]:
+    """Order definitions by position; give each its depth among enclosing ones (methods in classes)."""
+    raw.sort(key=lambda d: (d[2], -d[3]))
+    stack: list[Def] = []
+    out = []
+    for name, kind, line, end, sig in raw:
+        while stack and stack[-1].end < line:
+            stack.pop()
+        if stack and kind == "function" and stack[-1].kind in _CLASSES:
+            kind = "method"
+        d = Def(name, kind, line, end, len(stack), sig)
+        stack.append(d)
+        out.append(d)
+    return out
+
+
+def _definitions(matches: list, source: bytes, lang: str) -> list[Def]:
+    seen: dict[tuple[str, int], tuple[str, str, int, int, str]] = {}
+    for _, caps in matches:
+        names = caps.get("name")
+        kind = next((k for k in caps if k.startswith("definition.")), None)
+        if not names or kind is None:
+            continue
+        node = caps[kind][0]
+        name = names[0].text.decode("utf-8", "replace").rsplit("::", 1)[-1]
+        key = (name, node.start_point[0])
+        if key not in seen:
+            end_row, end_col = node.end_point
+            end = end_row if end_col == 0 and end_row > node.start_point[0] else end_row + 1
+            seen[key] = (name, kind[11:], node.start_point[0] + 1, end, _signature(node, source, lang))
+    return _nest(list(seen.values()))
+
+
+def extract(source: bytes, lang: str) -> FileTags:
+    """Parse `source` with the grammar `lang` and return its tags and lexical terms."""
+    from tree_sitter import QueryCursor
+
+    parser, defs_query, _ = parser_and_queries(lang)
+    tree = parser.parse(source)
+    defs = _definitions(QueryCursor(defs_query).matches(tree.root_node), source, lang)
+    words = Counter(WORD.findall(source.decode("utf-8", "replace")))
+    terms = term_counts(words)
+    refs = dict(words)
+    for d in defs:
+        n = refs.get(d.name, 0) - 1
+        if n > 0:
+            refs[d.name] = n
+        else:
+            refs.pop(d.name, None)
+    blob = pickle.dumps([tuple(d) for d in defs], protocol=5)
+    return FileTags(lang, blob, sorted({d.name for d in defs}), refs, terms, sum(terms.values()))
+
+
+def references(source: bytes, lang: str, name: str) -> list[int]:
+    """1-based lines where the reference patterns capture `name` (code only: not comments or strings)."""
+    from tree_sitter import QueryCursor
+
+    parser, _, refs_query = parser_and_queries(lang)
+    tree = parser.parse(source)
+    target = name.encode()
+    lines = set()
+    for node in QueryCursor(refs_query).captures(tree.root_node).get("reference", []):
+        if node.text == target or node.text.endswith(b"::" + target):
+            lines.add(node.start_point[0] + 1)
+    return sorted(lines)
