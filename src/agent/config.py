@@ -75,6 +75,16 @@ class ContextConfig(_Section):
     memory_tokens: int = Field(600, ge=0, description="recalled notes budget in the first prompt")
 
 
+class GitConfig(_Section):
+    """How the agent's edits meet git: commits, the user's uncommitted work, shell snapshots."""
+
+    commit: bool = Field(True, description="commit each successful edit (trailer `Agent-Run: <id>`)")
+    dirty_files: Literal["refuse", "ask", "allow"] = Field(
+        "ask", description="a file to edit has uncommitted user changes: refuse, ask (headless: refuse) or allow"
+    )
+    snapshots: bool = Field(True, description="save the work tree under refs/agent/snapshots/ before each shell command")
+
+
 class AgentConfig(_Section):
     """All configuration, one section per component."""
 
@@ -83,6 +93,7 @@ class AgentConfig(_Section):
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
+    git: GitConfig = Field(default_factory=GitConfig)
     memory: dict[str, Any] = Field(default_factory=dict, description="memory store settings")
 
 

@@ -26,18 +26,32 @@ def runs_dir(root: Path) -> Path:
     agent_dir.mkdir(exist_ok=True)
     ignore = agent_dir / ".gitignore"
     if not ignore.exists():
-        atomic_write_text(ignore, "# written by agent: run logs and caches are local\nruns/\ncache/\n")
+        atomic_write_text(ignore, "# written by agent: run logs, caches and worktrees are local\nruns/\ncache/\nworktrees/\n")
     return agent_dir / "runs"
+
+
+def allocate_run_id(root: Path) -> str:
+    """A new run id whose directory this call created, so parallel runs never share one."""
+    base = runs_dir(root)
+    base.mkdir(exist_ok=True)
+    while True:
+        run_id = new_run_id()
+        try:
+            (base / run_id).mkdir()
+            return run_id
+        except FileExistsError:
+            continue
 
 
 class Trajectory:
     """Appends stamped events to events.jsonl, one flushed line each, so a killed run leaves a readable log."""
 
-    def __init__(self, root: Path, run_id: str):
+    def __init__(self, root: Path, run_id: str, append: bool = False):
         self.run_id = run_id
         self.dir = runs_dir(root) / run_id
-        self.dir.mkdir(parents=True, exist_ok=False)
-        self._fh = (self.dir / "events.jsonl").open("a", encoding="utf-8")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        # "x": a fresh run never writes into another run's log; "a": a resumed run goes on in its own
+        self._fh = (self.dir / "events.jsonl").open("a" if append else "x", encoding="utf-8")
 
     def stamp(self, event: Event) -> Event:
         """Add run_id and ts (Unix seconds) to an event."""
@@ -63,3 +77,39 @@ def read_events(run_dir: Path) -> list[Event]:
         except ValueError:
             break
     return events
+
+
+class Checkpoint:
+    """checkpoint.json: the messages and counters after each finished step, so a killed run can resume."""
+
+    def __init__(self, run_dir: Path, messages: list[Any], agent: Any):
+        self.path, self.messages, self.agent = run_dir / "checkpoint.json", messages, agent
+
+    def restore(self, saved: dict[str, Any], backend: Any) -> None:
+        """Carry the saved counters into the agent; a replaying backend skips the replies already used."""
+        for key in ("steps", "tokens_in", "tokens_out", "cost_usd"):
+            setattr(self.agent, key, saved[key])
+        if hasattr(backend, "resume_at"):
+            backend.resume_at(saved["steps"])
+
+    def on_event(self, event: Event) -> None:
+        """Save at the start of each step (the previous one is complete) and at the end of the run."""
+        if event["type"] in ("step_started", "run_finished"):
+            a = self.agent
+            steps = event["step"] - 1 if event["type"] == "step_started" else a.steps
+            state = {"format": FORMAT_VERSION, "steps": steps, "tokens_in": a.tokens_in, "tokens_out": a.tokens_out,
+                     "cost_usd": a.cost_usd, "messages": self.messages}
+            atomic_write_text(self.path, json.dumps(state, default=str))
+
+
+def load_checkpoint(run_dir: Path) -> dict[str, Any]:
+    """The last checkpoint of a run; StoreError when there is none or its format is unknown."""
+    from agent.errors import StoreError
+
+    try:
+        saved = json.loads((run_dir / "checkpoint.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"run {run_dir.name} has no readable checkpoint: {exc}") from exc
+    if saved.get("format") != FORMAT_VERSION:
+        raise StoreError(f"run {run_dir.name}: checkpoint format {saved.get('format')} is not supported")
+    return saved  # type: ignore[no-any-return]
