@@ -16,6 +16,8 @@ import typer
 
 from agent import __version__
 from agent.commands import run as run_cmd
+from agent.commands import runs as runs_cmd
+from agent.commands import undo as undo_cmd
 from agent.errors import AgentError, UsageError
 
 app = typer.Typer(
@@ -27,6 +29,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("run", help=run_cmd.HELP)(run_cmd.run)
+app.add_typer(runs_cmd.app, name="runs")
+app.command("undo", help=undo_cmd.HELP)(undo_cmd.undo)
 
 
 def _version(value: bool) -> None:

@@ -98,7 +98,7 @@ class Session:
         log_root = log_root or self.root
         log = Trajectory(log_root, run_id or allocate_run_id(log_root), append=resume)
         run_id = log.run_id
-        saved = load_checkpoint(log.dir) if resume else None
+        saved = load_checkpoint(log.dir) if resume and (log.dir / "checkpoint.json").exists() else None
         # git safety (agent.gitops): commits each edit, guards the user's dirty files, snapshots before shell
         guard = GitGuard(self.root, self.config.git, run_id, task, self.ws.approve, lambda e: emit(e))
         observers: list[EventSink] = [guard.observe]

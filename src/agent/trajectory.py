@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from datetime import UTC, datetime
@@ -52,6 +53,7 @@ class Trajectory:
         self.dir.mkdir(parents=True, exist_ok=True)
         # "x": a fresh run never writes into another run's log; "a": a resumed run goes on in its own
         self._fh = (self.dir / "events.jsonl").open("a" if append else "x", encoding="utf-8")
+        atomic_write_text(self.dir / "pid.json", json.dumps(process_token()))  # lets `agent runs` tell running from killed
 
     def stamp(self, event: Event) -> Event:
         """Add run_id and ts (Unix seconds) to an event."""
@@ -113,3 +115,31 @@ def load_checkpoint(run_dir: Path) -> dict[str, Any]:
     if saved.get("format") != FORMAT_VERSION:
         raise StoreError(f"run {run_dir.name}: checkpoint format {saved.get('format')} is not supported")
     return saved  # type: ignore[no-any-return]
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def process_token(pid: int | None = None) -> dict[str, Any]:
+    """A process id with its start time (Linux), so a reused pid is not mistaken for the run."""
+    pid = os.getpid() if pid is None else pid
+    stat = _proc_stat(pid)
+    return {"pid": pid, "start": stat[19] if stat else None}
+
+
+def process_alive(token: dict[str, Any]) -> bool:
+    """True while the process in `token` runs (zombies and reused pids count as gone)."""
+    stat = _proc_stat(int(token["pid"]))
+    if stat is not None:
+        return stat[0] not in ("Z", "X") and (token.get("start") is None or stat[19] == token["start"])
+    try:
+        os.kill(int(token["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not Path("/proc/self").exists()
