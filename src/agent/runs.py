@@ -10,6 +10,7 @@ Run as `python -m agent.runs REPO ID [--resume]` it executes a prepared run (the
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -134,10 +135,12 @@ def execute(root: Path, run_id: str, on_event: EventSink, resume: bool = False) 
 def launch(root: Path, run_id: str, resume: bool = False) -> subprocess.Popen[bytes]:
     """Start a prepared run as a detached child (own session; output to the run dir) and return it."""
     path = run_path(root, run_id)
+    package_parent = str(Path(__file__).resolve().parents[1])  # the child imports this very `agent`
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
     with (path / "stdout.log").open("ab") as out, (path / "stderr.log").open("ab") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "agent.runs", str(root), run_id, *(["--resume"] if resume else [])],
-            cwd=root, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True, close_fds=True,
+            cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True, close_fds=True,
         )
     atomic_write_text(path / "pid.json", json.dumps(process_token(proc.pid)))  # "running" from this moment on
     return proc
@@ -196,7 +199,7 @@ def _cherry_pick(root: Path, onto: str, info: RunInfo) -> str:
     scratch = Path(tempfile.mkdtemp(prefix="agent-apply-"))
     try:
         git(root, "worktree", "add", "-q", "--detach", str(scratch), onto)
-        proc = run_git(scratch, "cherry-pick", "--allow-empty", f"{info.base}..{info.branch}", env=identity_env(root))
+        proc = run_git(scratch, "cherry-pick", "--allow-empty", "--keep-redundant-commits", f"{info.base}..{info.branch}", env=identity_env(root))
         if proc.returncode != 0:
             conflicts = git(scratch, "diff", "--name-only", "--diff-filter=U").split()
             run_git(scratch, "cherry-pick", "--abort")
