@@ -42,11 +42,15 @@ def test_agent_edits_are_committed_without_the_users_dirty_work(tmp_path: Path) 
     git(repo, "add", "keep.txt")  # staged user work
     (repo / "b.py").write_text("b = 1  # user edit\n")  # unstaged user work
     (repo / "notes.txt").write_text("user's untracked notes\n")
-    events = run(repo, tmp_path, [
-        {"content": "a must be 2 for the task", "tool_calls": [edit("a.py", "a = 1", "a = 2")]},
-        {"tool_calls": [call("write_file", path="new.py", content="x = 1\n")]},
-        {"tool_calls": [call("finish", summary="done")]},
-    ])
+    events = run(
+        repo,
+        tmp_path,
+        [
+            {"content": "a must be 2 for the task", "tool_calls": [edit("a.py", "a = 1", "a = 2")]},
+            {"tool_calls": [call("write_file", path="new.py", content="x = 1\n")]},
+            {"tool_calls": [call("finish", summary="done")]},
+        ],
+    )
     assert events[-1]["status"] == "done"
     assert log(repo) == ["agent: edit new.py", "agent: edit a.py", "initial"]
     body = git(repo, "log", "-1", "--format=%B", "HEAD~1")
@@ -64,10 +68,14 @@ def test_agent_edits_are_committed_without_the_users_dirty_work(tmp_path: Path) 
 def test_headless_refuses_to_edit_a_dirty_file(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
     (repo / "b.py").write_text("b = 2  # user\n")
-    events = run(repo, tmp_path, [
-        {"tool_calls": [edit("b.py", "b = 2", "b = 3")]},
-        {"tool_calls": [call("finish", summary="gave up")]},
-    ])
+    events = run(
+        repo,
+        tmp_path,
+        [
+            {"tool_calls": [edit("b.py", "b = 2", "b = 3")]},
+            {"tool_calls": [call("finish", summary="gave up")]},
+        ],
+    )
     result = next(e for e in events if e["type"] == "tool_result")
     assert not result["ok"] and "refusing to edit b.py: uncommitted changes" in result["output"]
     assert (repo / "b.py").read_text() == "b = 2  # user\n"
@@ -79,10 +87,14 @@ def test_dirty_files_allow_edits_but_never_commits_them(tmp_path: Path) -> None:
     (repo / "b.py").write_text("b = 2  # user\n")
     (repo / ".agent").mkdir()
     (repo / ".agent" / "config.toml").write_text('[git]\ndirty_files = "allow"\n')
-    run(repo, tmp_path, [
-        {"tool_calls": [edit("b.py", "b = 2", "b = 3"), edit("a.py", "a = 1", "a = 9")]},
-        {"tool_calls": [call("finish", summary="ok")]},
-    ])
+    run(
+        repo,
+        tmp_path,
+        [
+            {"tool_calls": [edit("b.py", "b = 2", "b = 3"), edit("a.py", "a = 1", "a = 9")]},
+            {"tool_calls": [call("finish", summary="ok")]},
+        ],
+    )
     assert (repo / "b.py").read_text() == "b = 3  # user\n"
     assert git(repo, "show", "HEAD:b.py") == "b = 1\n" and git(repo, "show", "HEAD:a.py") == "a = 9\n"
 
@@ -93,7 +105,9 @@ def test_repl_asks_through_the_approver(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
     (repo / "b.py").write_text("b = 2  # user\n")
     asked: list[tuple[str, str]] = []
-    backend = ScriptedBackend([{"tool_calls": [edit("b.py", "b = 2", "b = 3")]}, {"tool_calls": [call("finish", summary="x")]}])
+    backend = ScriptedBackend(
+        [{"tool_calls": [edit("b.py", "b = 2", "b = 3")]}, {"tool_calls": [call("finish", summary="x")]}]
+    )
     approve = lambda kind, detail: asked.append((kind, detail)) is None  # noqa: E731  (approves)
     Session(repo, load_config(repo), backend, approve).run("t", lambda e: None)
     assert asked and asked[0][0] == "dirty_file" and "b.py" in asked[0][1]
@@ -103,10 +117,18 @@ def test_repl_asks_through_the_approver(tmp_path: Path) -> None:
 def test_shell_changes_are_committed_and_snapshotted(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
     (repo / "b.py").write_text("b = 2  # user\n")
-    events = run(repo, tmp_path, [
-        {"content": "generate c", "tool_calls": [call("run_shell", command="echo c > c.txt; echo more >> b.py; rm keep.txt")]},
-        {"tool_calls": [call("finish", summary="ok")]},
-    ], "--yes")
+    events = run(
+        repo,
+        tmp_path,
+        [
+            {
+                "content": "generate c",
+                "tool_calls": [call("run_shell", command="echo c > c.txt; echo more >> b.py; rm keep.txt")],
+            },
+            {"tool_calls": [call("finish", summary="ok")]},
+        ],
+        "--yes",
+    )
     run_id = events[-1]["run_id"]
     assert log(repo)[0].startswith("agent: shell `echo c > c.txt")
     assert sorted(git(repo, "show", "--name-only", "--format=", "HEAD").split()) == ["c.txt", "keep.txt"]
@@ -123,11 +145,15 @@ def test_shell_changes_are_committed_and_snapshotted(tmp_path: Path) -> None:
 def test_undo_is_exact_and_refuses_after_user_changes(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
     (repo / "b.py").write_text("b = 1  # user\n")
-    run(repo, tmp_path, [
-        {"tool_calls": [edit("a.py", "a = 1", "a = 2")]},
-        {"tool_calls": [call("write_file", path="new.py", content="n\n"), edit("keep.txt", "keep", "kept")]},
-        {"tool_calls": [call("finish", summary="ok")]},
-    ])
+    run(
+        repo,
+        tmp_path,
+        [
+            {"tool_calls": [edit("a.py", "a = 1", "a = 2")]},
+            {"tool_calls": [call("write_file", path="new.py", content="n\n"), edit("keep.txt", "keep", "kept")]},
+            {"tool_calls": [call("finish", summary="ok")]},
+        ],
+    )
     initial = git(repo, "rev-parse", "HEAD~3").strip()
     initial_tree = git(repo, "rev-parse", "HEAD~3^{tree}").strip()
     assert len(log(repo)) == 4

@@ -52,11 +52,14 @@ def test_parallel_worktree_runs_on_one_file_then_apply_reports_the_conflict(tmp_
     before = user_state(repo)
     ids = []
     for value in ("2", "3"):
-        model = script(tmp_path / f"s{value}.json", [
-            {"tool_calls": [call("run_shell", command="sleep 1")]},  # both runs are in flight at once
-            {"content": f"a must be {value}", "tool_calls": [edit("a.py", "a = 1", f"a = {value}")]},
-            {"tool_calls": [call("finish", summary=f"set a to {value}")]},
-        ])
+        model = script(
+            tmp_path / f"s{value}.json",
+            [
+                {"tool_calls": [call("run_shell", command="sleep 1")]},  # both runs are in flight at once
+                {"content": f"a must be {value}", "tool_calls": [edit("a.py", "a = 1", f"a = {value}")]},
+                {"tool_calls": [call("finish", summary=f"set a to {value}")]},
+            ],
+        )
         started = time.monotonic()
         proc = agent_cli("run", f"set a to {value}", "--repo", str(repo), "--model", model, "--yes", "--detach")
         assert proc.returncode == 0, proc.stderr
@@ -71,16 +74,29 @@ def test_parallel_worktree_runs_on_one_file_then_apply_reports_the_conflict(tmp_
     for run_id, value in zip(ids, ("2", "3"), strict=True):
         assert git(repo, "show", f"agent/{run_id}:a.py") == f"a = {value}\n"
         assert git(repo, "show", f"agent/{run_id}:b.py") == "b = 1\n"
-        assert f"+a = {value}" in agent_cli("runs", "diff", ids[0] if value == "2" else ids[1], "--repo", str(repo)).stdout
+        assert (
+            f"+a = {value}" in agent_cli("runs", "diff", ids[0] if value == "2" else ids[1], "--repo", str(repo)).stdout
+        )
     first = agent_cli("runs", "apply", ids[0], "--repo", str(repo))
     assert first.returncode == 0, first.stderr
-    assert (repo / "a.py").read_text() == "a = 2\n" and (repo / "b.py").read_text() == "b = 1  # user's uncommitted work\n"
+    assert (repo / "a.py").read_text() == "a = 2\n" and (
+        repo / "b.py"
+    ).read_text() == "b = 1  # user's uncommitted work\n"
     applied = git(repo, "rev-parse", "HEAD")
     second = agent_cli("runs", "apply", ids[1], "--repo", str(repo))
     assert second.returncode == 1
-    assert "conflict in a.py" in second.stderr and "nothing was changed" in second.stderr and "Traceback" not in second.stderr
+    assert (
+        "conflict in a.py" in second.stderr
+        and "nothing was changed" in second.stderr
+        and "Traceback" not in second.stderr
+    )
     assert git(repo, "rev-parse", "HEAD") == applied and (repo / "a.py").read_text() == "a = 2\n"
-    assert git(repo, "status", "--porcelain", "--untracked-files=all").split() == ["M", "b.py", "??", ".agent/.gitignore"]
+    assert git(repo, "status", "--porcelain", "--untracked-files=all").split() == [
+        "M",
+        "b.py",
+        "??",
+        ".agent/.gitignore",
+    ]
     assert len(git(repo, "worktree", "list").splitlines()) == 3  # no scratch worktree left behind
 
 
@@ -88,11 +104,16 @@ def test_tasks_file_runs_in_parallel_and_each_applies(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
     tasks = tmp_path / "tasks.txt"
     tasks.write_text('first task\n\n# a comment\n{"task": "second task"}\nthird task\n')
-    model = script(tmp_path / "s.json", [
-        {"tool_calls": [call("run_shell", command='echo "$PWD" > "out-$(basename "$PWD").txt"')]},
-        {"tool_calls": [call("finish", summary="wrote my file")]},
-    ])
-    proc = agent_cli("run", "--tasks", str(tasks), "--parallel", "2", "--repo", str(repo), "--model", model, "--yes", "--json")
+    model = script(
+        tmp_path / "s.json",
+        [
+            {"tool_calls": [call("run_shell", command='echo "$PWD" > "out-$(basename "$PWD").txt"')]},
+            {"tool_calls": [call("finish", summary="wrote my file")]},
+        ],
+    )
+    proc = agent_cli(
+        "run", "--tasks", str(tasks), "--parallel", "2", "--repo", str(repo), "--model", model, "--yes", "--json"
+    )
     assert proc.returncode == 0, proc.stderr
     ended = [json.loads(line) for line in proc.stdout.splitlines()]
     assert sorted(e["status"] for e in ended) == ["done"] * 3
@@ -112,13 +133,16 @@ def test_tasks_file_runs_in_parallel_and_each_applies(tmp_path: Path) -> None:
 
 def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
-    slow = 'if [ -e partial.txt ]; then echo resumed; else echo partial > partial.txt; sleep 20; fi'
-    model = script(tmp_path / "s.json", [
-        {"tool_calls": [edit("a.py", "a = 1", "a = 2")]},
-        {"tool_calls": [call("run_shell", command=slow)]},
-        {"tool_calls": [edit("b.py", "b = 1", "b = 2")]},
-        {"tool_calls": [call("finish", summary="both")]},
-    ])
+    slow = "if [ -e partial.txt ]; then echo resumed; else echo partial > partial.txt; sleep 20; fi"
+    model = script(
+        tmp_path / "s.json",
+        [
+            {"tool_calls": [edit("a.py", "a = 1", "a = 2")]},
+            {"tool_calls": [call("run_shell", command=slow)]},
+            {"tool_calls": [edit("b.py", "b = 1", "b = 2")]},
+            {"tool_calls": [call("finish", summary="both")]},
+        ],
+    )
     proc = agent_cli("run", "change a and b", "--repo", str(repo), "--model", model, "--yes", "--detach")
     run_id = proc.stdout.strip()
     run_dir = repo / ".agent" / "runs" / run_id
@@ -142,7 +166,9 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
     subjects = git(repo, "log", "--format=%s", f"main..{branch}").splitlines()
     assert subjects == ["agent: edit b.py", "agent: keep work left by the interrupted step", "agent: edit a.py"]
     assert git(repo, "status", "--porcelain", "--untracked-files=all").split() == ["??", ".agent/.gitignore"]
-    types = [e["type"] for e in json.loads(agent_cli("runs", "show", run_id, "--repo", str(repo), "--json").stdout)["events"]]
+    types = [
+        e["type"] for e in json.loads(agent_cli("runs", "show", run_id, "--repo", str(repo), "--json").stdout)["events"]
+    ]
     assert types.count("run_started") == 1 and types.count("run_resumed") == 1 and types[-1] == "run_finished"
     again = agent_cli("run", "--resume", run_id, "--repo", str(repo))
     assert again.returncode == 2 and "is done" in again.stderr
@@ -150,10 +176,13 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
 
 def test_apply_refuses_to_overwrite_the_users_dirty_file(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
-    model = script(tmp_path / "s.json", [
-        {"tool_calls": [edit("a.py", "a = 1", "a = 5")]},
-        {"tool_calls": [call("finish", summary="ok")]},
-    ])
+    model = script(
+        tmp_path / "s.json",
+        [
+            {"tool_calls": [edit("a.py", "a = 1", "a = 5")]},
+            {"tool_calls": [call("finish", summary="ok")]},
+        ],
+    )
     proc = agent_cli("run", "set a", "--repo", str(repo), "--model", model, "--worktree", "--json")
     assert proc.returncode == 0, proc.stderr
     run_id = json.loads(proc.stdout.splitlines()[-1])["run_id"]

@@ -82,7 +82,7 @@ class GitConfig(_Section):
     dirty_files: Literal["refuse", "ask", "allow"] = Field(
         "ask", description="a file to edit has uncommitted user changes: refuse, ask (headless: refuse) or allow"
     )
-    snapshots: bool = Field(True, description="save the work tree under refs/agent/snapshots/ before each shell command")
+    snapshots: bool = Field(True, description="save the work tree under refs/agent/snapshots/ before shell commands")
 
 
 class AgentConfig(_Section):

@@ -38,7 +38,9 @@ MUTATING = {"edit_file": "edit", "write_file": "edit", "run_shell": "shell", "ru
 AGENT_IGNORES = ("runs/", "cache/", "worktrees/")
 
 
-def run_git(root: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_git(
+    root: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run git with literal pathspecs and return the completed process (never raises on a git failure)."""
     full = {**os.environ, **(env or {}), "GIT_LITERAL_PATHSPECS": "1", "GIT_TERMINAL_PROMPT": "0"}
     return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=full, input=stdin)
@@ -62,8 +64,12 @@ def identity_env(root: Path) -> dict[str, str]:
     """Author/committer variables: the user's identity when configured, else a neutral agent one."""
     if run_git(root, "var", "GIT_COMMITTER_IDENT").returncode == 0:
         return {}
-    return {"GIT_AUTHOR_NAME": "agent", "GIT_AUTHOR_EMAIL": "agent@localhost",
-            "GIT_COMMITTER_NAME": "agent", "GIT_COMMITTER_EMAIL": "agent@localhost"}
+    return {
+        "GIT_AUTHOR_NAME": "agent",
+        "GIT_AUTHOR_EMAIL": "agent@localhost",
+        "GIT_COMMITTER_NAME": "agent",
+        "GIT_COMMITTER_EMAIL": "agent@localhost",
+    }
 
 
 def ensure_agent_ignored(root: Path) -> None:
@@ -141,7 +147,9 @@ def commit_paths(root: Path, paths: list[str], message: str) -> str | None:
     if tree == tree_of(root, parent):
         return None
     env = identity_env(root)
-    commit = git(root, "commit-tree", tree, *(["-p", parent] if parent else []), "-F", "-", env=env, stdin=message).strip()
+    commit = git(
+        root, "commit-tree", tree, *(["-p", parent] if parent else []), "-F", "-", env=env, stdin=message
+    ).strip()
     git(root, "update-ref", "-m", "agent: commit", "HEAD", commit, parent or ZERO)
     git(root, "reset", "-q", "--", *paths)
     return commit
@@ -150,7 +158,9 @@ def commit_paths(root: Path, paths: list[str], message: str) -> str | None:
 def save_snapshot(root: Path, ref: str, tree: str, message: str) -> str:
     """Keep a work-tree tree reachable under `ref` (a commit whose parent is HEAD); return the commit."""
     parent = head(root)
-    commit = git(root, "commit-tree", tree, *(["-p", parent] if parent else []), "-m", message, env=identity_env(root)).strip()
+    commit = git(
+        root, "commit-tree", tree, *(["-p", parent] if parent else []), "-m", message, env=identity_env(root)
+    ).strip()
     git(root, "update-ref", ref, commit)
     return commit
 
@@ -172,7 +182,9 @@ def undo_last(root: Path) -> str:
     paths = diff_names(root, parent, commit)
     changed = sorted(dirty_paths(root, paths))
     if changed:
-        raise AgentError(f"not undoing {commit[:10]}: you changed {', '.join(changed)} since; commit or discard that first")
+        raise AgentError(
+            f"not undoing {commit[:10]}: you changed {', '.join(changed)} since; commit or discard that first"
+        )
     subject = git(root, "log", "-1", "--format=%s", commit).strip()
     git(root, "update-ref", "-m", "agent: undo", "HEAD", parent, commit)
     in_parent = set(git(root, "ls-tree", "-r", "-z", "--name-only", parent, "--", *paths).split("\0")) - {""}
@@ -222,8 +234,10 @@ class GitGuard:
 
     def wrap(self, tools: dict[str, Tool]) -> dict[str, Tool]:
         """The same tools, with the mutating ones going through this guard."""
-        return {n: GuardedTool(t.name, t.description, t.function, t.arguments, self) if n in MUTATING else t
-                for n, t in tools.items()}
+        return {
+            n: GuardedTool(t.name, t.description, t.function, t.arguments, self) if n in MUTATING else t
+            for n, t in tools.items()
+        }
 
     def call(self, tool: Tool, ws: Workspace, arguments: dict[str, Any]) -> str:
         """Run one mutating tool call under the guard."""
@@ -248,13 +262,18 @@ class GitGuard:
         if not dirty:
             return
         names = ", ".join(dirty)
-        if mode == "allow" or (mode == "ask" and self.approve(
-                "dirty_file", f"{names}: uncommitted changes of yours; let the agent edit (they stay uncommitted)?")):
+        if mode == "allow" or (
+            mode == "ask"
+            and self.approve(
+                "dirty_file", f"{names}: uncommitted changes of yours; let the agent edit (they stay uncommitted)?"
+            )
+        ):
             self.allowed_dirty.update(dirty)
             return
         raise PermissionDenied(
             f"refusing to edit {names}: uncommitted changes that are not the agent's (git.dirty_files = {mode}); "
-            "work on other files or ask the user to commit them first")
+            "work on other files or ask the user to commit them first"
+        )
 
     def commit(self, action: str, paths: list[str]) -> str | None:
         """Commit `paths` as one agent action and report it as a git_commit event."""
@@ -288,12 +307,17 @@ class GitGuard:
         changed = diff_names(self.root, before, work_tree(self.root))
         if not changed:
             return ""
-        users = (set(diff_names(self.root, tree_of(self.root, head(self.root)), before)) | self.allowed_dirty) & set(changed)
+        users = (set(diff_names(self.root, tree_of(self.root, head(self.root)), before)) | self.allowed_dirty) & set(
+            changed
+        )
         self.commit(f"shell `{command[:60]}`", [p for p in changed if p not in users])
         if not users:
             return ""
-        saved = f" (their state before it: {SNAPSHOT_REFS}/{self.run_id}/{self.snapshots})" if self.config.snapshots else ""
-        return f"\nnote: the command changed files with uncommitted user changes, not committed: {', '.join(sorted(users))}{saved}"
+        saved = (
+            f" (their state before it: {SNAPSHOT_REFS}/{self.run_id}/{self.snapshots})" if self.config.snapshots else ""
+        )
+        names = ", ".join(sorted(users))
+        return f"\nnote: the command changed files with uncommitted user changes, not committed: {names}{saved}"
 
 
 @dataclass
@@ -306,4 +330,3 @@ class GuardedTool(Tool):
         """Run the call under the guard."""
         assert self.guard is not None
         return self.guard.call(self, ws, arguments)
-

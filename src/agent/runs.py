@@ -60,7 +60,9 @@ def run_path(root: Path, run_id: str) -> Path:
 
 def save_info(root: Path, info: RunInfo) -> None:
     """Write run.json."""
-    atomic_write_text(runs_dir(root) / info.id / "run.json", json.dumps({"format": RUN_FORMAT, **asdict(info)}, indent=2))
+    atomic_write_text(
+        runs_dir(root) / info.id / "run.json", json.dumps({"format": RUN_FORMAT, **asdict(info)}, indent=2)
+    )
 
 
 def load_info(root: Path, run_id: str) -> RunInfo:
@@ -140,7 +142,13 @@ def launch(root: Path, run_id: str, resume: bool = False) -> subprocess.Popen[by
     with (path / "stdout.log").open("ab") as out, (path / "stderr.log").open("ab") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "agent.runs", str(root), run_id, *(["--resume"] if resume else [])],
-            cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True, close_fds=True,
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+            close_fds=True,
         )
     atomic_write_text(path / "pid.json", json.dumps(process_token(proc.pid)))  # "running" from this moment on
     return proc
@@ -159,7 +167,14 @@ def run_many(root: Path, tasks: list[str], overrides: dict[str, Any], parallel: 
         for run_id, proc in list(active.items()):
             if proc.poll() is not None:
                 del active[run_id]
-                on_done({"type": "run_ended", "run_id": run_id, "status": status(root, run_id), "exit_code": proc.returncode})
+                on_done(
+                    {
+                        "type": "run_ended",
+                        "run_id": run_id,
+                        "status": status(root, run_id),
+                        "exit_code": proc.returncode,
+                    }
+                )
     return ids
 
 
@@ -172,8 +187,16 @@ def list_runs(root: Path) -> list[dict[str, Any]]:
             info = load_info(root, path.name)
         except StoreError:
             continue
-        rows.append({"id": info.id, "status": status(root, info.id), "task": info.task, "branch": info.branch,
-                     "created": info.created, "applied": info.applied})
+        rows.append(
+            {
+                "id": info.id,
+                "status": status(root, info.id),
+                "task": info.task,
+                "branch": info.branch,
+                "created": info.created,
+                "applied": info.applied,
+            }
+        )
     return rows
 
 
@@ -199,12 +222,21 @@ def _cherry_pick(root: Path, onto: str, info: RunInfo) -> str:
     scratch = Path(tempfile.mkdtemp(prefix="agent-apply-"))
     try:
         git(root, "worktree", "add", "-q", "--detach", str(scratch), onto)
-        proc = run_git(scratch, "cherry-pick", "--allow-empty", "--keep-redundant-commits", f"{info.base}..{info.branch}", env=identity_env(root))
+        proc = run_git(
+            scratch,
+            "cherry-pick",
+            "--allow-empty",
+            "--keep-redundant-commits",
+            f"{info.base}..{info.branch}",
+            env=identity_env(root),
+        )
         if proc.returncode != 0:
             conflicts = git(scratch, "diff", "--name-only", "--diff-filter=U").split()
             run_git(scratch, "cherry-pick", "--abort")
-            raise ApplyConflict(f"run {info.id} does not apply onto the current branch: conflict in "
-                                f"{', '.join(conflicts) or proc.stderr.strip()}; nothing was changed")
+            raise ApplyConflict(
+                f"run {info.id} does not apply onto the current branch: conflict in "
+                f"{', '.join(conflicts) or proc.stderr.strip()}; nothing was changed"
+            )
         return git(scratch, "rev-parse", "HEAD").strip()
     finally:
         run_git(root, "worktree", "remove", "--force", str(scratch))

@@ -27,7 +27,8 @@ def runs_dir(root: Path) -> Path:
     agent_dir.mkdir(exist_ok=True)
     ignore = agent_dir / ".gitignore"
     if not ignore.exists():
-        atomic_write_text(ignore, "# written by agent: run logs, caches and worktrees are local\nruns/\ncache/\nworktrees/\n")
+        text = "# written by agent: run logs, caches and worktrees are local\nruns/\ncache/\nworktrees/\n"
+        atomic_write_text(ignore, text)
     return agent_dir / "runs"
 
 
@@ -53,7 +54,8 @@ class Trajectory:
         self.dir.mkdir(parents=True, exist_ok=True)
         # "x": a fresh run never writes into another run's log; "a": a resumed run goes on in its own
         self._fh = (self.dir / "events.jsonl").open("a" if append else "x", encoding="utf-8")
-        atomic_write_text(self.dir / "pid.json", json.dumps(process_token()))  # lets `agent runs` tell running from killed
+        # pid + start time: lets `agent runs` tell a running run from a killed one
+        atomic_write_text(self.dir / "pid.json", json.dumps(process_token()))
 
     def stamp(self, event: Event) -> Event:
         """Add run_id and ts (Unix seconds) to an event."""

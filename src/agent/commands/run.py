@@ -40,13 +40,12 @@ def run(
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="With --tasks: runs at once.")] = 2,
 ) -> None:
     """Run a task headless."""
+    from agent import runs as registry
     from agent.cli import fail
     from agent.config import load_config
     from agent.errors import AgentError, UsageError
     from agent.session import Session
     from agent.workspace import find_repo_root
-
-    from agent import runs as registry
 
     overrides = _overrides(_absolute_model(model), max_steps, budget_usd, gpu_layers, api_base, yes)
     if resume or tasks or worktree or detach:  # runs kept apart from the user's checkout (agent.runs)

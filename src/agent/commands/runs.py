@@ -49,7 +49,7 @@ def read_tasks(path: Path) -> list[str]:
             try:
                 line = str(json.loads(line)["task"]).strip()
             except (ValueError, KeyError, TypeError) as exc:
-                raise UsageError(f"{path}:{n}: expected a JSON object with a \"task\" field") from exc
+                raise UsageError(f'{path}:{n}: expected a JSON object with a "task" field') from exc
         tasks.append(line)
     if not tasks:
         raise UsageError(f"{path}: no tasks")
@@ -77,7 +77,11 @@ def start(repo: Path, task: str | None, overrides: dict[str, Any], opts: dict[st
         info = registry.prepare(root, task or "", overrides, worktree=True)
         if opts["detach"]:
             registry.launch(root, info.id)
-            typer.echo(json.dumps({"run_id": info.id, "branch": info.branch, "worktree": info.workdir}) if opts["json"] else info.id)
+            typer.echo(
+                json.dumps({"run_id": info.id, "branch": info.branch, "worktree": info.workdir})
+                if opts["json"]
+                else info.id
+            )
             return 0
         signal.signal(signal.SIGTERM, _interrupt)
         return int(registry.execute(root, info.id, event_sink(opts["json"])).exit_code)

@@ -10,7 +10,9 @@ import typer
 HELP = "Revert the last agent commit exactly; refuses if you changed those files since."
 
 
-def undo(repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path(".")) -> None:
+def undo(
+    repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
+) -> None:
     """Revert the last agent commit."""
     from agent.cli import fail
     from agent.errors import AgentError, UsageError
