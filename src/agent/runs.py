@@ -104,18 +104,21 @@ def prepare(root: Path, task: str, overrides: dict[str, Any], worktree: bool) ->
 
 
 def status(root: Path, run_id: str) -> str:
-    """running | done | failed | limits | error | interrupted | pending (prepared, not started)."""
+    """running | done | failed | limits | error | interrupted | pending (prepared, not started).
+
+    summary.json is written last and removed when a run resumes, so it wins over a live pid (a Ray
+    worker or a REPL outlives its runs); without it, a gone process means the run was killed.
+    """
     path = run_path(root, run_id)
-    try:
-        token = json.loads((path / "pid.json").read_text())
-    except (OSError, ValueError):
-        token = None
-    if token and process_alive(token):
-        return "running"
     try:
         return str(json.loads((path / "summary.json").read_text())["status"])
     except (OSError, ValueError, KeyError):
-        return "interrupted" if token else "pending"
+        pass
+    try:
+        token = json.loads((path / "pid.json").read_text())
+    except (OSError, ValueError):
+        return "pending"
+    return "running" if process_alive(token) else "interrupted"
 
 
 def execute(root: Path, run_id: str, on_event: EventSink, resume: bool = False) -> Any:
