@@ -163,6 +163,8 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
     branch = f"agent/{run_id}"
     assert git(repo, "show", f"{branch}:a.py") == "a = 2\n" and git(repo, "show", f"{branch}:b.py") == "b = 2\n"
     assert git(repo, "show", f"{branch}:partial.txt") == "partial\n"
+    assert git(repo, "show", "--name-only", "--format=", f"{branch}~1").split() == ["partial.txt"]
+    assert git(repo / ".agent" / "worktrees" / run_id, "status", "--porcelain", "--untracked-files=all") == ""
     subjects = git(repo, "log", "--format=%s", f"main..{branch}").splitlines()
     assert subjects == ["agent: edit b.py", "agent: keep work left by the interrupted step", "agent: edit a.py"]
     assert git(repo, "status", "--porcelain", "--untracked-files=all").split() == ["??", ".agent/.gitignore"]

@@ -97,7 +97,10 @@ def prepare(root: Path, task: str, overrides: dict[str, Any], worktree: bool) ->
             if attempt == 2:
                 raise AgentError(f"git worktree add failed: {proc.stderr.strip()}")
             time.sleep(0.2)
-        ensure_agent_ignored(path)
+        own = path / ".agent" / ".gitignore"
+        if not own.exists():  # the run's bookkeeping stays out of its commits (the file ignores itself too)
+            own.parent.mkdir(exist_ok=True)
+            atomic_write_text(own, "# written by agent\nruns/\ncache/\nworktrees/\n.gitignore\n")
         info.workdir, info.branch, info.base = str(path), BRANCH_PREFIX + run_id, base
     save_info(root, info)
     return info
