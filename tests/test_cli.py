@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import agent_cli, make_repo
+from conftest import agent_cli, init_repo
 
 from agent import __version__
 
@@ -29,7 +29,7 @@ def test_version_and_help() -> None:
     ],
 )
 def test_bad_model_input(tmp_path: Path, args: list[str], message: str) -> None:
-    repo = make_repo(tmp_path / "repo", {"a.py": "x = 1\n"})
+    repo = init_repo(tmp_path / "repo", {"a.py": "x = 1\n"})
     proc = agent_cli("run", "do something", "--repo", str(repo), *args)
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr
@@ -41,7 +41,7 @@ def test_bad_repo_and_task(tmp_path: Path) -> None:
     not_git.mkdir()
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
-    repo = make_repo(tmp_path / "repo", {"a.py": "x = 1\n"})
+    repo = init_repo(tmp_path / "repo", {"a.py": "x = 1\n"})
     cases = [
         (["run", "task", "--repo", str(tmp_path / "missing")], "does not exist"),
         (["run", "task", "--repo", str(a_file)], "not a directory"),
@@ -56,6 +56,6 @@ def test_bad_repo_and_task(tmp_path: Path) -> None:
 
 
 def test_invalid_repo_config_is_a_usage_error(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", {"pyproject.toml": "[tool.agent.loop]\nmax_steps = 'many'\n"})
+    repo = init_repo(tmp_path / "repo", {"pyproject.toml": "[tool.agent.loop]\nmax_steps = 'many'\n"})
     proc = agent_cli("run", "task", "--repo", str(repo), "--model", "scripted:/x.json")
     assert proc.returncode == 2 and "invalid configuration loop.max_steps" in proc.stderr

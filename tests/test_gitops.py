@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import agent_cli, git, make_repo
+from conftest import agent_cli, git, init_repo
 
 from agent.config import load_config
 from agent.errors import AgentError
@@ -37,7 +37,7 @@ def log(repo: Path) -> list[str]:
 
 
 def test_agent_edits_are_committed_without_the_users_dirty_work(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     (repo / "keep.txt").write_text("keep\nuser line\n")
     git(repo, "add", "keep.txt")  # staged user work
     (repo / "b.py").write_text("b = 1  # user edit\n")  # unstaged user work
@@ -66,7 +66,7 @@ def test_agent_edits_are_committed_without_the_users_dirty_work(tmp_path: Path) 
 
 
 def test_headless_refuses_to_edit_a_dirty_file(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     (repo / "b.py").write_text("b = 2  # user\n")
     events = run(
         repo,
@@ -83,7 +83,7 @@ def test_headless_refuses_to_edit_a_dirty_file(tmp_path: Path) -> None:
 
 
 def test_dirty_files_allow_edits_but_never_commits_them(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     (repo / "b.py").write_text("b = 2  # user\n")
     (repo / ".agent").mkdir()
     (repo / ".agent" / "config.toml").write_text('[git]\ndirty_files = "allow"\n')
@@ -102,7 +102,7 @@ def test_dirty_files_allow_edits_but_never_commits_them(tmp_path: Path) -> None:
 def test_repl_asks_through_the_approver(tmp_path: Path) -> None:
     from agent.backends.scripted import ScriptedBackend
 
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     (repo / "b.py").write_text("b = 2  # user\n")
     asked: list[tuple[str, str]] = []
     backend = ScriptedBackend(
@@ -115,7 +115,7 @@ def test_repl_asks_through_the_approver(tmp_path: Path) -> None:
 
 
 def test_shell_changes_are_committed_and_snapshotted(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     (repo / "b.py").write_text("b = 2  # user\n")
     events = run(
         repo,
@@ -143,7 +143,7 @@ def test_shell_changes_are_committed_and_snapshotted(tmp_path: Path) -> None:
 
 
 def test_undo_is_exact_and_refuses_after_user_changes(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     (repo / "b.py").write_text("b = 1  # user\n")
     run(
         repo,
@@ -188,7 +188,7 @@ def test_commit_paths_in_a_repo_without_commits(tmp_path: Path) -> None:
 
 
 def test_work_tree_snapshot_includes_untracked_and_leaves_the_index(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     (repo / "u.txt").write_text("u\n")
     (repo / ".gitignore").write_text("*.log\n")
     (repo / "x.log").write_text("ignored\n")

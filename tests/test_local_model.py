@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import agent_cli, make_repo
+from conftest import agent_cli, init_repo
 
 from agent.backends.llamacpp import LlamaCppBackend, packaged_gguf
 from agent.config import BackendConfig
@@ -13,7 +13,7 @@ from agent.tools import load_tools
 
 
 def test_agent_run_local_model_gives_a_valid_event_stream(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "tiny", {
+    repo = init_repo(tmp_path / "tiny", {
         "calc.py": "def add(a, b):\n    return a - b\n",
         "test_calc.py": "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
     })

@@ -8,7 +8,7 @@ import signal
 import time
 from pathlib import Path
 
-from conftest import agent_cli, git, make_repo
+from conftest import agent_cli, git, init_repo
 
 from agent import runs as registry
 
@@ -47,7 +47,7 @@ def user_state(repo: Path) -> tuple[str, str, str]:
 
 
 def test_parallel_worktree_runs_on_one_file_then_apply_reports_the_conflict(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     (repo / "b.py").write_text("b = 1  # user's uncommitted work\n")
     before = user_state(repo)
     ids = []
@@ -101,7 +101,7 @@ def test_parallel_worktree_runs_on_one_file_then_apply_reports_the_conflict(tmp_
 
 
 def test_tasks_file_runs_in_parallel_and_each_applies(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     tasks = tmp_path / "tasks.txt"
     tasks.write_text('first task\n\n# a comment\n{"task": "second task"}\nthird task\n')
     model = script(
@@ -132,7 +132,7 @@ def test_tasks_file_runs_in_parallel_and_each_applies(tmp_path: Path) -> None:
 
 
 def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     slow = "if [ -e partial.txt ]; then echo resumed; else echo partial > partial.txt; sleep 20; fi"
     model = script(
         tmp_path / "s.json",
@@ -177,7 +177,7 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
 
 
 def test_apply_refuses_to_overwrite_the_users_dirty_file(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", FILES)
+    repo = init_repo(tmp_path / "repo", FILES)
     model = script(
         tmp_path / "s.json",
         [

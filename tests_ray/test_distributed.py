@@ -1,6 +1,6 @@
 """agent.distributed on a real local Ray instance. Not part of the main suite (needs the `ray` extra):
 
-    PYTHONPATH=src /work/tmp-venvs/ray/bin/python -m pytest tests_ray -q
+PYTHONPATH=src /work/tmp-venvs/ray/bin/python -m pytest tests_ray -q
 """
 
 from __future__ import annotations
@@ -30,10 +30,18 @@ def test_worktree_runs_as_ray_tasks(tmp_path: Path) -> None:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "initial")
     script = tmp_path / "s.json"
-    script.write_text(json.dumps([
-        {"tool_calls": [{"name": "run_shell", "arguments": {"command": 'echo "$PPID" > "out-$(basename "$PWD").txt"'}}]},
-        {"tool_calls": [{"name": "finish", "arguments": {"summary": "ok"}}]},
-    ]))
+    script.write_text(
+        json.dumps(
+            [
+                {
+                    "tool_calls": [
+                        {"name": "run_shell", "arguments": {"command": 'echo "$PPID" > "out-$(basename "$PWD").txt"'}}
+                    ]
+                },
+                {"tool_calls": [{"name": "finish", "arguments": {"summary": "ok"}}]},
+            ]
+        )
+    )
     overrides = {"backend": {"model": f"scripted:{script}"}, "permissions": {"approve_all": True}}
     try:
         ended = run_on_ray(repo, ["one", "two", "three"], overrides)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from agent import __version__
+from agent.commands import guard as guard_cmd
 from agent.commands import run as run_cmd
 from agent.commands import runs as runs_cmd
 from agent.commands import undo as undo_cmd
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.command("run", help=run_cmd.HELP)(run_cmd.run)
 app.add_typer(runs_cmd.app, name="runs")
 app.command("undo", help=undo_cmd.HELP)(undo_cmd.undo)
+app.command("guard", help=guard_cmd.HELP)(guard_cmd.guard)
 
 
 def _version(value: bool) -> None:

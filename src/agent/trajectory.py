@@ -86,8 +86,8 @@ def read_events(run_dir: Path) -> list[Event]:
 class Checkpoint:
     """checkpoint.json: the messages and counters after each finished step, so a killed run can resume."""
 
-    def __init__(self, run_dir: Path, messages: list[Any], agent: Any):
-        self.path, self.messages, self.agent = run_dir / "checkpoint.json", messages, agent
+    def __init__(self, run_dir: Path, messages: list[Any], agent: Any, extra: dict[str, Any] | None = None):
+        self.path, self.messages, self.agent, self.extra = run_dir / "checkpoint.json", messages, agent, extra or {}
 
     def restore(self, saved: dict[str, Any], backend: Any) -> None:
         """Carry the saved counters into the agent; a replaying backend skips the replies already used."""
@@ -101,7 +101,7 @@ class Checkpoint:
         if event["type"] in ("step_started", "run_finished"):
             a = self.agent
             steps = event["step"] - 1 if event["type"] == "step_started" else a.steps
-            state = {"format": FORMAT_VERSION, "steps": steps, "tokens_in": a.tokens_in, "tokens_out": a.tokens_out,
+            state = {"format": FORMAT_VERSION, **self.extra, "steps": steps, "tokens_in": a.tokens_in, "tokens_out": a.tokens_out,
                      "cost_usd": a.cost_usd, "messages": self.messages}
             atomic_write_text(self.path, json.dumps(state, default=str))
 

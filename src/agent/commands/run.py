@@ -13,14 +13,17 @@ import typer
 HELP = "Run a task headless on a repository and exit with its status (0 done, 1 failed/unverified, 2 usage, 3 limits, 130 interrupted)."
 
 
-def _overrides(model: str | None, max_steps: int | None, budget_usd: float | None, gpu_layers: int | None,
-               api_base: str | None, yes: bool) -> dict[str, Any]:
-    backend = {k: v for k, v in {"model": model, "gpu_layers": gpu_layers, "api_base": api_base}.items() if v is not None}
-    loop = {k: v for k, v in {"max_steps": max_steps, "budget_usd": budget_usd}.items() if v is not None}
-    out: dict[str, Any] = {"backend": backend, "loop": loop}
-    if yes:
-        out["permissions"] = {"approve_all": True}
-    return out
+def _overrides(flags: dict[str, Any]) -> dict[str, Any]:
+    """Config layer from CLI flags: only the flags given."""
+    given = {k: v for k, v in flags.items() if v is not None and v is not False}
+    permissions: dict[str, Any] = {"approve_all": True} if given.get("yes") else {}
+    if given.get("allow_test_edits"):
+        permissions["test_edits"] = "allow"
+    return {
+        "backend": {k: given[k] for k in ("model", "gpu_layers", "api_base") if k in given},
+        "loop": {k: given[k] for k in ("max_steps", "budget_usd") if k in given},
+        "permissions": permissions,
+    }
 
 
 def run(
@@ -33,6 +36,7 @@ def run(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve actions that would ask (shell commands).")] = False,
     gpu_layers: Annotated[int | None, typer.Option("--gpu-layers", help="llama.cpp layers to offload to the GPU.")] = None,
     api_base: Annotated[str | None, typer.Option("--api-base", help="Base URL of an OpenAI-compatible server.")] = None,
+    allow_test_edits: Annotated[bool, typer.Option("--allow-test-edits", help="Let the task change tests (still reported).")] = False,
     worktree: Annotated[bool, typer.Option("--worktree", help="Run in its own git worktree on branch agent/<id>.")] = False,
     detach: Annotated[bool, typer.Option("--detach", help="Start in the background (implies --worktree) and print the id.")] = False,
     resume: Annotated[str | None, typer.Option("--resume", metavar="ID", help="Continue a stopped or killed run.")] = None,
@@ -47,7 +51,10 @@ def run(
     from agent.session import Session
     from agent.workspace import find_repo_root
 
-    overrides = _overrides(_absolute_model(model), max_steps, budget_usd, gpu_layers, api_base, yes)
+    overrides = _overrides({
+        "model": _absolute_model(model), "max_steps": max_steps, "budget_usd": budget_usd, "gpu_layers": gpu_layers,
+        "api_base": api_base, "yes": yes, "allow_test_edits": allow_test_edits,
+    })
     if resume or tasks or worktree or detach:  # runs kept apart from the user's checkout (agent.runs)
         from agent.commands.runs import start
 
