@@ -102,7 +102,8 @@ class Session:
         guard = GitGuard(self.root, self.config.git, run_id, task, self.ws.approve, lambda e: emit(e))
         observers: list[EventSink] = [guard.observe]
         emit = _tee(log, on_event, observers)
-        start = (saved or {}).get("start_commit") or snapshot_commit(self.root, f"agent: work tree at the start of run {run_id}")
+        start = (saved or {}).get("start_commit") or snapshot_commit(
+            self.root, f"agent: work tree at the start of run {run_id}")
         emit({"type": "run_resumed" if saved else "run_started", "format": 1, "task": task, "model": self.backend.name,
               "repo": str(self.root), "start_commit": start})
         messages = saved["messages"] if saved else first_messages(self.ws, task, list(self.tools))
