@@ -18,6 +18,8 @@ from agent.commands import chat as chat_cmd
 from agent.commands import guard as guard_cmd
 from agent.commands import map as map_cmd
 from agent.commands import run as run_cmd
+from agent.commands import runs as runs_cmd
+from agent.commands import undo as undo_cmd
 from agent.errors import AgentError, UsageError
 
 app = typer.Typer(
@@ -30,6 +32,8 @@ app = typer.Typer(
 )
 app.command("run", help=run_cmd.HELP)(run_cmd.run)
 app.command("chat", help=chat_cmd.HELP)(chat_cmd.chat)
+app.add_typer(runs_cmd.app, name="runs")
+app.command("undo", help=undo_cmd.HELP)(undo_cmd.undo)
 app.command("guard", help=guard_cmd.HELP)(guard_cmd.guard)
 app.command("map", help=map_cmd.HELP)(map_cmd.map_command)
 

@@ -85,6 +85,16 @@ class ChatConfig(_Section):
     fold_lines: int = Field(1, ge=0, description="lines of a tool result shown before folding")
 
 
+class GitConfig(_Section):
+    """How the agent's edits meet git: commits, the user's uncommitted work, shell snapshots."""
+
+    commit: bool = Field(True, description="commit each successful edit (trailer `Agent-Run: <id>`)")
+    dirty_files: Literal["refuse", "ask", "allow"] = Field(
+        "ask", description="a file to edit has uncommitted user changes: refuse, ask (headless: refuse) or allow"
+    )
+    snapshots: bool = Field(True, description="save the work tree under refs/agent/snapshots/ before shell commands")
+
+
 class AgentConfig(_Section):
     """All configuration, one section per component."""
 
@@ -94,6 +104,7 @@ class AgentConfig(_Section):
     permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
     chat: ChatConfig = Field(default_factory=ChatConfig)
+    git: GitConfig = Field(default_factory=GitConfig)
     memory: dict[str, Any] = Field(default_factory=dict, description="memory store settings")
 
 

@@ -10,13 +10,14 @@ from typing import Any
 from agent.backends import create_backend
 from agent.config import AgentConfig
 from agent.errors import ToolError
+from agent.gitops import GitGuard
 from agent.gitstate import changed_paths, snapshot_commit
 from agent.loop import Agent, Outcome
 from agent.prompts import render
 from agent.protocols import Backend, EventSink, Message
 from agent.tools import NEEDS_MEMORY, REGISTRY, load_tools
 from agent.tools.tests import test_command
-from agent.trajectory import Trajectory, new_run_id
+from agent.trajectory import Checkpoint, Trajectory, allocate_run_id, load_checkpoint
 from agent.workspace import Approver, Workspace, deny_all
 
 INSTRUCTION_FILES = ("AGENTS.md", "CLAUDE.md")
@@ -85,17 +86,33 @@ class Session:
         self.ws = Workspace(root, config, approve, memory=_open_memory(root, config))
         self.tools = load_tools([n for n in REGISTRY if n not in NEEDS_MEMORY or self.ws.memory is not None])
 
-    def run(self, task: str, on_event: EventSink) -> RunResult:
-        """Run one task headless; every event goes to the trajectory and to `on_event`."""
+    def run(self, task: str, on_event: EventSink, *, run_id: str | None = None, log_root: Path | None = None,
+            resume: bool = False) -> RunResult:
+        """Run one task headless; every event goes to the trajectory and to `on_event`.
+
+        `log_root`: the repository whose .agent/runs holds the log (a worktree run logs to the user's
+        checkout); `resume`: go on from the run's checkpoint, appending to its log.
+        """
         started = time.monotonic()
-        run_id = new_run_id()
-        log = Trajectory(self.root, run_id)
-        emit = _tee(log, on_event)
-        start = snapshot_commit(self.root, f"agent: work tree at the start of run {run_id}")
-        emit({"type": "run_started", "format": 1, "task": task, "model": self.backend.name, "repo": str(self.root),
-              "start_commit": start})
-        messages = first_messages(self.ws, task, list(self.tools))
-        outcome = Agent(self.backend, self.tools, self.ws, self.config.loop, emit).run(messages)
+        log_root = log_root or self.root
+        log = Trajectory(log_root, run_id or allocate_run_id(log_root), append=resume)
+        run_id = log.run_id
+        saved = load_checkpoint(log.dir) if resume and (log.dir / "checkpoint.json").exists() else None
+        # git safety (agent.gitops): commits each edit, guards the user's dirty files, snapshots before shell
+        guard = GitGuard(self.root, self.config.git, run_id, task, self.ws.approve, lambda e: emit(e))
+        observers: list[EventSink] = [guard.observe]
+        emit = _tee(log, on_event, observers)
+        start = (saved or {}).get("start_commit") or snapshot_commit(
+            self.root, f"agent: work tree at the start of run {run_id}")
+        emit({"type": "run_resumed" if saved else "run_started", "format": 1, "task": task, "model": self.backend.name,
+              "repo": str(self.root), "start_commit": start})
+        messages = saved["messages"] if saved else first_messages(self.ws, task, list(self.tools))
+        agent = Agent(self.backend, guard.wrap(self.tools), self.ws, self.config.loop, emit)
+        checkpoint = Checkpoint(log.dir, messages, agent, {"start_commit": start})
+        if saved:
+            checkpoint.restore(saved, self.backend)
+        observers.append(checkpoint.on_event)
+        outcome = agent.run(messages)
         files = changed_paths(self.root, start, snapshot_commit(self.root, f"agent: end of run {run_id}"))
         verification = self.verify(emit, start, outcome.status == "done")
         verified = bool(verification.get("passed")) and not any(f["severity"] == "high" for f in verification["findings"])
@@ -138,11 +155,13 @@ def finished_event(result: RunResult) -> dict[str, Any]:
     }
 
 
-def _tee(log: Trajectory, on_event: EventSink) -> EventSink:
+def _tee(log: Trajectory, on_event: EventSink, observers: list[EventSink]) -> EventSink:
     def emit(event: dict[str, Any]) -> None:
         stamped = log.stamp(event)
         if stamped["type"] != "text_delta":
             log.write(stamped)
+        for observe in observers:
+            observe(stamped)
         on_event(stamped)
 
     return emit

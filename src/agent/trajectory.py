@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from datetime import UTC, datetime
@@ -13,6 +14,9 @@ from agent.atomic import atomic_write_text
 from agent.protocols import Event
 
 FORMAT_VERSION = 1
+# .agent/.gitignore: what stays local. It ignores itself too, so a repo with no notes shows nothing new in
+# `git status`; notes in .agent/memory/ are not ignored and can be committed.
+LOCAL_ONLY = "# written by agent\nruns/\ncache/\nsessions/\nworktrees/\n.gitignore\n"
 
 
 def new_run_id() -> str:
@@ -26,18 +30,34 @@ def runs_dir(root: Path) -> Path:
     agent_dir.mkdir(exist_ok=True)
     ignore = agent_dir / ".gitignore"
     if not ignore.exists():
-        atomic_write_text(ignore, "# written by agent: run logs and caches are local\nruns/\ncache/\n")
+        atomic_write_text(ignore, LOCAL_ONLY)
     return agent_dir / "runs"
+
+
+def allocate_run_id(root: Path) -> str:
+    """A new run id whose directory this call created, so parallel runs never share one."""
+    base = runs_dir(root)
+    base.mkdir(exist_ok=True)
+    while True:
+        run_id = new_run_id()
+        try:
+            (base / run_id).mkdir()
+            return run_id
+        except FileExistsError:
+            continue
 
 
 class Trajectory:
     """Appends stamped events to events.jsonl, one flushed line each, so a killed run leaves a readable log."""
 
-    def __init__(self, root: Path, run_id: str):
+    def __init__(self, root: Path, run_id: str, append: bool = False):
         self.run_id = run_id
         self.dir = runs_dir(root) / run_id
-        self.dir.mkdir(parents=True, exist_ok=False)
-        self._fh = (self.dir / "events.jsonl").open("a", encoding="utf-8")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        # "x": a fresh run never writes into another run's log; "a": a resumed run goes on in its own
+        self._fh = (self.dir / "events.jsonl").open("a" if append else "x", encoding="utf-8")
+        # pid + start time: lets `agent runs` tell a running run from a killed one
+        atomic_write_text(self.dir / "pid.json", json.dumps(process_token()))
 
     def stamp(self, event: Event) -> Event:
         """Add run_id and ts (Unix seconds) to an event."""
@@ -63,3 +83,67 @@ def read_events(run_dir: Path) -> list[Event]:
         except ValueError:
             break
     return events
+
+
+class Checkpoint:
+    """checkpoint.json: the messages and counters after each finished step, so a killed run can resume."""
+
+    def __init__(self, run_dir: Path, messages: list[Any], agent: Any, extra: dict[str, Any] | None = None):
+        self.path, self.messages, self.agent, self.extra = run_dir / "checkpoint.json", messages, agent, extra or {}
+
+    def restore(self, saved: dict[str, Any], backend: Any) -> None:
+        """Carry the saved counters into the agent; a replaying backend skips the replies already used."""
+        for key in ("steps", "tokens_in", "tokens_out", "cost_usd"):
+            setattr(self.agent, key, saved[key])
+        if hasattr(backend, "resume_at"):
+            backend.resume_at(saved["steps"])
+
+    def on_event(self, event: Event) -> None:
+        """Save at the start of each step (the previous one is complete) and at the end of the run."""
+        if event["type"] in ("step_started", "run_finished"):
+            a = self.agent
+            steps = event["step"] - 1 if event["type"] == "step_started" else a.steps
+            state = {"format": FORMAT_VERSION, **self.extra, "steps": steps, "tokens_in": a.tokens_in, "tokens_out": a.tokens_out,
+                     "cost_usd": a.cost_usd, "messages": self.messages}
+            atomic_write_text(self.path, json.dumps(state, default=str))
+
+
+def load_checkpoint(run_dir: Path) -> dict[str, Any]:
+    """The last checkpoint of a run; StoreError when there is none or its format is unknown."""
+    from agent.errors import StoreError
+
+    try:
+        saved = json.loads((run_dir / "checkpoint.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"run {run_dir.name} has no readable checkpoint: {exc}") from exc
+    if saved.get("format") != FORMAT_VERSION:
+        raise StoreError(f"run {run_dir.name}: checkpoint format {saved.get('format')} is not supported")
+    return saved  # type: ignore[no-any-return]
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def process_token(pid: int | None = None) -> dict[str, Any]:
+    """A process id with its start time (Linux), so a reused pid is not mistaken for the run."""
+    pid = os.getpid() if pid is None else pid
+    stat = _proc_stat(pid)
+    return {"pid": pid, "start": stat[19] if stat else None}
+
+
+def process_alive(token: dict[str, Any]) -> bool:
+    """True while the process in `token` runs (zombies and reused pids count as gone)."""
+    stat = _proc_stat(int(token["pid"]))
+    if stat is not None:
+        return stat[0] not in ("Z", "X") and (token.get("start") is None or stat[19] == token["start"])
+    try:
+        os.kill(int(token["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not Path("/proc/self").exists()

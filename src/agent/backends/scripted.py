@@ -39,6 +39,10 @@ class ScriptedBackend:
             raise UsageError(f"{path}: expected a JSON list of reply objects")
         return cls(replies)
 
+    def resume_at(self, calls: int) -> None:
+        """Go on with a resumed run: the first `calls` replies were used before it stopped."""
+        self.position = calls
+
     def complete(
         self, messages: list[Message], tools: list[dict[str, Any]], on_text: Callable[[str], None] | None = None
     ) -> Reply:

@@ -27,7 +27,7 @@ def _overrides(flags: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(
-    task: Annotated[str, typer.Argument(help="What to do, in plain words.")],
+    task: Annotated[str | None, typer.Argument(help="What to do, in plain words.")] = None,
     repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
     model: Annotated[str | None, typer.Option("--model", "-m", help="local | gguf:PATH | scripted:PATH | a litellm model.")] = None,
     max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="Model calls before stopping.")] = None,
@@ -37,33 +37,58 @@ def run(
     gpu_layers: Annotated[int | None, typer.Option("--gpu-layers", help="llama.cpp layers to offload to the GPU.")] = None,
     api_base: Annotated[str | None, typer.Option("--api-base", help="Base URL of an OpenAI-compatible server.")] = None,
     allow_test_edits: Annotated[bool, typer.Option("--allow-test-edits", help="Let the task change tests (still reported).")] = False,
+    worktree: Annotated[bool, typer.Option("--worktree", help="Run in its own git worktree on branch agent/<id>.")] = False,
+    detach: Annotated[bool, typer.Option("--detach", help="Start in the background (implies --worktree) and print the id.")] = False,
+    resume: Annotated[str | None, typer.Option("--resume", metavar="ID", help="Continue a stopped or killed run.")] = None,
+    tasks: Annotated[Path | None, typer.Option("--tasks", help="File of tasks (one per line, or JSONL with \"task\"), each in its own worktree.")] = None,
+    parallel: Annotated[int, typer.Option("--parallel", min=1, help="With --tasks: runs at once.")] = 2,
 ) -> None:
     """Run a task headless."""
+    from agent import runs as registry
     from agent.cli import fail
     from agent.config import load_config
     from agent.errors import AgentError, UsageError
     from agent.session import Session
     from agent.workspace import find_repo_root
 
+    overrides = _overrides({
+        "model": _absolute_model(model), "max_steps": max_steps, "budget_usd": budget_usd, "gpu_layers": gpu_layers,
+        "api_base": api_base, "yes": yes, "allow_test_edits": allow_test_edits,
+    })
+    if resume or tasks or worktree or detach:  # runs kept apart from the user's checkout (agent.runs)
+        from agent.commands.runs import start
+
+        raise typer.Exit(start(repo, task, overrides, {"worktree": worktree or detach, "detach": detach, "resume": resume,
+                                                       "tasks": tasks, "parallel": parallel, "json": as_json}))
     try:
-        if not task.strip():
+        if not (task or "").strip():
             raise UsageError("the task is empty")
         root = find_repo_root(repo)
-        config = load_config(root, _overrides({
-            "model": model, "max_steps": max_steps, "budget_usd": budget_usd, "gpu_layers": gpu_layers,
-            "api_base": api_base, "yes": yes, "allow_test_edits": allow_test_edits,
-        }))
+        config = load_config(root, overrides)
         session = Session(root, config)
+        info = registry.prepare(root, task or "", overrides, worktree=False)
     except AgentError as exc:
         fail(str(exc), 2 if isinstance(exc, UsageError) else 1)
     signal.signal(signal.SIGTERM, _interrupt)
-    if as_json:
-        result = session.run(task, lambda e: _print_json(e))
-    else:
-        from agent.render import EventPrinter
-
-        result = session.run(task, EventPrinter())
+    result = session.run(task or "", event_sink(as_json), run_id=info.id)
     raise typer.Exit(result.exit_code)
+
+
+def event_sink(as_json: bool) -> Any:
+    """JSON Lines on stdout, or the human renderer."""
+    if as_json:
+        return _print_json
+    from agent.render import EventPrinter
+
+    return EventPrinter()
+
+
+def _absolute_model(model: str | None) -> str | None:
+    """Make a file-based model spec absolute, so a run started elsewhere (worktree, child) finds it."""
+    for prefix in ("scripted:", "gguf:"):
+        if model and model.startswith(prefix):
+            return prefix + str(Path(model.removeprefix(prefix)).expanduser().resolve())
+    return model
 
 
 def _print_json(event: dict[str, Any]) -> None:

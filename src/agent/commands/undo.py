@@ -1,0 +1,25 @@
+"""`agent undo`: revert the last agent commit exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+HELP = "Revert the last agent commit exactly; refuses if you changed those files since."
+
+
+def undo(
+    repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
+) -> None:
+    """Revert the last agent commit."""
+    from agent.cli import fail
+    from agent.errors import AgentError, UsageError
+    from agent.gitops import undo_last
+    from agent.workspace import find_repo_root
+
+    try:
+        typer.echo(undo_last(find_repo_root(repo)))
+    except AgentError as exc:
+        fail(str(exc), 2 if isinstance(exc, UsageError) else 1)

@@ -1,0 +1,332 @@
+"""Git safety for the agent's edits: commits holding only the agent's changes, shell snapshots, exact undo.
+
+Everything goes through the git binary's plumbing rather than gitpython: a commit is built in a
+throw-away index (GIT_INDEX_FILE) from HEAD plus the agent's paths, so the user's index, staged work
+and uncommitted changes are never read into a commit, reset, stashed or overwritten, and HEAD moves
+by compare-and-swap (`update-ref NEW OLD`). gitpython would wrap the same binary with more surface
+and its own index handling, which is exactly what must not touch the user's index.
+
+Commits happen after each successful mutating tool call (edit_file, write_file, run_shell, run_tests),
+not at the end of a step: every commit is one action, so undo is exact at that grain, any file that
+is dirty when the agent is about to edit it can only be the user's, and a killed run loses at most
+the action in flight.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.config import GitConfig
+from agent.errors import AgentError, PermissionDenied, ToolError
+from agent.protocols import Event, EventSink
+from agent.tools import Tool
+from agent.workspace import Approver, Workspace
+
+TRAILER = "Agent-Run"
+SNAPSHOT_REFS = "refs/agent/snapshots"
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+ZERO = "0" * 40
+MUTATING = {"edit_file": "edit", "write_file": "edit", "run_shell": "shell", "run_tests": "shell"}
+AGENT_IGNORES = ("runs/", "cache/", "worktrees/")
+
+
+def run_git(
+    root: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run git with literal pathspecs and return the completed process (never raises on a git failure)."""
+    full = {**os.environ, **(env or {}), "GIT_LITERAL_PATHSPECS": "1", "GIT_TERMINAL_PROMPT": "0"}
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=full, input=stdin)
+
+
+def git(root: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> str:
+    """Run git and return stdout; raise AgentError with git's message on failure."""
+    proc = run_git(root, *args, env=env, stdin=stdin)
+    if proc.returncode != 0:
+        raise AgentError(f"git {args[0]} failed: {(proc.stderr or proc.stdout).strip()}")
+    return proc.stdout
+
+
+def head(root: Path) -> str | None:
+    """The commit HEAD points at, or None in a repository without commits."""
+    proc = run_git(root, "rev-parse", "-q", "--verify", "HEAD^{commit}")
+    return proc.stdout.strip() or None
+
+
+def identity_env(root: Path) -> dict[str, str]:
+    """Author/committer variables: the user's identity when configured, else a neutral agent one."""
+    if run_git(root, "var", "GIT_COMMITTER_IDENT").returncode == 0:
+        return {}
+    return {
+        "GIT_AUTHOR_NAME": "agent",
+        "GIT_AUTHOR_EMAIL": "agent@localhost",
+        "GIT_COMMITTER_NAME": "agent",
+        "GIT_COMMITTER_EMAIL": "agent@localhost",
+    }
+
+
+def ensure_agent_ignored(root: Path) -> None:
+    """Make `.agent/.gitignore` ignore run logs, caches and worktrees (appending what is missing)."""
+    path = root / ".agent" / ".gitignore"
+    path.parent.mkdir(exist_ok=True)
+    text = path.read_text() if path.exists() else "# written by agent: run logs, caches and worktrees are local\n"
+    missing = [line for line in AGENT_IGNORES if line not in text.splitlines()]
+    if missing or not path.exists():
+        from agent.atomic import atomic_write_text
+
+        atomic_write_text(path, text.rstrip("\n") + "\n" + "".join(f"{m}\n" for m in missing))
+
+
+def dirty_paths(root: Path, paths: list[str] | None = None) -> set[str]:
+    """Paths whose index or work-tree state differs from HEAD, untracked files included."""
+    args = ["status", "--porcelain=v1", "-z", "--no-renames", "--untracked-files=all"]
+    out = git(root, *args, *(["--", *paths] if paths else []))
+    return {entry[3:] for entry in out.split("\0") if len(entry) > 3}
+
+
+@contextmanager
+def temp_index(root: Path, seed: str | None = None) -> Iterator[dict[str, str]]:
+    """An environment with a throw-away index: a copy of the real one (`seed="copy"`), a tree, or empty."""
+    with tempfile.TemporaryDirectory(prefix="agent-index-") as tmp:
+        index = Path(tmp) / "index"
+        env = {"GIT_INDEX_FILE": str(index)}
+        if seed == "copy":
+            real = Path(git(root, "rev-parse", "--git-path", "index").strip())
+            real = real if real.is_absolute() else root / real
+            if real.exists():
+                shutil.copyfile(real, index)  # keeps stat data, so `add -A` rehashes only what changed
+        elif seed:
+            git(root, "read-tree", seed, env=env)
+        yield env
+
+
+def work_tree(root: Path) -> str:
+    """The whole work tree (untracked files too, .gitignore respected) as a tree object id."""
+    with temp_index(root, "copy") as env:
+        git(root, "add", "-A", "--", ".", env=env)
+        return git(root, "write-tree", env=env).strip()
+
+
+def tree_of(root: Path, commit: str | None) -> str:
+    """The tree of a commit (the empty tree for None)."""
+    return git(root, "rev-parse", f"{commit}^{{tree}}").strip() if commit else EMPTY_TREE
+
+
+def diff_names(root: Path, a: str, b: str) -> list[str]:
+    """Paths that differ between two trees or commits."""
+    out = git(root, "diff", "--name-only", "--no-renames", "-z", a, b)
+    return sorted(p for p in out.split("\0") if p)
+
+
+def _not_ignored(root: Path, paths: list[str]) -> list[str]:
+    proc = run_git(root, "check-ignore", "-z", "--stdin", stdin="\0".join(paths))
+    ignored = set(proc.stdout.split("\0")) if proc.returncode == 0 else set()
+    return [p for p in paths if p not in ignored]
+
+
+def commit_paths(root: Path, paths: list[str], message: str) -> str | None:
+    """Commit the work-tree state of exactly `paths` on top of HEAD; None when nothing changed.
+
+    The user's real index is then brought in line for these paths only (they were clean before).
+    """
+    parent = head(root)
+    known = set(diff_names(root, EMPTY_TREE, parent)) if parent else set()
+    paths = _not_ignored(root, sorted({p for p in paths if (root / p).exists() or p in known}))
+    if not paths:
+        return None
+    with temp_index(root, parent) as env:
+        git(root, "add", "-A", "--", *paths, env=env)
+        tree = git(root, "write-tree", env=env).strip()
+    if tree == tree_of(root, parent):
+        return None
+    env = identity_env(root)
+    commit = git(
+        root, "commit-tree", tree, *(["-p", parent] if parent else []), "-F", "-", env=env, stdin=message
+    ).strip()
+    git(root, "update-ref", "-m", "agent: commit", "HEAD", commit, parent or ZERO)
+    git(root, "reset", "-q", "--", *paths)
+    return commit
+
+
+def save_snapshot(root: Path, ref: str, tree: str, message: str) -> str:
+    """Keep a work-tree tree reachable under `ref` (a commit whose parent is HEAD); return the commit."""
+    parent = head(root)
+    commit = git(
+        root, "commit-tree", tree, *(["-p", parent] if parent else []), "-m", message, env=identity_env(root)
+    ).strip()
+    git(root, "update-ref", ref, commit)
+    return commit
+
+
+def trailer_of(root: Path, commit: str) -> str:
+    """The Agent-Run trailer's value of a commit ('' when it is not the agent's)."""
+    return git(root, "log", "-1", f"--format=%(trailers:key={TRAILER},valueonly)", commit).strip()
+
+
+def undo_last(root: Path) -> str:
+    """Revert the last agent commit exactly (HEAD moves back, its paths restored); refuse when unsafe."""
+    commit = head(root)
+    if commit is None or not trailer_of(root, commit):
+        raise AgentError("nothing to undo: the last commit is not an agent commit")
+    parents = git(root, "rev-list", "--parents", "-n", "1", commit).split()[1:]
+    if len(parents) != 1:
+        raise AgentError(f"cannot undo {commit[:10]}: it is a root or merge commit")
+    parent = parents[0]
+    paths = diff_names(root, parent, commit)
+    changed = sorted(dirty_paths(root, paths))
+    if changed:
+        raise AgentError(
+            f"not undoing {commit[:10]}: you changed {', '.join(changed)} since; commit or discard that first"
+        )
+    subject = git(root, "log", "-1", "--format=%s", commit).strip()
+    git(root, "update-ref", "-m", "agent: undo", "HEAD", parent, commit)
+    in_parent = set(git(root, "ls-tree", "-r", "-z", "--name-only", parent, "--", *paths).split("\0")) - {""}
+    if in_parent:
+        git(root, "checkout", parent, "--", *sorted(in_parent))
+    for p in sorted(set(paths) - in_parent):
+        (root / p).unlink(missing_ok=True)
+        git(root, "update-index", "--force-remove", "--", p)
+    return f"undid {commit[:10]} {subject} ({', '.join(paths)})"
+
+
+def _targets(ws: Workspace, name: str, arguments: dict[str, Any]) -> list[str]:
+    """The repo paths an edit call names (unresolvable ones are left for the tool to report)."""
+    if name == "write_file":
+        raw = [arguments.get("path")]
+    else:
+        raw = [e.get("path") for e in arguments.get("edits") or [] if isinstance(e, dict)]
+    out = []
+    for r in raw:
+        if not isinstance(r, str) or not r:
+            continue
+        try:
+            out.append(ws.rel(ws.resolve(r)))
+        except ToolError:
+            pass
+    return out
+
+
+@dataclass
+class GitGuard:
+    """Wraps mutating tools: refuses or asks before touching the user's dirty files, commits each action."""
+
+    root: Path
+    config: GitConfig
+    run_id: str
+    task: str
+    approve: Approver
+    emit: EventSink
+    allowed_dirty: set[str] = field(default_factory=set)
+    reason: str = ""
+    snapshots: int = 0
+
+    def observe(self, event: Event) -> None:
+        """Remember the model's latest reply text: it is the "why" of the next commit."""
+        if event["type"] == "model_reply":
+            self.reason = str(event.get("content") or "")
+
+    def wrap(self, tools: dict[str, Tool]) -> dict[str, Tool]:
+        """The same tools, with the mutating ones going through this guard."""
+        return {
+            n: GuardedTool(t.name, t.description, t.function, t.arguments, self) if n in MUTATING else t
+            for n, t in tools.items()
+        }
+
+    def call(self, tool: Tool, ws: Workspace, arguments: dict[str, Any]) -> str:
+        """Run one mutating tool call under the guard."""
+        if MUTATING[tool.name] == "edit":
+            targets = _targets(ws, tool.name, arguments)
+            self.check_dirty(targets)
+            output = Tool.__call__(tool, ws, arguments)
+            self.commit(f"edit {', '.join(targets)}", [p for p in targets if p not in self.allowed_dirty])
+            return output
+        before = self.before_shell(str(arguments.get("command") or tool.name))
+        try:
+            output = Tool.__call__(tool, ws, arguments)
+        except ToolError:
+            self.after_shell(before, str(arguments.get("command") or tool.name))
+            raise
+        return output + self.after_shell(before, str(arguments.get("command") or tool.name))
+
+    def check_dirty(self, paths: list[str]) -> None:
+        """Refuse (or ask about) paths that hold uncommitted changes the agent did not make."""
+        dirty = sorted(dirty_paths(self.root, paths) - self.allowed_dirty) if paths else []
+        mode = self.config.dirty_files
+        if not dirty:
+            return
+        names = ", ".join(dirty)
+        if mode == "allow" or (
+            mode == "ask"
+            and self.approve(
+                "dirty_file", f"{names}: uncommitted changes of yours; let the agent edit (they stay uncommitted)?"
+            )
+        ):
+            self.allowed_dirty.update(dirty)
+            return
+        raise PermissionDenied(
+            f"refusing to edit {names}: uncommitted changes that are not the agent's (git.dirty_files = {mode}); "
+            "work on other files or ask the user to commit them first"
+        )
+
+    def commit(self, action: str, paths: list[str]) -> str | None:
+        """Commit `paths` as one agent action and report it as a git_commit event."""
+        if not self.config.commit or not paths:
+            return None
+        why = " ".join(self.reason.split())[:600] or "(no reason given by the model)"
+        task = " ".join(self.task.split())[:200]
+        subject = f"agent: {' '.join(action.split())}"
+        subject = subject if len(subject) <= 72 else subject[:71] + "…"
+        message = f"{subject}\n\n{why}\n\nTask: {task}\n\n{TRAILER}: {self.run_id}\n"
+        sha = commit_paths(self.root, paths, message)
+        if sha:
+            self.emit({"type": "git_commit", "commit": sha, "subject": subject, "paths": sorted(paths)})
+        return sha
+
+    def before_shell(self, command: str) -> str | None:
+        """The work tree before a shell command, saved under a snapshot ref; None when neither is on."""
+        if not (self.config.commit or self.config.snapshots):
+            return None
+        tree = work_tree(self.root)
+        if self.config.snapshots:
+            self.snapshots += 1
+            ref = f"{SNAPSHOT_REFS}/{self.run_id}/{self.snapshots}"
+            save_snapshot(self.root, ref, tree, f"agent snapshot before: {command[:200]}\n\n{TRAILER}: {self.run_id}\n")
+        return tree
+
+    def after_shell(self, before: str | None, command: str) -> str:
+        """Commit what a shell command changed, except files with user changes (noted for the model)."""
+        if before is None:
+            return ""
+        changed = diff_names(self.root, before, work_tree(self.root))
+        if not changed:
+            return ""
+        users = (set(diff_names(self.root, tree_of(self.root, head(self.root)), before)) | self.allowed_dirty) & set(
+            changed
+        )
+        self.commit(f"shell `{command[:60]}`", [p for p in changed if p not in users])
+        if not users:
+            return ""
+        saved = (
+            f" (their state before it: {SNAPSHOT_REFS}/{self.run_id}/{self.snapshots})" if self.config.snapshots else ""
+        )
+        names = ", ".join(sorted(users))
+        return f"\nnote: the command changed files with uncommitted user changes, not committed: {names}{saved}"
+
+
+@dataclass
+class GuardedTool(Tool):
+    """A tool whose calls go through a GitGuard."""
+
+    guard: GitGuard | None = None
+
+    def __call__(self, ws: Workspace, arguments: dict[str, Any]) -> str:
+        """Run the call under the guard."""
+        assert self.guard is not None
+        return self.guard.call(self, ws, arguments)
