@@ -70,10 +70,10 @@ class Context:
             if self.cwd is None:
                 return "unknown"
             path = os.path.join(self.cwd, path)
-        real = os.path.realpath(path)
-        if real == self.root and wild in ("*", ".*", "*.*", "**"):
-            return "root"
-        return self.place(real)
+        where = self.place(os.path.realpath(path))
+        if wild is not None and wild not in ("*", ".*", "*.*", "**") and where == "root":
+            return "inside"  # e.g. *.pyc: some files in the folder, not the folder itself
+        return where
 
     def place(self, real: str) -> str:
         """Classify a resolved absolute path."""
@@ -130,7 +130,7 @@ def _name(word: Word) -> str:
 def _pipeline(pipeline: Pipeline, ctx: Context) -> list[Part]:
     parts: list[Part] = []
     downloaded = False
-    prev: list[Word] | None = None
+    prev: tuple[list[Word], Command] | None = None
     for cmd in pipeline.commands:
         for word in cmd.words + [t for _, t in cmd.redirects]:
             for sub in word.subs:
@@ -145,7 +145,7 @@ def _pipeline(pipeline: Pipeline, ctx: Context) -> list[Part]:
                 parts += _stdin_script(name, cmd, prev, downloaded, ctx, pipeline.text())
             downloaded = downloaded or name in DOWNLOADERS
         parts += [Part(text, v, r) for v, r in simple(words, unknown, cmd, ctx)]
-        prev = words
+        prev = (words, cmd)
     return parts
 
 
@@ -209,8 +209,14 @@ def _reads_stdin(name: str, words: list[Word]) -> bool:
     return not [a for a in args if not a.startswith("-")] or "-" in args
 
 
-def _stdin_script(name: str, cmd: Command, prev: list[Word] | None, downloaded: bool, ctx: Context, text: str) -> list[Part]:
+def _stdin_script(
+    name: str, cmd: Command, prev: tuple[list[Word], Command] | None, downloaded: bool, ctx: Context, text: str
+) -> list[Part]:
     """What a shell or interpreter reading its script from stdin would run."""
+    if downloaded:
+        return [Part(text, "deny", f"pipes a download into {name}")]
+    if prev and prev[0] and _name(prev[0][0]) == "cat" and len(prev[0]) == 1:
+        return _stdin_script(name, prev[1], None, False, ctx, text)  # `cat <<EOF | sh`
     for op, target in cmd.redirects:
         if op in ("<<", "<<-") and target.heredoc is not None:
             return _nested(target.heredoc, ctx) if name in SHELLS else [Part(text, ctx.default, f"{name} runs a here-document")]
@@ -218,10 +224,9 @@ def _stdin_script(name: str, cmd: Command, prev: list[Word] | None, downloaded: 
             if any(has_download(s) for s in target.subs):
                 return [Part(text, "deny", "runs downloaded code")]
             return _nested(target.text, ctx) if name in SHELLS and not target.dynamic else [Part(text, ctx.default, f"{name} runs inline code")]
-    if downloaded:
-        return [Part(text, "deny", f"pipes a download into {name}")]
-    if prev and name in SHELLS and _name(prev[0]) in ("echo", "printf") and not any(w.dynamic for w in prev):
-        return _nested(" ".join(w.text for w in prev[1:]), ctx)
+    words = prev[0] if prev else []
+    if words and name in SHELLS and _name(words[0]) in ("echo", "printf") and not any(w.dynamic for w in words):
+        return _nested(" ".join(w.text for w in words[1:]), ctx)
     if prev:
         return [Part(text, ctx.default, f"{name} runs code produced by another command")]
     return []
@@ -248,9 +253,10 @@ def simple(words: list[Word], unknown: bool, cmd: Command, ctx: Context) -> list
             return found
     if ctx.test_words and [w.text for w in words[: len(ctx.test_words)]] == ctx.test_words:
         return [("allow", "the test command")]
-    if _read_only(name, args, cmd, ctx):
+    ok = _read_only(name, args, cmd, ctx)
+    if ok:
         return [("allow", "read-only command")]
-    return [(ctx.default, "shell command needs approval")]
+    return [(ctx.default, "reads outside the repository" if ok is None else "shell command needs approval")]
 
 
 def _cd(args: list[Word], ctx: Context) -> None:
@@ -324,20 +330,22 @@ def _find(name: str, args: list[Word], ctx: Context) -> list[tuple[str, str]]:
     texts = [a.text for a in args]
     roots = [a for a in args[: next((k for k, t in enumerate(texts) if t.startswith(("-", "(", "!"))), len(args))]]
     places = [(ctx.where(r), r) for r in roots] or [(ctx.place(ctx.cwd) if ctx.cwd else "unknown", Word("."))]
-    worst = next((p for p in places if p[0] in ("outside", "ancestor", "root", "unknown")), places[0])
+    places = [("inside" if where == "root" else where, r) for where, r in places]
+    worst = next((p for p in places if p[0] != "inside"), places[0])
     found: list[tuple[str, str]] = []
     if "-delete" in texts:
         found.append(("deny", f"find -delete outside the repository ({worst[1].text})") if worst[0] != "inside"
                      else (ctx.default, "find -delete needs approval"))
+    match = Word(worst[1].text.rstrip("/") + "/{}", worst[1].dynamic)  # what {} stands for: paths under the root
     for k, t in enumerate(texts):
         if t in ("-exec", "-execdir", "-ok", "-okdir"):
             end = next((j for j in range(k + 1, len(texts)) if texts[j] in (";", "+")), len(texts))
-            inner = [worst[1] if a.text == "{}" else a for a in args[k + 1 : end]]
+            inner = [match if a.text == "{}" else a for a in args[k + 1 : end]]
             words, unknown, wrapped = unwrap(inner, ctx)
             found += wrapped + simple(words, unknown, Command(words), ctx)
         elif t.startswith(("-fprint", "-fls")):
             found.append((ctx.default, "find writes a file"))
-    return found or ([("allow", "read-only command")] if worst[0] in ("inside", "root") else [])
+    return found or ([("allow", "read-only command")] if worst[0] == "inside" else [(ctx.default, "reads outside the repository")])
 
 
 def _dd(name: str, args: list[Word], ctx: Context) -> list[tuple[str, str]]:
@@ -366,12 +374,23 @@ def _interpreter(name: str, args: list[Word], ctx: Context) -> list[tuple[str, s
     return []
 
 
-def _read_only(name: str, args: list[Word], cmd: Command, ctx: Context) -> bool:
+def _git_read_only(args: list[Word], ctx: Context) -> bool | None:
+    i = 0
+    while i < len(args) and args[i].text.startswith("-"):
+        if args[i].text == "-C" and i + 1 < len(args) and ctx.where(args[i + 1]) not in ("inside", "root"):
+            return None
+        i += 2 if args[i].text in ("-C", "-c", "--git-dir", "--work-tree", "--namespace") else 1
+    if i >= len(args) or args[i].text not in GIT_READ_ONLY:
+        return False
+    return not any(a.text.startswith(("--output", "--open-files-in-pager", "-O")) for a in args)
+
+
+def _read_only(name: str, args: list[Word], cmd: Command, ctx: Context) -> bool | None:
+    """True if the command only reads inside the repository; None if it reads outside; else False."""
     if any(op in WRITE_OPS and ctx.where(t) != "device" for op, t in cmd.redirects if not t.text.isdigit()):
         return False
     if name == "git":
-        rest = [a.text for a in args if not a.text.startswith("-")]
-        return bool(rest) and rest[0] in GIT_READ_ONLY and not any(a.text.startswith("--output") for a in args)
+        return _git_read_only(args, ctx)
     if name not in READ_ONLY:
         return False
     if name in NO_PATH_ARGS:
@@ -382,8 +401,8 @@ def _read_only(name: str, args: list[Word], cmd: Command, ctx: Context) -> bool:
     if name in ("grep", "egrep", "fgrep", "rg") and not any(a.text in ("-e", "-f") or a.text.startswith("--regexp") for a in args):
         paths = paths[1:]
     if not paths:
-        return ctx.cwd is not None and ctx.place(ctx.cwd) in ("inside", "root")
-    return all(ctx.where(p) in ("inside", "root", "device") for p in paths)
+        return True if ctx.cwd is not None and ctx.place(ctx.cwd) in ("inside", "root") else None
+    return True if all(ctx.where(p) in ("inside", "root", "device") for p in paths) else None
 
 
 RULES = {"rm": _rm, "git": _git, "find": _find, "dd": _dd, **{w: _writer for w in WRITERS}}
