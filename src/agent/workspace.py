@@ -71,7 +71,10 @@ class Workspace:
         candidate = Path(os.path.expanduser(path)) if path.startswith("~") else Path(path)
         if not candidate.is_absolute():
             candidate = self.root / candidate
-        real = Path(os.path.realpath(candidate))
+        try:
+            real = Path(os.path.realpath(candidate))
+        except OSError as exc:  # a link changed while being resolved
+            raise ToolError(f"cannot resolve {path}: {exc.strerror or exc}") from exc
         if self._base(real) is None:
             raise PermissionDenied(f"path is outside the repository: {path}")
         return real

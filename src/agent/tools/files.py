@@ -21,8 +21,8 @@ def read_text(ws: Workspace, path: str) -> str:
         raise ToolError(f"{path} is a directory; use list_files")
     try:
         data = ws.read_bytes(real)
-    except (FileNotFoundError, IsADirectoryError) as exc:
-        raise ToolError(f"cannot read {path}: {exc.strerror}") from exc
+    except OSError as exc:
+        raise ToolError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if b"\x00" in data[:8192]:
         raise ToolError(f"{path} is a binary file ({len(data)} bytes)")
     return data.decode("utf-8", errors="replace")
@@ -75,6 +75,9 @@ def write_file(
     existed = real.exists()
     if existed:
         refuse_placeholders(content, read_text(ws, path))
-    ws.write_text(real, content)
+    try:
+        ws.write_text(real, content)
+    except OSError as exc:
+        raise ToolError(f"cannot write {path}: {exc.strerror or exc}") from exc
     ws.state.setdefault("changed", set()).add(ws.rel(real))
     return f"{'replaced' if existed else 'created'} {path} ({len(content.splitlines())} lines)"
