@@ -76,7 +76,7 @@ class Workspace:
         except OSError as exc:  # a link changed while being resolved
             raise ToolError(f"cannot resolve {path}: {exc.strerror or exc}") from exc
         if self._base(real) is None:
-            raise PermissionDenied(f"path is outside the repository: {path}")
+            raise PermissionDenied(f"permission denied: path is outside the repository: {path}")
         return real
 
     def rel(self, path: Path) -> str:
@@ -90,7 +90,7 @@ class Workspace:
         after `resolve` (a check-then-use race) is refused instead of followed."""
         base = self._base(real_dir)
         if base is None:
-            raise PermissionDenied(f"path is outside the repository: {real_dir}")
+            raise PermissionDenied(f"permission denied: path is outside the repository: {real_dir}")
         fd = os.open(base, _DIR)
         try:
             for part in real_dir.relative_to(base).parts:
@@ -106,7 +106,7 @@ class Workspace:
         except OSError as exc:
             os.close(fd)
             if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                raise PermissionDenied(f"{real_dir} changed into a link while in use; refused") from exc
+                raise PermissionDenied(f"permission denied: {real_dir} changed into a link while in use") from exc
             raise
         return fd
 
@@ -117,7 +117,7 @@ class Workspace:
             fd = os.open(real.name, os.O_RDONLY | _NOFOLLOW, dir_fd=dir_fd)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise PermissionDenied(f"{real} changed into a link while in use; refused") from exc
+                raise PermissionDenied(f"permission denied: {real} changed into a link while in use") from exc
             raise
         finally:
             os.close(dir_fd)
