@@ -23,7 +23,7 @@ WRITERS = {
     "mv", "cp", "ln", "install", "tee", "touch", "chmod", "chown", "chgrp", "mkdir", "rmdir", "truncate", "shred",
     "unlink", "rsync", "scp", "sed",
 }
-DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty", "/dev/zero", "/dev/random", "/dev/urandom"}
+DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty"}  # not /dev/zero: endless reads
 PRIVILEGED = {"sudo", "doas", "su", "pkexec", "runas"}
 SYSTEM = {
     "shutdown", "reboot", "halt", "poweroff", "mkfs", "fdisk", "sfdisk", "parted", "wipefs", "mkswap", "swapoff",

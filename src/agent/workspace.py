@@ -72,7 +72,10 @@ class Workspace:
         if not candidate.is_absolute():
             candidate = self.root / candidate
         try:
+            os.fsencode(path)
             real = Path(os.path.realpath(candidate))
+        except UnicodeEncodeError:
+            raise ToolError(f"invalid path: {path!r}") from None
         except OSError as exc:  # a link changed while being resolved
             raise ToolError(f"cannot resolve {path}: {exc.strerror or exc}") from exc
         if self._base(real) is None:
@@ -105,8 +108,10 @@ class Workspace:
                 fd = nxt
         except OSError as exc:
             os.close(fd)
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            if exc.errno == errno.ELOOP:
                 raise PermissionDenied(f"permission denied: {real_dir} changed into a link while in use") from exc
+            if exc.errno == errno.ENOTDIR:
+                raise ToolError(f"{real_dir}: part of this path is a file or a link, not a folder") from exc
             raise
         return fd
 
