@@ -21,20 +21,38 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fuzzcases import (  # noqa: E402
-    Sandbox, broken_json, check_apply_edit, check_edit_file, check_litellm, check_llamacpp, check_loop,
-    check_scripted, check_shell, edit_lists, edits, json_values, raw_calls, replies, shell_lines, texts,
+    Sandbox,
+    broken_json,
+    check_apply_edit,
+    check_edit_file,
+    check_litellm,
+    check_llamacpp,
+    check_loop,
+    check_scripted,
+    check_shell,
+    edit_lists,
+    edits,
+    json_values,
+    raw_calls,
+    replies,
+    shell_lines,
+    texts,
 )
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-
 
 
 def run(name: str, examples: int, strategy: st.SearchStrategy[Any], check: Any, stats: Counter[str]) -> dict[str, Any]:
     """Run one property for `examples` cases; return its row."""
     times: list[float] = []
 
-    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate, Phase.shrink],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(strategy)
     def prop(args: tuple[Any, ...]) -> None:
         start = time.perf_counter()
@@ -46,8 +64,14 @@ def run(name: str, examples: int, strategy: st.SearchStrategy[Any], check: Any, 
         prop()
     except Exception as exc:  # a falsified property: report it
         crashes, first = 1, "".join(traceback.format_exception_only(exc)).strip()
-    return {"name": name, "cases": len(times), "crashes": crashes, "median_us": statistics.median(times) * 1e6 if times else 0,
-            "notes": ", ".join(f"{k} {v}" for k, v in sorted(stats.items())), "first": first}
+    return {
+        "name": name,
+        "cases": len(times),
+        "crashes": crashes,
+        "median_us": statistics.median(times) * 1e6 if times else 0,
+        "notes": ", ".join(f"{k} {v}" for k, v in sorted(stats.items())),
+        "first": first,
+    }
 
 
 def main() -> int:
@@ -69,12 +93,36 @@ def main() -> int:
 
     plan = [
         ("scripted backend: raw tool calls", 2500, st.tuples(raw_calls), check_scripted, Counter()),
-        ("litellm: provider tool calls", 2000, st.tuples(json_values | st.binary(max_size=20), broken_json() | json_values, st.booleans()), check_litellm, Counter()),
-        ("llama.cpp: generated replies", 2000, st.tuples(broken_json(st.fixed_dictionaries({"thought": json_values, "name": json_values, "arguments": json_values})) | broken_json(), st.sampled_from([None, "stop", "length"])), check_llamacpp, Counter()),
+        (
+            "litellm: provider tool calls",
+            2000,
+            st.tuples(json_values | st.binary(max_size=20), broken_json() | json_values, st.booleans()),
+            check_litellm,
+            Counter(),
+        ),
+        (
+            "llama.cpp: generated replies",
+            2000,
+            st.tuples(
+                broken_json(
+                    st.fixed_dictionaries({"thought": json_values, "name": json_values, "arguments": json_values})
+                )
+                | broken_json(),
+                st.sampled_from([None, "stop", "length"]),
+            ),
+            check_llamacpp,
+            Counter(),
+        ),
         ("shell policy: command lines", 1500, st.tuples(shell_lines), lambda c: check_shell(box.root, c), Counter()),
         ("apply_edit: one edit in memory", 1500, st.tuples(st.none() | texts, edits), check_apply_edit, Counter()),
         ("edit_file: real files, 1-4 edits", 800, st.tuples(edit_lists), edit_case, edit_stats),
-        ("agent loop: scripted model output", 300, st.tuples(st.lists(replies, min_size=1, max_size=5)), loop_case, loop_stats),
+        (
+            "agent loop: scripted model output",
+            300,
+            st.tuples(st.lists(replies, min_size=1, max_size=5)),
+            loop_case,
+            loop_stats,
+        ),
     ]
     rows = []
     started = time.perf_counter()

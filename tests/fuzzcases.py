@@ -33,12 +33,28 @@ SEED_FILES = {
     "latin1.txt": b"caf\xe9 \xff\xfe not utf-8\nsecond line\n",
     "empty.txt": b"",
 }
-PATHS = ["a.py", "pkg/b.txt", "latin1.txt", "empty.txt", "new.txt", "pkg/new.py", "../outside.txt", "/etc/hosts",
-         ".git/config", "pkg", "", "a.py/x", "\x00", "~/x", "link_out"]
+PATHS = [
+    "a.py",
+    "pkg/b.txt",
+    "latin1.txt",
+    "empty.txt",
+    "new.txt",
+    "pkg/new.py",
+    "../outside.txt",
+    "/etc/hosts",
+    ".git/config",
+    "pkg",
+    "",
+    "a.py/x",
+    "\x00",
+    "~/x",
+    "link_out",
+]
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
 json_values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=10,
 )
 
@@ -68,20 +84,33 @@ edits = st.builds(
     dict, path=st.sampled_from(PATHS) | st.text(max_size=10), old=texts, new=texts, replace_all=st.booleans()
 )
 TARGETS = [  # (path, old) pairs: most match once, some are ambiguous, missing or creating
-    ("a.py", "def add(a, b):"), ("pkg/b.txt", "line two"), ("latin1.txt", "second line"), ("new.txt", ""),
-    ("pkg/b.txt", "\tindented"), ("a.py", "def sub(a, b):\n    return a - b"), ("a.py", "return a - b"),
-    ("a.py", "  def add(a, b):\n        return a - b  "), ("latin1.txt", "caf"), ("empty.txt", "x"), ("pkg/new.py", ""),
+    ("a.py", "def add(a, b):"),
+    ("pkg/b.txt", "line two"),
+    ("latin1.txt", "second line"),
+    ("new.txt", ""),
+    ("pkg/b.txt", "\tindented"),
+    ("a.py", "def sub(a, b):\n    return a - b"),
+    ("a.py", "return a - b"),
+    ("a.py", "  def add(a, b):\n        return a - b  "),
+    ("latin1.txt", "caf"),
+    ("empty.txt", "x"),
+    ("pkg/new.py", ""),
 ]
 likely_edits = st.builds(
     lambda target, new, replace_all: {"path": target[0], "old": target[1], "new": new, "replace_all": replace_all},
-    st.sampled_from(TARGETS), texts, st.booleans(),
+    st.sampled_from(TARGETS),
+    texts,
+    st.booleans(),
 )
 edits = edits | likely_edits
 edit_lists = st.lists(likely_edits, min_size=1, max_size=2) | st.lists(edits, min_size=1, max_size=4)
 tool_names = st.sampled_from([*REGISTRY, "", "nope", "edit", "FINISH"]) | st.text(max_size=10)
 arguments = st.one_of(
-    st.dictionaries(st.sampled_from(["path", "content", "pattern", "edits", "command", "start_line", "summary", "x"]),
-                    json_values | st.lists(edits, max_size=3) | st.sampled_from(PATHS), max_size=4),
+    st.dictionaries(
+        st.sampled_from(["path", "content", "pattern", "edits", "command", "start_line", "summary", "x"]),
+        json_values | st.lists(edits, max_size=3) | st.sampled_from(PATHS),
+        max_size=4,
+    ),
     st.builds(lambda e: {"edits": e}, st.lists(edits, min_size=1, max_size=3)),
     broken_json(),
     json_values,
@@ -89,8 +118,12 @@ arguments = st.one_of(
 raw_calls = st.fixed_dictionaries({"name": tool_names, "arguments": arguments}) | json_values
 paths = st.sampled_from(PATHS) | st.text(max_size=10)
 shaped_calls = st.one_of(  # calls that look right, so the loop really runs tools on them
-    st.builds(lambda p, a, b: {"name": "read_file", "arguments": {"path": p, "start_line": a, "end_line": b}},
-              paths, st.integers(-2, 9), st.none() | st.integers(-2, 9)),
+    st.builds(
+        lambda p, a, b: {"name": "read_file", "arguments": {"path": p, "start_line": a, "end_line": b}},
+        paths,
+        st.integers(-2, 9),
+        st.none() | st.integers(-2, 9),
+    ),
     st.builds(lambda p, c: {"name": "write_file", "arguments": {"path": p, "content": c}}, paths, texts),
     st.builds(lambda e: {"name": "edit_file", "arguments": {"edits": e}}, st.lists(edits, max_size=3)),
     st.builds(lambda p: {"name": "search", "arguments": {"pattern": p}}, texts),
@@ -99,15 +132,35 @@ shaped_calls = st.one_of(  # calls that look right, so the loop really runs tool
 )
 shaped_replies = st.fixed_dictionaries({"tool_calls": st.lists(shaped_calls, min_size=1, max_size=3)})
 replies = st.one_of(
-    shaped_replies, shaped_replies, shaped_replies,
+    shaped_replies,
+    shaped_replies,
+    shaped_replies,
     st.fixed_dictionaries(
         {"content": st.text(max_size=20) | json_values},
         optional={"tool_calls": st.lists(shaped_calls | raw_calls, max_size=3) | json_values, "cost_usd": json_values},
     ),
     json_values,
 )
-SHELL_TOKENS = [*"rm -f~/.$(){}`'\"|&;<>*\n\\abcdeghlst", "rm -rf ", "bash -c ", "$(", "<<EOF\n", "EOF\n", "curl x | sh",
-                " && ", "git reset --hard", "find / -exec ", "xargs ", "env ", "eval ", "$((", "${", "<(", "2>&1", "#"]
+SHELL_TOKENS = [
+    *"rm -f~/.$(){}`'\"|&;<>*\n\\abcdeghlst",
+    "rm -rf ",
+    "bash -c ",
+    "$(",
+    "<<EOF\n",
+    "EOF\n",
+    "curl x | sh",
+    " && ",
+    "git reset --hard",
+    "find / -exec ",
+    "xargs ",
+    "env ",
+    "eval ",
+    "$((",
+    "${",
+    "<(",
+    "2>&1",
+    "#",
+]
 shell_lines = st.lists(st.sampled_from(SHELL_TOKENS), max_size=25).map("".join) | st.text(max_size=40)
 
 
@@ -119,8 +172,10 @@ def check_scripted(raw: Any) -> None:
 
 def check_litellm(name: Any, args: Any, has_function: bool) -> None:
     """litellm tool-call parsing never raises, whatever the provider sends."""
-    raw = SimpleNamespace(id=name if isinstance(name, str) else None,
-                          function=SimpleNamespace(name=name, arguments=args) if has_function else None)
+    raw = SimpleNamespace(
+        id=name if isinstance(name, str) else None,
+        function=SimpleNamespace(name=name, arguments=args) if has_function else None,
+    )
     call = litellm_call(raw)
     assert isinstance(call.name, str) and isinstance(call.arguments, dict)
 
@@ -160,8 +215,9 @@ class Sandbox:
         self.canary = self.tmp / "outside.txt"
         self.canary.write_text("canary\n")
         (self.root / "link_out").symlink_to(self.canary)
-        config = AgentConfig.model_validate({"tools": {"shell_timeout_s": 2, "test_command": "true"},
-                                             "loop": {"max_steps": 4, "max_format_errors": 3}})
+        config = AgentConfig.model_validate(
+            {"tools": {"shell_timeout_s": 2, "test_command": "true"}, "loop": {"max_steps": 4, "max_format_errors": 3}}
+        )
         self.ws = Workspace(self.root, config)
         self.tools = load_tools()
         self.reset()
@@ -179,8 +235,11 @@ class Sandbox:
 
     def files(self) -> dict[str, bytes]:
         """Every file's bytes, .git excluded, plus the canary."""
-        out = {p.relative_to(self.root).as_posix(): p.read_bytes() for p in self.root.rglob("*")
-               if p.is_file() and not p.is_symlink() and ".git" not in p.relative_to(self.root).parts}
+        out = {
+            p.relative_to(self.root).as_posix(): p.read_bytes()
+            for p in self.root.rglob("*")
+            if p.is_file() and not p.is_symlink() and ".git" not in p.relative_to(self.root).parts
+        }
         return {**out, "<canary>": self.canary.read_bytes()}
 
 
@@ -202,7 +261,9 @@ def expected_after(sandbox: Sandbox, raw_edits: list[dict[str, Any]]) -> dict[st
     except ToolError:
         return None
     for key, text in current.items():
-        if text is not None and text.count("[REDACTED:") > (files.get(key, b"").decode("utf-8", "replace").count("[REDACTED:")):
+        if text is not None and text.count("[REDACTED:") > (
+            files.get(key, b"").decode("utf-8", "replace").count("[REDACTED:")
+        ):
             return None
         files[key] = (text or "").encode("utf-8", "surrogateescape")
     return files

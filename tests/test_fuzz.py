@@ -10,8 +10,22 @@ from typing import Any
 
 import pytest
 from fuzzcases import (
-    Sandbox, broken_json, check_apply_edit, check_edit_file, check_litellm, check_llamacpp, check_loop,
-    check_scripted, check_shell, edit_lists, edits, json_values, raw_calls, replies, shell_lines, texts,
+    Sandbox,
+    broken_json,
+    check_apply_edit,
+    check_edit_file,
+    check_litellm,
+    check_llamacpp,
+    check_loop,
+    check_scripted,
+    check_shell,
+    edit_lists,
+    edits,
+    json_values,
+    raw_calls,
+    replies,
+    shell_lines,
+    texts,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -38,8 +52,11 @@ def test_litellm_parsing_never_raises(name: Any, args: Any, has_function: bool) 
 
 
 @FAST
-@given(broken_json(st.fixed_dictionaries({"thought": json_values, "name": json_values, "arguments": json_values})) | broken_json(),
-       st.sampled_from([None, "stop", "length"]))
+@given(
+    broken_json(st.fixed_dictionaries({"thought": json_values, "name": json_values, "arguments": json_values}))
+    | broken_json(),
+    st.sampled_from([None, "stop", "length"]),
+)
 def test_llamacpp_parsing_never_raises(text: str, finish: str | None) -> None:
     check_llamacpp(text, finish)
 

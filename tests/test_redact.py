@@ -31,11 +31,19 @@ def fresh_redactor(monkeypatch: pytest.MonkeyPatch) -> None:
     redact_module.reset()
 
 
-@pytest.mark.parametrize("secret", [
-    AWS, GITHUB, "sk-ant-api03-" + "x" * 40, "sk-proj-" + "A1b2" * 10, "xoxb-123456789012-abcdefghijkl",
-    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-    "hf_" + "abcdefghijklmnopqrstuvwxyz1234", "AIza" + "SyA-1234567890abcdefghijklmnopqrstu",
-])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        AWS,
+        GITHUB,
+        "sk-ant-api03-" + "x" * 40,
+        "sk-proj-" + "A1b2" * 10,
+        "xoxb-123456789012-abcdefghijkl",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "hf_" + "abcdefghijklmnopqrstuvwxyz1234",
+        "AIza" + "SyA-1234567890abcdefghijklmnopqrstu",
+    ],
+)
 def test_token_formats_are_redacted(secret: str) -> None:
     out = redact(f"config: token = {secret} # end")
     assert secret not in out and "[REDACTED:" in out and out.startswith("config: token = ") and out.endswith(" # end")
@@ -63,13 +71,22 @@ def test_placeholders_are_not_written_back() -> None:
 
 def test_secrets_stay_out_of_observations_and_the_trajectory(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", {"settings.py": f"AWS_KEY = '{AWS}'\nGH = '{GITHUB}'\n", "a.py": "x = 1\n"})
-    backend = ScriptedBackend([
-        {"tool_calls": [{"name": "read_file", "arguments": {"path": "settings.py"}}]},
-        {"tool_calls": [{"name": "run_shell", "arguments": {"command": "cat settings.py"}}]},
-        {"tool_calls": [{"name": "search", "arguments": {"pattern": "AKIA"}}]},
-        {"tool_calls": [{"name": "write_file", "arguments": {"path": "settings.py", "content": "AWS_KEY = '[REDACTED:AWS Access Key]'\n"}}]},
-        {"tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]},
-    ])
+    backend = ScriptedBackend(
+        [
+            {"tool_calls": [{"name": "read_file", "arguments": {"path": "settings.py"}}]},
+            {"tool_calls": [{"name": "run_shell", "arguments": {"command": "cat settings.py"}}]},
+            {"tool_calls": [{"name": "search", "arguments": {"pattern": "AKIA"}}]},
+            {
+                "tool_calls": [
+                    {
+                        "name": "write_file",
+                        "arguments": {"path": "settings.py", "content": "AWS_KEY = '[REDACTED:AWS Access Key]'\n"},
+                    }
+                ]
+            },
+            {"tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]},
+        ]
+    )
     config = AgentConfig.model_validate({"context": {"map_tokens": 0, "memory_tokens": 0}})
     result = Session(repo, config, backend).run(f"the key is {AWS} and the password {ENV_VALUE}", lambda e: None)
     seen = json.dumps(backend.seen)

@@ -29,7 +29,9 @@ def setup(tmp_path: Path) -> tuple[Workspace, Path]:
     return Workspace(repo, AgentConfig()), outside
 
 
-@pytest.mark.parametrize("path", ["../outside/secret.txt", "pkg/../../outside/secret.txt", "{outside}/secret.txt", "~/x"])
+@pytest.mark.parametrize(
+    "path", ["../outside/secret.txt", "pkg/../../outside/secret.txt", "{outside}/secret.txt", "~/x"]
+)
 def test_paths_outside_are_refused(setup: tuple[Workspace, Path], path: str) -> None:
     ws, outside = setup
     path = path.format(outside=outside)

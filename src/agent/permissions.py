@@ -48,7 +48,9 @@ def _apply_patterns(policy: PermissionsConfig, whole: str, parts: list[Part]) ->
     return out
 
 
-def shell_verdict(policy: PermissionsConfig, command: str, root: str | os.PathLike[str], test_command: str | None = None) -> tuple[Verdict, str]:
+def shell_verdict(
+    policy: PermissionsConfig, command: str, root: str | os.PathLike[str], test_command: str | None = None
+) -> tuple[Verdict, str]:
     """Decide on one command line run in `root`; the reason names the part that decided."""
     whole = command.strip()
     try:

@@ -18,8 +18,18 @@ from agent.errors import ToolError
 PLACEHOLDER = "[REDACTED:"
 MIN_ENV_VALUE = 8
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|PASSPHRASE|CREDENTIAL|AUTH|PRIVATE|COOKIE|SESSION|DSN", re.I)
-NOT_SECRET_NAMES = {"SSH_AUTH_SOCK", "KEYTIMEOUT", "GPG_AGENT_INFO", "XAUTHORITY", "SESSION_MANAGER",
-                    "XDG_SESSION_ID", "XDG_SESSION_TYPE", "XDG_SESSION_CLASS", "XDG_SESSION_DESKTOP", "DESKTOP_SESSION"}
+NOT_SECRET_NAMES = {
+    "SSH_AUTH_SOCK",
+    "KEYTIMEOUT",
+    "GPG_AGENT_INFO",
+    "XAUTHORITY",
+    "SESSION_MANAGER",
+    "XDG_SESSION_ID",
+    "XDG_SESSION_TYPE",
+    "XDG_SESSION_CLASS",
+    "XDG_SESSION_DESKTOP",
+    "DESKTOP_SESSION",
+}
 # Formats the detect-secrets plugins do not cover (newer OpenAI/Anthropic keys, Hugging Face, Google).
 EXTRA_PATTERNS = [
     ("API Key", re.compile(r"\bsk-(?:ant-|proj-|svcacct-)?[A-Za-z0-9_-]{24,}")),
@@ -27,7 +37,10 @@ EXTRA_PATTERNS = [
     ("Google API Key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
     ("GitHub Token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}")),
     ("Bearer Token", re.compile(r"(?i)\bauthorization:\s*bearer\s+([A-Za-z0-9._~+/=-]{16,})")),
-    ("Private Key", re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END [A-Z0-9 ]*-----|\Z)", re.S)),
+    (
+        "Private Key",
+        re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END [A-Z0-9 ]*-----|\Z)", re.S),
+    ),
 ]
 SKIPPED_PLUGINS = {"IPPublicDetector", "PrivateKeyDetector"}  # IPs are not secrets; keys are matched as whole blocks
 

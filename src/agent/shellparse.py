@@ -11,9 +11,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 OPERATORS = sorted(
-    ["&&", "||", ";;", "|&", "&>>", "&>", ">>", "<<<", "<<-", "<<", ">|", ">&", "<&", "<>",
-     ";", "&", "|", "(", ")", "<", ">", "\n"],
-    key=len, reverse=True,
+    [
+        "&&",
+        "||",
+        ";;",
+        "|&",
+        "&>>",
+        "&>",
+        ">>",
+        "<<<",
+        "<<-",
+        "<<",
+        ">|",
+        ">&",
+        "<&",
+        "<>",
+        ";",
+        "&",
+        "|",
+        "(",
+        ")",
+        "<",
+        ">",
+        "\n",
+    ],
+    key=len,
+    reverse=True,
 )
 REDIRECTS = {">", ">>", "<", "<<", "<<-", "<<<", ">|", ">&", "<&", "<>", "&>", "&>>"}
 SEPARATORS = {"&&", "||", ";", ";;", "&", "(", ")", "\n"}
@@ -220,6 +243,26 @@ def _heredoc_body(src: str, i: int, delimiter: str, strip_tabs: bool) -> tuple[s
     return "\n".join(lines), len(src)
 
 
+def _after_operator(src: str, i: int, op: str, tokens: list[str | Word], pending: list[tuple[Word, bool, bool]]) -> int:
+    """Handle here-documents: read the delimiter after `<<`, the bodies after the next newline."""
+    if op == "\n" and pending:
+        for delim, strip, expand in pending:
+            delim.heredoc, i = _heredoc_body(src, i, delim.text, strip)
+            if expand:
+                scan_expansions(delim.heredoc, delim)
+        pending.clear()
+    elif op in ("<<", "<<-"):
+        while i < len(src) and src[i] in " \t":
+            i += 1
+        start = i
+        delim, i = _word(src, i)
+        quoted = any(q in src[start:i] for q in "'\"\\")
+        delim.dynamic, delim.subs = False, []
+        tokens.append(delim)
+        pending.append((delim, op == "<<-", not quoted))
+    return i
+
+
 def tokenize(src: str) -> list[str | Word]:
     """Split a command line into operator strings and Words."""
     tokens: list[str | Word] = []
@@ -238,23 +281,8 @@ def tokenize(src: str) -> list[str | Word]:
             body, i = balanced(src, i + 2)
             tokens.append(Word(f"{c}({body})", dynamic=True, subs=[body]))
         elif op := next((o for o in OPERATORS if src.startswith(o, i)), None):
-            i += len(op)
             tokens.append(op)
-            if op == "\n" and pending:
-                for delim, strip, expand in pending:
-                    delim.heredoc, i = _heredoc_body(src, i, delim.text, strip)
-                    if expand:
-                        scan_expansions(delim.heredoc, delim)
-                pending.clear()
-            elif op in ("<<", "<<-"):
-                while i < len(src) and src[i] in " \t":
-                    i += 1
-                start = i
-                delim, i = _word(src, i)
-                quoted = any(q in src[start:i] for q in "'\"\\")
-                delim.dynamic, delim.subs = False, []
-                tokens.append(delim)
-                pending.append((delim, op == "<<-", not quoted))
+            i = _after_operator(src, i + len(op), op, tokens, pending)
         else:
             word, i = _word(src, i)
             if word.text.isdigit() and not word.dynamic and src[i : i + 1] in ("<", ">"):

@@ -15,8 +15,19 @@ from dataclasses import dataclass, field, replace
 
 from agent.shellparse import Command, Pipeline, ShellSyntaxError, Word, parse
 from agent.shellwords import (
-    DEVICES, DOWNLOADERS, GIT_READ_ONLY, NO_PATH_ARGS, PRIVILEGED, READ_ONLY, SHELLS, SYSTEM,
-    WRAPPERS, WRITERS, git_danger, is_interpreter, short_flags,
+    DEVICES,
+    DOWNLOADERS,
+    GIT_READ_ONLY,
+    NO_PATH_ARGS,
+    PRIVILEGED,
+    READ_ONLY,
+    SHELLS,
+    SYSTEM,
+    WRAPPERS,
+    WRITERS,
+    git_danger,
+    is_interpreter,
+    short_flags,
 )
 
 RANK = {"allow": 0, "ask": 1, "deny": 2}
@@ -163,19 +174,9 @@ def unwrap(words: list[Word], ctx: Context) -> tuple[list[Word], bool, list[tupl
             found.append(("deny", f"{name} runs commands with elevated privileges"))
         elif name not in WRAPPERS:
             return words, unknown, found
-        takes_arg = WRAPPERS.get(name, set())
-        i = 1
-        while i < len(words) and words[i].text.startswith("-") and words[i].text != "-":
-            flag = words[i].text
-            if flag == "--":
-                i += 1
-                break
-            if name == "env" and (flag in ("-S", "--split-string") or flag.startswith("--split-string=")):
-                code = flag.split("=", 1)[1] if "=" in flag else (words[i + 1].text if i + 1 < len(words) else "")
-                return [], unknown, found + [(p.verdict, p.reason) for p in _nested(code, ctx)]
-            if name == "command" and flag in ("-v", "-V"):
-                return [], unknown, found
-            i += 2 if flag in takes_arg else 1
+        i, early = _options(name, words, ctx)
+        if early is not None:
+            return [], unknown, found + early
         if name == "timeout" and i < len(words):
             i += 1  # the duration
         if name == "watch":
@@ -183,6 +184,23 @@ def unwrap(words: list[Word], ctx: Context) -> tuple[list[Word], bool, list[tupl
             return [], unknown, found + [(p.verdict, p.reason) for p in _nested(code, ctx)]
         unknown = unknown or name == "xargs"
         words = words[i:]
+
+
+def _options(name: str, words: list[Word], ctx: Context) -> tuple[int, list[tuple[str, str]] | None]:
+    """Skip a wrapper's options: (index of the wrapped command, findings if the wrapper ends the analysis)."""
+    takes_arg = WRAPPERS.get(name, set())
+    i = 1
+    while i < len(words) and words[i].text.startswith("-") and words[i].text != "-":
+        flag = words[i].text
+        if flag == "--":
+            return i + 1, None
+        if name == "env" and (flag in ("-S", "--split-string") or flag.startswith("--split-string=")):
+            code = flag.split("=", 1)[1] if "=" in flag else (words[i + 1].text if i + 1 < len(words) else "")
+            return i, [(p.verdict, p.reason) for p in _nested(code, ctx)]
+        if name == "command" and flag in ("-v", "-V"):
+            return i, []
+        i += 2 if flag in takes_arg else 1
+    return i, None
 
 
 def _redirects(cmd: Command, ctx: Context) -> list[tuple[str, str]]:
@@ -219,11 +237,19 @@ def _stdin_script(
         return _stdin_script(name, prev[1], None, False, ctx, text)  # `cat <<EOF | sh`
     for op, target in cmd.redirects:
         if op in ("<<", "<<-") and target.heredoc is not None:
-            return _nested(target.heredoc, ctx) if name in SHELLS else [Part(text, ctx.default, f"{name} runs a here-document")]
+            return (
+                _nested(target.heredoc, ctx)
+                if name in SHELLS
+                else [Part(text, ctx.default, f"{name} runs a here-document")]
+            )
         if op == "<<<":
             if any(has_download(s) for s in target.subs):
                 return [Part(text, "deny", "runs downloaded code")]
-            return _nested(target.text, ctx) if name in SHELLS and not target.dynamic else [Part(text, ctx.default, f"{name} runs inline code")]
+            return (
+                _nested(target.text, ctx)
+                if name in SHELLS and not target.dynamic
+                else [Part(text, ctx.default, f"{name} runs inline code")]
+            )
     words = prev[0] if prev else []
     if words and name in SHELLS and _name(words[0]) in ("echo", "printf") and not any(w.dynamic for w in words):
         return _nested(" ".join(w.text for w in words[1:]), ctx)
@@ -281,7 +307,9 @@ def _positional(args: list[Word]) -> list[Word]:
 
 
 def _rm(name: str, args: list[Word], ctx: Context) -> list[tuple[str, str]]:
-    recursive = any(a.text in ("--recursive",) or ("r" in short_flags(a.text) or "R" in short_flags(a.text)) for a in args)
+    recursive = any(
+        a.text in ("--recursive",) or ("r" in short_flags(a.text) or "R" in short_flags(a.text)) for a in args
+    )
     targets = _positional(args)
     places = [(ctx.where(t), t.text) for t in targets]
     for where, text in places:
@@ -334,8 +362,11 @@ def _find(name: str, args: list[Word], ctx: Context) -> list[tuple[str, str]]:
     worst = next((p for p in places if p[0] != "inside"), places[0])
     found: list[tuple[str, str]] = []
     if "-delete" in texts:
-        found.append(("deny", f"find -delete outside the repository ({worst[1].text})") if worst[0] != "inside"
-                     else (ctx.default, "find -delete needs approval"))
+        found.append(
+            ("deny", f"find -delete outside the repository ({worst[1].text})")
+            if worst[0] != "inside"
+            else (ctx.default, "find -delete needs approval")
+        )
     match = Word(worst[1].text.rstrip("/") + "/{}", worst[1].dynamic)  # what {} stands for: paths under the root
     for k, t in enumerate(texts):
         if t in ("-exec", "-execdir", "-ok", "-okdir"):
@@ -345,7 +376,9 @@ def _find(name: str, args: list[Word], ctx: Context) -> list[tuple[str, str]]:
             found += wrapped + simple(words, unknown, Command(words), ctx)
         elif t.startswith(("-fprint", "-fls")):
             found.append((ctx.default, "find writes a file"))
-    return found or ([("allow", "read-only command")] if worst[0] == "inside" else [(ctx.default, "reads outside the repository")])
+    return found or (
+        [("allow", "read-only command")] if worst[0] == "inside" else [(ctx.default, "reads outside the repository")]
+    )
 
 
 def _dd(name: str, args: list[Word], ctx: Context) -> list[tuple[str, str]]:
@@ -398,7 +431,9 @@ def _read_only(name: str, args: list[Word], cmd: Command, ctx: Context) -> bool 
     if name in ("sort",) and any(a.text.startswith(("-o", "--output")) for a in args):
         return False
     paths = _positional(args)
-    if name in ("grep", "egrep", "fgrep", "rg") and not any(a.text in ("-e", "-f") or a.text.startswith("--regexp") for a in args):
+    if name in ("grep", "egrep", "fgrep", "rg") and not any(
+        a.text in ("-e", "-f") or a.text.startswith("--regexp") for a in args
+    ):
         paths = paths[1:]
     if not paths:
         return True if ctx.cwd is not None and ctx.place(ctx.cwd) in ("inside", "root") else None
