@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,30 @@ def find_repo_root(path: Path) -> Path:
     if proc.returncode != 0:
         raise UsageError(f"not a git repository: {path}")
     return Path(proc.stdout.strip()).resolve()
+
+
+def _open_child_dir(fd: int, part: str, create: bool, whole: Path) -> int:
+    """Open one folder inside `fd` without following a link; refuse a link, report a file."""
+    try:
+        return os.open(part, _DIR | _NOFOLLOW, dir_fd=fd)
+    except FileNotFoundError:
+        if not create:
+            raise
+        try:
+            os.mkdir(part, dir_fd=fd)
+        except FileExistsError:
+            pass
+        return _open_child_dir(fd, part, False, whole)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise
+        try:
+            is_link = stat.S_ISLNK(os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode)
+        except OSError:
+            is_link = True
+        if exc.errno == errno.ELOOP or is_link:
+            raise PermissionDenied(f"permission denied: {whole} changed into a link while in use") from exc
+        raise ToolError(f"{whole}: part of this path is a file, not a folder") from exc
 
 
 @dataclass
@@ -97,21 +122,11 @@ class Workspace:
         fd = os.open(base, _DIR)
         try:
             for part in real_dir.relative_to(base).parts:
-                try:
-                    nxt = os.open(part, _DIR | _NOFOLLOW, dir_fd=fd)
-                except FileNotFoundError:
-                    if not create:
-                        raise
-                    os.mkdir(part, dir_fd=fd)
-                    nxt = os.open(part, _DIR | _NOFOLLOW, dir_fd=fd)
+                nxt = _open_child_dir(fd, part, create, real_dir)
                 os.close(fd)
                 fd = nxt
-        except OSError as exc:
+        except BaseException:
             os.close(fd)
-            if exc.errno == errno.ELOOP:
-                raise PermissionDenied(f"permission denied: {real_dir} changed into a link while in use") from exc
-            if exc.errno == errno.ENOTDIR:
-                raise ToolError(f"{real_dir}: part of this path is a file or a link, not a folder") from exc
             raise
         return fd
 
