@@ -58,15 +58,52 @@ class ToolsConfig(_Section):
 
 
 class PermissionsConfig(_Section):
-    """Allow / ask / deny per kind of action and per shell-command pattern."""
+    """Allow / ask / deny per kind of action, per tool and per shell-command pattern."""
 
-    read: Verdict = "allow"
-    edit: Verdict = "allow"
-    shell: Verdict = "ask"
+    read: Verdict = Field("allow", description="reading a file inside the repository")
+    edit: Verdict = Field("allow", description="changing a file inside the repository")
+    shell: Verdict = Field("ask", description="a shell command that is not read-only, the test command or destructive")
+    test: Verdict = Field("allow", description="running the test command (run_tests)")
     test_edits: Verdict = Field("ask", description="edits to test files and test config (headless: ask = deny)")
-    shell_allow: list[str] = Field(default_factory=list, description="fnmatch patterns always allowed")
+    tools: dict[str, Verdict] = Field(default_factory=dict, description="verdict per tool name, e.g. run_shell = 'deny'")
+    shell_allow: list[str] = Field(default_factory=list, description="fnmatch patterns allowed, even if destructive")
+    shell_ask: list[str] = Field(default_factory=list, description="fnmatch patterns that always need approval")
     shell_deny: list[str] = Field(default_factory=list, description="fnmatch patterns always denied")
+    extra_paths: list[str] = Field(default_factory=list, description="paths outside the repository tools may use")
     approve_all: bool = Field(False, description="approve every `ask` (like --yes)")
+    trust_repo_config: bool = Field(False, description="let the repository's own config loosen permissions")
+
+
+_STRICT = {"allow": 0, "ask": 1, "deny": 2}
+_LOOSENING = ("shell_allow", "extra_paths", "approve_all", "trust_repo_config")
+
+
+def restrict_repo_permissions(trusted: dict[str, Any], repo: dict[str, Any]) -> dict[str, Any]:
+    """The repo layer's permissions may only tighten what the user's own layers allow.
+
+    A cloned repository must not grant itself `shell_allow = ["*"]` or `approve_all`: verdicts
+    keep the stricter of the two, deny/ask patterns add up, loosening keys are dropped.
+    """
+    table = repo.get("permissions")
+    if not isinstance(table, dict):
+        return repo
+    base = PermissionsConfig.model_validate(trusted.get("permissions", {})).model_dump()
+    kept: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in _LOOSENING:
+            continue
+        if key in ("read", "edit", "shell", "test", "test_edits") and value in _STRICT:
+            kept[key] = max(value, base[key], key=_STRICT.__getitem__)
+        elif key in ("shell_ask", "shell_deny") and isinstance(value, list):
+            kept[key] = base[key] + value
+        elif key == "tools" and isinstance(value, dict):
+            tools = dict(base["tools"])
+            for name, verdict in value.items():
+                tools[name] = max(verdict, tools.get(name, "allow"), key=lambda v: _STRICT.get(v, 2))
+            kept[key] = tools
+        else:
+            kept[key] = value  # unknown keys: validation reports them
+    return {**repo, "permissions": kept}
 
 
 class ContextConfig(_Section):
@@ -167,6 +204,13 @@ def repo_layer(repo: Path) -> dict[str, Any]:
     return agent_table if isinstance(agent_table, dict) else {}
 
 
+def _restricted(trusted: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return restrict_repo_permissions(trusted, own)
+    except ValidationError as exc:
+        raise UsageError(f"invalid permissions configuration: {exc.errors()[0]['msg']}") from exc
+
+
 def load_config(
     repo: Path | None = None,
     overrides: dict[str, Any] | None = None,
@@ -174,10 +218,16 @@ def load_config(
 ) -> AgentConfig:
     """Merge every layer and validate once; a bad value raises UsageError."""
     env = dict(os.environ if environ is None else environ)
-    layers = [_read_toml(user_config_path())]
+    user, top = _read_toml(user_config_path()), [_env_layer(env), overrides or {}]
+    trusted: dict[str, Any] = {}
+    for layer in [user, *top]:
+        trusted = _merge(trusted, layer)
+    layers = [user]
     if repo is not None:
-        layers.append(repo_layer(repo))
-    layers += [_env_layer(env), overrides or {}]
+        own = repo_layer(repo)
+        trust = trusted.get("permissions", {}).get("trust_repo_config") in (True, "true", "1")
+        layers.append(own if trust else _restricted(trusted, own))
+    layers += top
     merged: dict[str, Any] = {}
     for layer in layers:
         merged = _merge(merged, layer)

@@ -13,6 +13,7 @@ from agent.config import LoopConfig
 from agent.errors import AgentError, FormatError, LimitsExceeded, Submitted, ToolError
 from agent.prompts import render
 from agent.protocols import Backend, EventSink, Message, Reply, ToolCall
+from agent.redact import redact
 from agent.tools import Tool
 from agent.workspace import Workspace
 
@@ -44,6 +45,9 @@ class Agent:
 
     def run(self, messages: list[Message]) -> Outcome:
         """Step until the model finishes or something ends the run; `messages` grows in place."""
+        for message in messages:  # project instructions, repo map and notes may quote secrets
+            if isinstance(message.get("content"), str):
+                message["content"] = redact(message["content"])
         try:
             while True:
                 self.step(messages)
@@ -88,6 +92,7 @@ class Agent:
                 raise FormatError(f"could not parse the call to {call.name or 'a tool'}: {call.error}")
             if call.name not in self.tools:
                 raise FormatError(f"unknown tool {call.name!r}; the tools are: {', '.join(self.tools)}")
+            self.ws.check("tool", call.name)
             output, ok = self.tools[call.name](self.ws, call.arguments), True
             self.format_errors = 0
         except FormatError as exc:
@@ -102,6 +107,7 @@ class Agent:
             raise
         except Exception as exc:  # a tool bug must not end the run: the model sees it
             output, ok = f"error: {call.name} failed unexpectedly: {type(exc).__name__}: {exc}", False
+        output = redact(output)  # the one place every observation passes, errors included
         self.emit({"type": "tool_result", "step": self.steps, "id": call.id, "name": call.name, "ok": ok, "output": output})
         return output
 

@@ -1,88 +1,97 @@
-"""The permission policy: allow, ask or deny an action before a tool performs it."""
+"""The permission policy: allow, ask or deny an action before a tool performs it.
+
+Kinds of action: "read" and "edit" (a repository path), "shell" (a command line), "test" (the test
+command) and "tool" (any tool by name, from `permissions.tools`). Shell commands are split into
+their parts by agent.shellrules; the strictest part decides, after the user's patterns:
+shell_deny > shell_allow > shell_ask > built-in rules (destructive: deny; read-only and the test
+command: allow; anything else: `permissions.shell`).
+"""
 
 from __future__ import annotations
 
 import fnmatch
-import re
+import os
 import shlex
 from typing import TYPE_CHECKING
 
 from agent.guard.paths import is_test_config, is_test_file
+from agent.shellrules import RANK, Context, Part, analyze
 
 if TYPE_CHECKING:
     from agent.config import PermissionsConfig, Verdict
     from agent.workspace import Workspace
 
-# Commands that destroy work or reach outside: denied unless a shell_allow pattern names them.
-DESTRUCTIVE = [
-    (re.compile(r"\bgit\s+reset\b.*--hard"), "git reset --hard discards work"),
-    (re.compile(r"\bgit\s+clean\b"), "git clean deletes untracked files"),
-    (re.compile(r"\bgit\s+push\b.*(--force|-f\b|--force-with-lease)"), "force push rewrites remote history"),
-    (re.compile(r"\bgit\s+checkout\s+(--\s+)?\.(\s|$)"), "git checkout . discards changes"),
-    (re.compile(r"\b(curl|wget)\b[^|]*\|\s*(sudo\s+)?(ba|z|da|k)?sh\b"), "piping a download into a shell"),
-    (re.compile(r"\bsudo\b"), "sudo"),
-    (re.compile(r"\bmkfs(\.\w+)?\b|\bdd\s+if="), "raw disk writes"),
-    (re.compile(r":\(\)\s*\{"), "fork bomb"),
-]
-
-READ_ONLY = {"ls", "cat", "head", "tail", "wc", "grep", "rg", "find", "pwd", "echo", "true", "diff", "file", "stat", "tree"}
-GIT_READ_ONLY = {"status", "diff", "log", "show", "blame", "branch", "ls-files", "grep", "rev-parse"}
+HOW_TO_ALLOW = "permissions.shell_allow"
 
 
-def _rm_outside(words: list[str]) -> bool:
-    """True for an `rm -r...` whose target is absolute, in home, or climbs out with `..`."""
-    if not words or words[0] != "rm" or not any(w.startswith("-") and "r" in w.lower() for w in words[1:]):
-        return False
-    targets = [w for w in words[1:] if not w.startswith("-")]
-    return any(t.startswith(("/", "~", "$")) or ".." in t.split("/") or t in {"*", "."} for t in targets)
+def allowed_roots(policy: PermissionsConfig) -> list[str]:
+    """The resolved extra paths (outside the repository) that tools may use."""
+    return [os.path.realpath(os.path.expanduser(p)) for p in policy.extra_paths]
 
 
-def _is_read_only(command: str) -> bool:
-    if any(ch in command for ch in ";&|><`$"):
-        return False
+def _matches(text: str, patterns: list[str]) -> str | None:
+    return next((p for p in patterns if fnmatch.fnmatchcase(text, p)), None)
+
+
+def _apply_patterns(policy: PermissionsConfig, whole: str, parts: list[Part]) -> list[Part]:
+    """Let the user's patterns override the built-in verdict of each part."""
+    out = []
+    for part in parts:
+        for text in {whole, part.text}:
+            if pat := _matches(text, policy.shell_deny):
+                return [Part(part.text, "deny", f"denied by permissions.shell_deny pattern {pat!r}")]
+        if pat := _matches(part.text, policy.shell_allow):
+            out.append(Part(part.text, "allow", f"allowed by permissions.shell_allow pattern {pat!r}"))
+        elif (pat := _matches(part.text, policy.shell_ask)) and RANK[part.verdict] < RANK["ask"]:
+            out.append(Part(part.text, "ask", f"permissions.shell_ask pattern {pat!r}"))
+        else:
+            out.append(part)
+    return out
+
+
+def shell_verdict(
+    policy: PermissionsConfig, command: str, root: str | os.PathLike[str], test_command: str | None = None
+) -> tuple[Verdict, str]:
+    """Decide on one command line run in `root`; the reason names the part that decided."""
+    whole = command.strip()
     try:
-        words = shlex.split(command)
+        test_words = shlex.split(test_command) if test_command else None
     except ValueError:
-        return False
-    if not words:
-        return False
-    if words[0] == "git":
-        return len(words) > 1 and words[1] in GIT_READ_ONLY
-    return words[0] in READ_ONLY and not (words[0] == "find" and any(w in {"-delete", "-exec"} for w in words))
+        test_words = None
+    ctx = Context(os.path.realpath(root), allowed_roots(policy), test_words, policy.shell)
+    parts = _apply_patterns(policy, whole, analyze(whole, ctx))
+    worst = max(parts, key=lambda p: RANK[p.verdict])
+    if worst.verdict == "allow":
+        return "allow", worst.reason
+    where = f" in `{worst.text}`" if worst.text != whole else ""
+    if worst.verdict == "deny":
+        hint = "" if "shell_deny" in worst.reason else f"; to permit it add a pattern to {HOW_TO_ALLOW}"
+        return "deny", f"{worst.reason}{where}{hint}"
+    return worst.verdict, f"{worst.reason}: `{whole}`" + (f" (part `{worst.text}`)" if where else "")  # type: ignore[return-value]
 
 
-def shell_verdict(policy: PermissionsConfig, command: str, test_command: str | None) -> tuple[Verdict, str]:
-    """Decide on one shell command."""
-    stripped = command.strip()
-    if any(fnmatch.fnmatch(stripped, pat) for pat in policy.shell_deny):
-        return "deny", f"denied by shell_deny pattern: {stripped}"
-    if any(fnmatch.fnmatch(stripped, pat) for pat in policy.shell_allow):
-        return "allow", "allowed by shell_allow"
-    for pattern, why in DESTRUCTIVE:
-        if pattern.search(stripped):
-            return "deny", f"destructive command denied ({why}); allow it in permissions.shell_allow"
-    try:
-        words = shlex.split(stripped)
-    except ValueError:
-        words = stripped.split()
-    if _rm_outside(words):
-        return "deny", "recursive rm outside the repository denied"
-    if test_command and stripped == test_command.strip():
-        return "allow", "the test command"
-    if _is_read_only(stripped):
-        return "allow", "read-only command"
-    return policy.shell, f"shell command needs approval: {stripped}"
+def _edit_verdict(policy: PermissionsConfig, detail: str) -> tuple[Verdict, str]:
+    first = detail.replace("\\", "/").lstrip("/").split("/", 1)[0]
+    if first == ".git":
+        return "deny", f"edit {detail}: the .git directory belongs to git; use git commands"
+    if policy.edit == "allow" and (is_test_file(detail) or is_test_config(detail)):
+        return policy.test_edits, f"{detail} is a test file: changing tests needs approval (--allow-test-edits)"
+    return policy.edit, f"edit {detail}"
 
 
 def decide(policy: PermissionsConfig, kind: str, detail: str, ws: Workspace) -> tuple[Verdict, str]:
-    """Return (verdict, reason) for an action of `kind` ("read", "edit", "shell")."""
+    """Return (verdict, reason) for an action of `kind` on `detail`."""
     if kind == "shell":
-        verdict, reason = shell_verdict(policy, detail, ws.config.tools.test_command)
-    elif kind == "edit" and (is_test_file(detail) or is_test_config(detail)):
-        verdict = policy.test_edits if policy.edit == "allow" else policy.edit
-        reason = f"{detail} is a test file: changing tests needs approval (--allow-test-edits)"
-    elif kind in ("read", "edit"):
+        from agent.tools.tests import detect_test_command
+
+        test = ws.config.tools.test_command or detect_test_command(ws.root)
+        verdict, reason = shell_verdict(policy, detail, ws.root, test)
+    elif kind == "edit":
+        verdict, reason = _edit_verdict(policy, detail)
+    elif kind in ("read", "test"):
         verdict, reason = getattr(policy, kind), f"{kind} {detail}"
+    elif kind == "tool":
+        verdict, reason = policy.tools.get(detail, "allow"), f"tool {detail} (permissions.tools)"
     else:
         verdict, reason = "ask", f"{kind} {detail}"
     if verdict == "ask" and policy.approve_all:

@@ -12,6 +12,7 @@ from typing import Any
 
 from agent.atomic import atomic_write_text
 from agent.protocols import Event
+from agent.redact import redact_obj
 
 FORMAT_VERSION = 1
 # .agent/.gitignore: what stays local. It ignores itself too, so a repo with no notes shows nothing new in
@@ -64,13 +65,14 @@ class Trajectory:
         return {"type": event["type"], "run_id": self.run_id, "ts": round(time.time(), 3), **event}
 
     def write(self, event: Event) -> None:
-        """Append one already-stamped event."""
-        self._fh.write(json.dumps(event, default=str) + "\n")
+        """Append one already-stamped event, secrets redacted."""
+        self._fh.write(json.dumps(redact_obj(event), default=str) + "\n")
         self._fh.flush()
 
     def finish(self, summary: dict[str, Any]) -> None:
         """Write summary.json and close the log."""
-        atomic_write_text(self.dir / "summary.json", json.dumps({"format": FORMAT_VERSION, **summary}, indent=2, default=str))
+        text = json.dumps(redact_obj({"format": FORMAT_VERSION, **summary}), indent=2, default=str)
+        atomic_write_text(self.dir / "summary.json", text)
         self._fh.close()
 
 

@@ -93,11 +93,20 @@ class LitellmBackend:
 
 
 def _tool_call(raw: Any) -> ToolCall:
-    name = raw.function.name or ""
-    try:
-        arguments = json.loads(raw.function.arguments or "{}")
-    except ValueError as exc:
-        return ToolCall(raw.id or name, name, {}, f"arguments are not valid JSON: {exc}")
+    """Turn a provider's tool call into a ToolCall; anything malformed sets `error` instead of raising."""
+    function = getattr(raw, "function", None)
+    name = getattr(function, "name", None)
+    name = name if isinstance(name, str) else ""
+    call_id = getattr(raw, "id", None)
+    call_id = call_id if isinstance(call_id, str) and call_id else name or "call"
+    arguments = getattr(function, "arguments", None)
+    if function is None:
+        return ToolCall(call_id, name, {}, "the tool call has no function")
+    if isinstance(arguments, str | bytes | bytearray) or arguments is None:
+        try:
+            arguments = json.loads(arguments or "{}")
+        except (ValueError, RecursionError) as exc:
+            return ToolCall(call_id, name, {}, f"arguments are not valid JSON: {exc}")
     if not isinstance(arguments, dict):
-        return ToolCall(raw.id or name, name, {}, "arguments must be a JSON object")
-    return ToolCall(raw.id or name, name, arguments)
+        return ToolCall(call_id, name, {}, "arguments must be a JSON object")
+    return ToolCall(call_id, name, arguments)

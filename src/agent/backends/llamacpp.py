@@ -138,12 +138,7 @@ class LlamaCppBackend:
         return self._grammars[key]
 
     def _parse(self, call_id: str, text: str, finish_reason: str | None) -> tuple[ToolCall, str]:
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            why = "the reply was cut at max_reply_tokens" if finish_reason == "length" else f"invalid JSON: {exc}"
-            return ToolCall(call_id, "", {}, why), ""
-        return ToolCall(call_id, data["name"], data["arguments"]), data.get("thought", "")
+        return parse_reply(call_id, text, finish_reason)
 
     def _chat(self, messages: list[Message], tools: list[dict[str, Any]]) -> list[dict[str, str]]:
         """Plain role/content messages: calls as the JSON generated, results as user turns."""
@@ -160,6 +155,24 @@ class LlamaCppBackend:
             else:
                 chat.append({"role": m["role"], "content": m.get("content") or ""})
         return chat
+
+
+def parse_reply(call_id: str, text: str, finish_reason: str | None) -> tuple[ToolCall, str]:
+    """Turn generated text into (tool call, thought); anything malformed becomes a call with `error` set."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        why = "the reply was cut at max_reply_tokens" if finish_reason == "length" else f"invalid JSON: {exc}"
+        return ToolCall(call_id, "", {}, why), ""
+    if not isinstance(data, dict):
+        return ToolCall(call_id, "", {}, "the reply must be a JSON object with name and arguments"), ""
+    name, arguments, thought = data.get("name"), data.get("arguments", {}), data.get("thought", "")
+    thought = thought if isinstance(thought, str) else ""
+    if not isinstance(name, str) or not name:
+        return ToolCall(call_id, "", {}, "the reply has no tool name"), thought
+    if not isinstance(arguments, dict):
+        return ToolCall(call_id, name, {}, "arguments must be a JSON object"), thought
+    return ToolCall(call_id, name, arguments), thought
 
 
 def _chat_formatter(llm: Any) -> Any:

@@ -55,20 +55,30 @@ class ScriptedBackend:
         content = str(raw.get("content") or "")
         if on_text and content:
             on_text(content)
-        calls = [_tool_call(f"call_{self.position}_{i}", c) for i, c in enumerate(raw.get("tool_calls") or [])]
+        listed = raw.get("tool_calls") or []
+        listed = listed if isinstance(listed, list) else [listed]
+        calls = [_tool_call(f"call_{self.position}_{i}", c) for i, c in enumerate(listed)]
         tokens_in = sum(len(str(m.get("content") or "")) for m in messages) // 4
-        return Reply(content, calls, tokens_in, max(len(content) // 4, 1) + self.tokens_per_reply, float(raw.get("cost_usd", 0.0)))
+        return Reply(content, calls, tokens_in, max(len(content) // 4, 1) + self.tokens_per_reply, _cost(raw.get("cost_usd")))
+
+
+def _cost(value: Any) -> float:
+    try:
+        return float(value or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _tool_call(call_id: str, raw: Any) -> ToolCall:
     if not isinstance(raw, dict):
         return ToolCall(call_id, "", {}, f"tool call is not an object: {raw!r}")
-    name = str(raw.get("name", ""))
+    name = raw.get("name", "")
+    name = name if isinstance(name, str) else str(name)
     args = raw.get("arguments", {})
     if isinstance(args, str):
         try:
             args = json.loads(args)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             return ToolCall(call_id, name, {}, f"arguments are not valid JSON: {exc}")
     if not isinstance(args, dict):
         return ToolCall(call_id, name, {}, "arguments must be a JSON object")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.atomic import atomic_write_text
 from agent.errors import ToolError
+from agent.redact import refuse_placeholders
 from agent.tools.files import read_text
 from agent.workspace import Workspace
 
@@ -94,6 +95,23 @@ def apply_edit(text: str | None, edit: Edit) -> str:
     return _fuzzy(text, edit)
 
 
+def read_raw(ws: Workspace, path: str) -> str:
+    """A file's text with undecodable bytes kept (surrogateescape), so an edit changes nothing else."""
+    text = read_text(ws, path)  # refuses directories and binaries
+    if "\ufffd" not in text:
+        return text
+    return ws.read_bytes(ws.resolve(path)).decode("utf-8", "surrogateescape")
+
+
+def _roll_back(ws: Workspace, written: list[str], originals: dict[str, str | None], paths: dict[str, Path]) -> None:
+    for key in written:  # so the edit is all or nothing
+        old = originals[key]
+        if old is None:
+            paths[key].unlink(missing_ok=True)
+        else:
+            ws.write_bytes(paths[key], old.encode("utf-8", "surrogateescape"))
+
+
 def edit_file(
     ws: Workspace,
     edits: Annotated[list[Edit], Field(min_length=1, description="replacements, applied in order")],
@@ -101,32 +119,30 @@ def edit_file(
     """Replace exact text in files. Several edits, even across files, apply all together or not at all."""
     originals: dict[str, str | None] = {}
     current: dict[str, str | None] = {}
+    paths: dict[str, Path] = {}
     for edit in edits:
         real = ws.resolve(edit.path)
         key = ws.rel(real)
         if key not in current:
             ws.check("edit", key)
-            originals[key] = read_text(ws, key) if real.exists() else None
-            current[key] = originals[key]
+            originals[key] = read_raw(ws, key) if real.exists() else None
+            current[key], paths[key] = originals[key], real
         current[key] = apply_edit(current[key], edit)
+    for key, text in current.items():
+        refuse_placeholders(text or "", originals[key] or "")
     written: list[str] = []
     try:
         for key, text in current.items():
             if text != originals[key]:
-                atomic_write_text(ws.root / key, text or "")
+                ws.write_bytes(paths[key], (text or "").encode("utf-8", "surrogateescape"))
                 written.append(key)
     except OSError as exc:
-        for key in written:  # roll back so the edit is all or nothing
-            old = originals[key]
-            if old is None:
-                (ws.root / key).unlink(missing_ok=True)
-            else:
-                atomic_write_text(ws.root / key, old)
+        _roll_back(ws, written, originals, paths)
         raise ToolError(f"could not write {key}: {exc}; no file was changed") from exc
     ws.state.setdefault("changed", set()).update(written)
     diff = "".join(
         "".join(difflib.unified_diff((originals[k] or "").splitlines(True), (current[k] or "").splitlines(True), f"a/{k}", f"b/{k}"))
         for k in written
-    )
+    ).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     limit = ws.config.tools.output_chars
     return f"edited {', '.join(written) or 'nothing (no change)'}\n" + (diff if len(diff) <= limit else diff[:limit] + "\n... diff cut")

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from agent.atomic import atomic_write_text
 from agent.errors import ToolError
+from agent.redact import refuse_placeholders
 from agent.workspace import Workspace
 
 
@@ -19,7 +19,10 @@ def read_text(ws: Workspace, path: str) -> str:
         raise ToolError(f"no such file: {path}")
     if real.is_dir():
         raise ToolError(f"{path} is a directory; use list_files")
-    data = real.read_bytes()
+    try:
+        data = ws.read_bytes(real)
+    except OSError as exc:
+        raise ToolError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if b"\x00" in data[:8192]:
         raise ToolError(f"{path} is a binary file ({len(data)} bytes)")
     return data.decode("utf-8", errors="replace")
@@ -68,8 +71,13 @@ def write_file(
     real = ws.resolve(path)
     if real.is_dir():
         raise ToolError(f"{path} is a directory")
-    ws.check("edit", path)
+    ws.check("edit", ws.rel(real))
     existed = real.exists()
-    atomic_write_text(real, content)
+    if existed:
+        refuse_placeholders(content, read_text(ws, path))
+    try:
+        ws.write_text(real, content)
+    except OSError as exc:
+        raise ToolError(f"cannot write {path}: {exc.strerror or exc}") from exc
     ws.state.setdefault("changed", set()).add(ws.rel(real))
     return f"{'replaced' if existed else 'created'} {path} ({len(content.splitlines())} lines)"
