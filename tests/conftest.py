@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,19 +17,31 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
+def write(repo: Path, files: dict[str, str]) -> None:
+    """Write files under `repo`, creating folders."""
+    for name, text in files.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
 def make_repo(path: Path, files: dict[str, str]) -> Path:
     """Create a git repo at `path` with `files` committed."""
     path.mkdir(parents=True, exist_ok=True)
     git(path, "init", "-q", "-b", "main")
     git(path, "config", "user.email", "test@example.com")
     git(path, "config", "user.name", "Test")
-    for name, text in files.items():
-        target = path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
+    git(path, "config", "commit.gpgsign", "false")
+    write(path, files)
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "initial")
     return path
+
+
+@pytest.fixture(name="make_repo")
+def repo_factory(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
+    """A factory fixture: a git repo at tmp_path/repo whose first commit holds `files`."""
+    return lambda files: make_repo(tmp_path / "repo", files)
 
 
 def agent_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:

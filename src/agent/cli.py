@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from agent import __version__
+from agent.commands import guard as guard_cmd
 from agent.commands import run as run_cmd
 from agent.errors import AgentError, UsageError
 
@@ -27,6 +28,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("run", help=run_cmd.HELP)(run_cmd.run)
+app.command("guard", help=guard_cmd.HELP)(guard_cmd.guard)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,98 @@
+"""Run every check over a change: `check_patch` on file contents, `check_diff` on git revisions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.guard import gitio
+from agent.guard.compare import Broader, TestDiff
+from agent.guard.model import FileTests, Finding
+from agent.guard.paths import is_source_file, is_test_config, is_test_file, language_of
+from agent.guard.pytests import broader_exception, parse_python_tests
+from agent.guard.selection import config_findings
+from agent.guard.source import expectations, hardcoding_findings, peeking_findings
+
+
+MAX_CONTEXT_FILES = 400
+
+
+def _js_broader(old: str, new: str) -> bool:
+    return old != new and (new in ("", "Error") or (old.startswith(("'", '"', "/")) and not new))
+
+
+def read_tests(path: str, source: str) -> tuple[FileTests, Broader] | None:
+    """The tests in one file and how its language compares exception types; None for unknown languages."""
+    lang = language_of(path)
+    if lang == "python":
+        return parse_python_tests(source), broader_exception
+    if lang in ("javascript", "typescript", "tsx"):
+        from agent.guard.jstests import parse_js_tests
+
+        return parse_js_tests(source, lang), _js_broader
+    if lang == "go" and path.endswith("_test.go"):
+        from agent.guard.gorust import parse_go_tests
+
+        return parse_go_tests(source), _js_broader
+    if lang == "rust":
+        from agent.guard.gorust import parse_rust_tests
+
+        return parse_rust_tests(source), _js_broader
+    return None
+
+
+def _holds_tests(path: str, source: str) -> bool:
+    return is_test_file(path) or (path.endswith(".rs") and "#[test]" in source)
+
+
+def check_patch(old_files: dict[str, str], new_files: dict[str, str]) -> list[Finding]:
+    """Findings for a change given as file contents before and after.
+
+    A missing key: the file is absent in that version; a file with equal content in both is unchanged
+    context (its tests still count when looking for hard-coded answers in source changes).
+    """
+    paths = sorted(set(old_files) | set(new_files))
+    changed = [p for p in paths if old_files.get(p) != new_files.get(p)]
+    old_tests: dict[str, FileTests] = {}
+    new_tests: dict[str, FileTests] = {}
+    broader: dict[str, Broader] = {}
+    for path in changed:
+        old, new = old_files.get(path), new_files.get(path)
+        if not _holds_tests(path, old or "") and not _holds_tests(path, new or ""):
+            continue
+        for version, store in ((old, old_tests), (new, new_tests)):
+            found = read_tests(path, version) if version is not None else None
+            if found is not None:
+                store[path], broader[path] = found
+    source_added = "\n".join(new_files.get(p) or "" for p in changed if is_source_file(p) and not _holds_tests(p, new_files.get(p) or ""))
+    findings = TestDiff(old_tests, new_tests, source_added).run(broader)
+    context = {p: read_tests(p, old_files[p]) for p in paths if p not in changed and _holds_tests(p, old_files[p])}
+    wanted = expectations(old_tests | {p: found[0] for p, found in context.items() if found is not None})
+    for path in changed:
+        old, new = old_files.get(path) or "", new_files.get(path) or ""
+        if is_test_config(path):
+            findings += config_findings(path, old, new)
+        if is_source_file(path):
+            findings += peeking_findings(path, old, new)
+            findings += hardcoding_findings(path, old, new, wanted)
+    return _dedupe(findings)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str, int, str]] = set()
+    out = []
+    for f in findings:
+        key = (f.kind, f.file, f.line, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return sorted(out, key=lambda f: (f.file, f.line, f.kind))
+
+
+def check_diff(repo: Path, base: str, head: str | None = None, *, staged: bool = False) -> list[Finding]:
+    """Findings for the change from `base` to `head` (None: the working tree; staged=True: the index)."""
+    old_files, new_files = gitio.changed_contents(repo, base, head, staged=staged)
+    if any(is_source_file(p) for p in set(old_files) | set(new_files)):
+        for path, text in gitio.test_files_at(repo, base, MAX_CONTEXT_FILES).items():
+            if path not in old_files and path not in new_files:
+                old_files[path] = new_files[path] = text
+    return check_patch(old_files, new_files)

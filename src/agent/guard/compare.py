@@ -1,0 +1,162 @@
+"""Compare the old and new tests of a diff and name each change that weakens them."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+
+from agent.guard.model import LOOSE, Assertion, FileTests, Finding, TestFn
+
+_LITERAL_TOKEN = re.compile(r"""-?\d+(?:\.\d+)?(?:e-?\d+)?|"[^"]*"|'[^']*'|`[^`]*`""")
+Broader = Callable[[str, str], bool]
+
+
+def literal_tokens(text: str) -> set[str]:
+    """Numbers and string literals in a piece of code, quotes stripped."""
+    return {t.strip("\"'`") for t in _LITERAL_TOKEN.findall(text)} - {""}
+
+
+class TestDiff:
+    """Everything known about the tests before and after one diff."""
+
+    def __init__(self, old: dict[str, FileTests], new: dict[str, FileTests], source_added: str = "") -> None:
+        self.old, self.new = old, new
+        self.source_literals = literal_tokens(source_added)
+        self.findings: list[Finding] = []
+        self.added: list[TestFn] = [
+            t for path, ft in new.items() for name, t in ft.tests.items()
+            if not any(name in o.tests for o in old.values())
+        ]
+
+    def report(self, kind: str, path: str, line: int, message: str) -> None:
+        """Record one finding."""
+        self.findings.append(Finding(kind, path, line, message))
+
+    def run(self, broader: dict[str, Broader]) -> list[Finding]:
+        """Compare every file present before the diff with its new version."""
+        for path, old_ft in self.old.items():
+            new_ft = self.new.get(path, FileTests())
+            if old_ft.parse_error or new_ft.parse_error:
+                continue
+            self._module(path, old_ft, new_ft)
+            for name, old_t in old_ft.tests.items():
+                new_t = new_ft.tests.get(name)
+                if new_t is None:
+                    self._removed(path, old_t, name)
+                else:
+                    _TestPair(self, path, old_t, new_t, broader.get(path, _default_broader)).compare()
+        return self.findings
+
+    def _module(self, path: str, old_ft: FileTests, new_ft: FileTests) -> None:
+        old_marks = {text for _, text in old_ft.module_skips}
+        for line, text in new_ft.module_skips:
+            if text not in old_marks and new_ft.tests:
+                self.report("test_skipped", path, line, f"module-level skip added: {text}")
+
+    def _removed(self, path: str, old_t: TestFn, name: str) -> None:
+        if any(name in ft.tests for ft in self.new.values()):
+            return  # moved to another file
+        for cand in self.added:
+            same_body = cand.body_key == old_t.body_key and old_t.body_key
+            shared = old_t.calls & cand.calls - {"len", "str", "int", "list", "dict", "set", "range", "print"}
+            if same_body or (shared and len(cand.assertions) + len(cand.cases) > 0 and not cand.skips):
+                return  # renamed, or merged into a new test that checks the same code
+        where = "test file deleted" if path not in self.new else "test removed"
+        self.report("test_removed", path, old_t.line, f"{where}: {name}")
+
+
+def _default_broader(old: str, new: str) -> bool:
+    return old != new and (new == "" or old in new and new != old)
+
+
+def _unmatched(items: list[Assertion], others: list[Assertion]) -> list[Assertion]:
+    budget = Counter(a.text for a in others)
+    out = []
+    for a in items:
+        if budget[a.text] > 0:
+            budget[a.text] -= 1
+        else:
+            out.append(a)
+    return out
+
+
+class _TestPair:
+    """One test present before and after the diff."""
+
+    def __init__(self, diff: TestDiff, path: str, old: TestFn, new: TestFn, broader: Broader) -> None:
+        self.diff, self.path, self.old, self.new, self.broader = diff, path, old, new, broader
+
+    def report(self, kind: str, line: int, message: str) -> None:
+        self.diff.report(kind, self.path, line, f"{self.new.name}: {message}")
+
+    def compare(self) -> None:
+        old, new = self.old, self.new
+        for mark in [m for m in new.skips if m not in old.skips]:
+            self.report("test_skipped", new.line, f"skip/xfail added ({mark})")
+        for mark in [m for m in new.focus if m not in old.focus]:
+            self.report("test_focused", new.line, f"focus added ({mark}): other tests stop running")
+        if new.early_return and not old.early_return:
+            self.report("test_skipped", new.line, "early return added: the rest of the test never runs")
+        if new.swallows > old.swallows:
+            self.report("exception_swallowed", new.line, "try/except added that catches failures without failing")
+        self._cases()
+        self._assertions()
+
+    def _cases(self) -> None:
+        old_cases, new_cases = Counter(self.old.cases), Counter(self.new.cases)
+        gone = list((old_cases - new_cases).elements())
+        fresh = list((new_cases - old_cases).elements())
+        if len(gone) > len(fresh):
+            self.report("test_removed", self.new.line, f"{len(gone) - len(fresh)} test case(s) removed: {gone[0]}")
+        elif gone and not self._explained(" ".join(fresh)):
+            self.report("expected_value_changed", self.new.line, f"test case changed: {gone[0]} -> {fresh[0]}")
+
+    def _explained(self, new_text: str) -> bool:
+        """True when the new literals also appear in the source change (the behaviour was changed on purpose)."""
+        wanted = literal_tokens(new_text)
+        return bool(wanted) and wanted <= self.diff.source_literals
+
+    def _assertions(self) -> None:
+        gone = _unmatched(self.old.assertions, self.new.assertions)
+        fresh = _unmatched(self.new.assertions, self.old.assertions)
+        for o in gone:
+            n = self._partner(o, fresh)
+            if n is None:
+                self._gone(o)
+            else:
+                fresh.remove(n)
+                self._changed(o, n)
+
+    def _partner(self, old: Assertion, fresh: list[Assertion]) -> Assertion | None:
+        for n in fresh:
+            if (n.raises is None) == (old.raises is None) and n.subject == old.subject:
+                return n
+        return next((n for n in fresh if (n.raises is None) == (old.raises is None)), None)
+
+    def _gone(self, old: Assertion) -> None:
+        line = self.new.line
+        if old.raises is not None:
+            if self.new.swallows > 0:
+                self.report("exception_swallowed", line, f"expected exception now caught: {old.text}")
+            else:
+                self.report("assertion_removed", line, f"exception check removed: {old.text}")
+            return
+        self.report("assertion_removed", line, f"assertion removed: {old.text}")
+
+    def _changed(self, old: Assertion, new: Assertion) -> None:
+        if old.raises is not None and new.raises is not None:
+            if self.broader(old.raises, new.raises):
+                self.report("exception_broadened", new.line, f"expected exception broadened: {old.raises} -> {new.raises or 'any'}")
+            elif old.match and not new.match:
+                self.report("exception_broadened", new.line, f"message match dropped from {old.text}")
+            return
+        if new.strength < old.strength:
+            self.report("assertion_weakened", new.line, f"`{old.text}` weakened to `{new.text}`")
+        elif new.strength == LOOSE == old.strength and (new.tolerance or 0) > (old.tolerance or 0) > 0:
+            self.report("assertion_weakened", new.line, f"tolerance loosened: `{old.text}` -> `{new.text}`")
+        elif (
+            new.subject == old.subject and old.expected is not None and new.expected is not None
+            and new.expected != old.expected and not self._explained(new.expected)
+        ):
+            self.report("expected_value_changed", new.line, f"expected value changed: {old.expected} -> {new.expected}")
