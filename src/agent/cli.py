@@ -16,6 +16,8 @@ import typer
 
 from agent import __version__
 from agent.commands import guard as guard_cmd
+from agent.commands import hook as hook_cmd
+from agent.commands import review as review_cmd
 from agent.commands import run as run_cmd
 from agent.errors import AgentError, UsageError
 
@@ -29,6 +31,8 @@ app = typer.Typer(
 )
 app.command("run", help=run_cmd.HELP)(run_cmd.run)
 app.command("guard", help=guard_cmd.HELP)(guard_cmd.guard)
+app.command("review", help=review_cmd.HELP)(review_cmd.review)
+app.add_typer(hook_cmd.app, name="hook")
 
 
 def _version(value: bool) -> None:
