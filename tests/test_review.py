@@ -249,3 +249,11 @@ def test_dismissed_finding_is_remembered_and_not_reported_again(repo: Path) -> N
     assert note.source == "review" and "dismissed" in note.tags and "on purpose" in note.text
     missing_why = agent_cli("review", "--dismiss", target.id, "--repo", str(repo))
     assert missing_why.returncode == 2 and "--why" in missing_why.stderr
+
+
+def test_commit_ids_and_checksums_are_not_secrets(repo: Path) -> None:
+    sha = "3c81c0b90a4c9f45d6d0b56c01c7cdb0721e6028"
+    write(repo, {".pre-commit-config.yaml": f"repos:\n- repo: https://example.com/x\n  rev: {sha}\n",
+                 "settings.py": f'API_SECRET = "{sha}"\n'})
+    git(repo, "add", "-A")
+    assert kinds(run(repo)[0]) == {("secret", "settings.py", 1)}

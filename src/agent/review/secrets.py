@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import PurePosixPath
 
 from agent.review.changes import FileChange
 from agent.review.model import Finding
+
+# a 40/64-hex value next to one of these words is a commit id or a checksum (pre-commit's `rev:`, lock files)
+_HASH_CONTEXT = re.compile(r"\b(rev|sha\w*|commit|hash|digest|checksum|integrity|ref)\b", re.I)
+
+
+def _is_hash(kind: str, value: str | None, line: str) -> bool:
+    return (kind == "Hex High Entropy String" and value is not None and len(value) in (40, 64)
+            and bool(_HASH_CONTEXT.search(line)))
 
 
 def find_secrets(changes: list[FileChange]) -> list[Finding]:
@@ -36,9 +45,10 @@ def find_secrets(changes: list[FileChange]) -> list[Finding]:
             seen: set[int] = set()
             for name in collection.files:
                 for secret in sorted(collection[name], key=lambda s: s.line_number):
-                    if secret.line_number in seen:
+                    line = texts.get(secret.line_number, "")
+                    if secret.line_number in seen or _is_hash(secret.type, secret.secret_value, line):
                         continue
                     seen.add(secret.line_number)
                     findings.append(Finding("secret", change.path, secret.line_number, "high",
-                                            f"possible secret ({secret.type})", content=texts.get(secret.line_number, "")))
+                                            f"possible secret ({secret.type})", content=line))
     return findings
