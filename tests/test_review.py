@@ -257,3 +257,12 @@ def test_commit_ids_and_checksums_are_not_secrets(repo: Path) -> None:
                  "settings.py": f'API_SECRET = "{sha}"\n'})
     git(repo, "add", "-A")
     assert kinds(run(repo)[0]) == {("secret", "settings.py", 1)}
+
+
+def test_added_lines_come_from_gits_diff_even_when_they_look_like_headers(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"notes.txt": "one\ntwo\n", "odd name.txt": "a\n"})
+    write(repo, {"notes.txt": "one\n++ x\n@@ -1 +1 @@\ntwo\n--- y\n", "odd name.txt": "a\nb\n", "new.txt": "n\n"})
+    git(repo, "add", "-A")
+    added = {c.path: c.added for c in read_changes(repo)}
+    assert added == {"notes.txt": [(2, "++ x"), (3, "@@ -1 +1 @@"), (5, "--- y")], "odd name.txt": [(2, "b")],
+                     "new.txt": [(1, "n")]}

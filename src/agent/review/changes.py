@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
+import codecs
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,19 +100,42 @@ def _raw_entries(root: Path, base: str, staged: bool) -> list[tuple[str, str, st
     return entries
 
 
-def added_lines(old: str | None, new: str | None) -> list[tuple[int, str]]:
-    """The lines of `new` that are not in `old`, with their 1-based line numbers."""
-    if new is None:
-        return []
-    new_lines = new.splitlines()
-    if not old:
-        return list(enumerate(new_lines, 1))
-    matcher = difflib.SequenceMatcher(None, old.splitlines(), new_lines, autojunk=False)
-    out: list[tuple[int, str]] = []
-    for tag, _, _, j1, j2 in matcher.get_opcodes():
-        if tag in ("replace", "insert"):
-            out += [(j + 1, new_lines[j]) for j in range(j1, j2)]
-    return out
+_HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+def _diff_path(line: bytes) -> str:
+    raw = line[4:].removesuffix(b"\t")  # git ends a name holding spaces with a tab
+    if raw.startswith(b'"'):  # C-quoted by git: unusual characters in the name
+        raw = codecs.escape_decode(raw[1:-1])[0]
+    text = raw.decode("utf-8", "surrogateescape")
+    return text[2:] if text.startswith("b/") else text
+
+
+def parse_added(patch: bytes) -> dict[str, list[tuple[int, str]]]:
+    """Added lines per file of a `git diff -U0` patch; hunk lengths decide what is content, not its first bytes."""
+    added: dict[str, list[tuple[int, str]]] = {}
+    current: list[tuple[int, str]] | None = None
+    number = old_left = new_left = 0
+    for line in patch.split(b"\n"):
+        if old_left or new_left:
+            if line.startswith(b"+"):
+                if current is not None:
+                    current.append((number, line[1:].rstrip(b"\r").decode("utf-8", "replace")))
+                number, new_left = number + 1, new_left - 1
+            elif line.startswith(b"-"):
+                old_left -= 1
+        elif line.startswith(b"+++ "):
+            current = None if line == b"+++ /dev/null" else added.setdefault(_diff_path(line), [])
+        elif match := _HUNK.match(line):
+            old_left = int(match.group(1) or 1)
+            number, new_left = int(match.group(2)), int(match.group(3) or 1)
+    return added
+
+
+def added_lines_by_file(root: Path, base: str, staged: bool) -> dict[str, list[tuple[int, str]]]:
+    """Lines each file gains, with their 1-based numbers, from one `git diff -U0` (git's own diff algorithm)."""
+    args = ["-c", "core.quotePath=false", "diff", "-U0", "--no-color", "--no-ext-diff", "--no-renames"]
+    return parse_added(git(root, *args, *(["--cached"] if staged else []), base, "--"))
 
 
 def read_changes(root: Path, staged: bool = True) -> list[FileChange]:
@@ -124,9 +148,12 @@ def read_changes(root: Path, staged: bool = True) -> list[FileChange]:
         change = FileChange(path, status, blobs.get(old_sha))
         if status != "D":
             change.new = blobs.get(new_sha) if new_sha != _NULL_SHA else _read_worktree(root / path)
-        if not change.binary:
-            change.added = added_lines(change.text("old"), change.text("new"))
         changes.append(change)
+    if any(not c.binary and c.new is not None for c in changes):
+        added = added_lines_by_file(root, base, staged)
+        for change in changes:
+            if not change.binary:
+                change.added = added.get(change.path, [])
     return sorted(changes, key=lambda c: c.path)
 
 
