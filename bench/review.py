@@ -31,15 +31,22 @@ def sh(repo: Path, *args: str) -> None:
 def module(n: int, funcs: int, variant: int) -> str:
     body = [f'"""Module {n}."""\n', "import math\n"]
     for i in range(funcs):
-        body.append(f"\n\ndef f{n}_{i}(x, y):\n    total = x * {i + variant} + y\n    return math.floor(total / {i + 1})\n")
+        body.append(
+            f"\n\ndef compute_total_{n}_{i}(quantity, unit_price):\n"
+            f"    discounted_price = unit_price * {100 - i - variant} / 100\n"
+            f"    shipping_estimate = math.ceil(quantity / {i + 2 + variant})\n"
+            f"    subtotal = quantity * discounted_price + shipping_estimate * {3 + variant}\n"
+            f"    return round(subtotal, {2 + variant % 2})\n"
+        )
     return "".join(body)
 
 
 def tests(n: int, funcs: int, weaken: bool) -> str:
     out = [f"from pkg.mod{n} import *\n"]
     for i in range(funcs):
-        check = f"assert f{n}_{i}(1, 2) == {(i + 2) // (i + 1)}" if not (weaken and i == 0) else f"assert f{n}_{i}(1, 2)"
-        out.append(f"\n\ndef test_f{n}_{i}():\n    {check}\n")
+        call = f"compute_total_{n}_{i}(1, 100)"
+        check = f"assert {call} == {call}" if not (weaken and i == 0) else f"assert {call}"
+        out.append(f"\n\ndef test_total_{n}_{i}():\n    {check}\n")
     return "".join(out)
 
 
@@ -51,10 +58,10 @@ def build(root: Path, lines: int) -> Path:
     sh(repo, "git", "config", "user.email", "b@example.com")
     sh(repo, "git", "config", "user.name", "bench")
     files = 8
-    funcs = max(lines // files // 5, 1)  # about 5 changed lines per function once modified
+    funcs = max(round(lines / files / 6.5), 1)  # a function: 4 lines removed, 4 added (fewer where equal)
     for n in range(files):
         (repo / "pkg" / f"mod{n}.py").write_text(module(n, funcs, 0))
-        (repo / "tests" / f"test_mod{n}.py").write_text(tests(n, funcs // 2, False))
+        (repo / "tests" / f"test_mod{n}.py").write_text(tests(n, funcs, False))
     sh(repo, "git", "add", "-A")
     sh(repo, "git", "commit", "-qm", "base")
     for n in range(files):
@@ -62,7 +69,7 @@ def build(root: Path, lines: int) -> Path:
         if n == 0:
             text += "\n\ndef debug():\n    breakpoint()\n\nKEY = \"AKIA" + "IOSFODNN7EXAMPLE\"\n"
         (repo / "pkg" / f"mod{n}.py").write_text(text)
-    (repo / "tests" / "test_mod0.py").write_text(tests(0, funcs // 2, True))
+    (repo / "tests" / "test_mod0.py").write_text(tests(0, funcs, True))
     sh(repo, "git", "add", "-A")
     return repo
 

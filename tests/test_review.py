@@ -266,3 +266,45 @@ def test_added_lines_come_from_gits_diff_even_when_they_look_like_headers(tmp_pa
     added = {c.path: c.added for c in read_changes(repo)}
     assert added == {"notes.txt": [(2, "++ x"), (3, "@@ -1 +1 @@"), (5, "--- y")], "odd name.txt": [(2, "b")],
                      "new.txt": [(1, "n")]}
+
+
+SECRET_SAMPLES = {  # fake credentials of the kinds detect-secrets knows, split so this file itself stays clean
+    "aws": 'key = "AKIA' + 'IOSFODNN7EXAMPLE"',
+    "github": 'tok = "ghp_' + 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"',
+    "slack": 'hook = "xoxb-' + '123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"',
+    "stripe": 'stripe = "sk_live_' + '4eC39HqLyjWDarjtT1zdp7dc"',
+    "private_key": "-----BEGIN RSA " + "PRIVATE KEY-----",
+    "basic_auth": "url = 'https://user:s3cr3t" + "pass@example.com/x'",
+    "keyword": 'password = "hun' + 'ter2"',
+    "jwt": 't = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.' + 'dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"',
+    "base64": 'blob = "c2VjcmV0LXZhbHVlLXRoYXQtaXMtbG9uZy1lbm91Z2g9PQ=="',
+    "hex": 'h = "8f14e45fceea167a5a36dedd4bea2543a8b3e"',
+}
+
+
+def test_secret_prefilter_keeps_every_kind_of_secret() -> None:
+    from agent.review.changes import FileChange
+    from agent.review.secrets import find_secrets
+
+    changes = [FileChange(f"{name}.py", "A", None, b"x", [(3, "x = 1"), (4, line)]) for name, line in SECRET_SAMPLES.items()]
+    found = {(f.file.removesuffix(".py"), f.line) for f in find_secrets(changes)}
+    assert found == {(name, 4) for name in SECRET_SAMPLES}
+    messages = {f.file: f.message for f in find_secrets(changes)}
+    assert messages["aws.py"] == "possible secret (AWS Access Key)" and messages["jwt.py"] == "possible secret (JSON Web Token)"
+
+
+def test_prefilter_keyword_list_matches_detect_secrets() -> None:
+    from detect_secrets.plugins.keyword import DENYLIST
+
+    from agent.review.secrets import DENYLIST as COPY
+
+    assert COPY == DENYLIST
+
+
+def test_plain_code_lines_skip_the_secret_scan() -> None:
+    from agent.review.secrets import is_candidate
+
+    for line in ("    discounted_price = unit_price * 97 / 100", "class HttpRequestHandler(BaseHandler):",
+                 "MAX_RETRY_COUNT = 5", "def compute_total_0_1(quantity, unit_price):"):
+        assert not is_candidate(line), line
+    assert all(is_candidate(line) for line in SECRET_SAMPLES.values())
