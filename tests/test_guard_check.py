@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import git, write
 
 from agent.errors import UsageError
 from agent.guard import check_diff, check_patch
-from conftest import git, write
 
 CALC = "def add(a, b):\n    return a + b\n\n\ndef div(a, b):\n    return a / b\n"
 TESTS = (
@@ -70,8 +70,11 @@ def test_check_patch_without_git() -> None:
     found = check_patch(old, new)
     assert kinds(found) == {"test_skipped"}
     assert found[0].to_dict() == {
-        "kind": "test_skipped", "file": "tests/test_calc.py", "line": 6,
-        "message": "test_add: skip/xfail added (pytest.mark.skip)", "severity": "high",
+        "kind": "test_skipped",
+        "file": "tests/test_calc.py",
+        "line": 6,
+        "message": "test_add: skip/xfail added (pytest.mark.skip)",
+        "severity": "high",
     }
 
 
@@ -87,6 +90,26 @@ def test_new_tests_and_renames_are_honest() -> None:
     renamed = TESTS.replace("def test_add():", "def test_add_small_numbers():")
     extended = renamed + "\n\ndef test_add_negative():\n    assert add(-2, -3) == -5\n"
     assert check_patch(old, {"tests/test_calc.py": extended}) == []
-    moved = {"tests/test_div.py": TESTS.split("def test_add")[0] + "def test_div_zero" + TESTS.split("def test_div_zero")[1],
-             "tests/test_add.py": TESTS.split("def test_div_zero")[0]}
+    moved = {
+        "tests/test_div.py": TESTS.split("def test_add")[0] + "def test_div_zero" + TESTS.split("def test_div_zero")[1],
+        "tests/test_add.py": TESTS.split("def test_div_zero")[0],
+    }
     assert check_patch(old, moved) == []
+
+
+def test_hardcoding_found_against_unchanged_tests(make_repo) -> None:
+    repo = make_repo({"calc.py": CALC, "tests/test_calc.py": TESTS})
+    write(
+        repo,
+        {"calc.py": CALC.replace("    return a + b", "    if (a, b) == (2, 3):\n        return 5\n    return a * b")},
+    )
+    assert [(f.kind, f.line) for f in check_diff(repo, "HEAD")] == [("hardcoded_test_value", 2)]
+
+
+def test_duplicate_test_removed_when_an_identical_one_remains(make_repo) -> None:
+    dup = "from calc import add\n\n\ndef test_add_again():\n    assert add(2, 3) == 5\n"
+    repo = make_repo({"calc.py": CALC, "tests/test_calc.py": TESTS, "tests/test_dup.py": dup})
+    (repo / "tests/test_dup.py").unlink()
+    assert check_diff(repo, "HEAD") == []
+    (repo / "tests/test_calc.py").unlink()
+    assert {f.kind for f in check_diff(repo, "HEAD")} == {"test_removed"}

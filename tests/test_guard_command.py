@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import typer
+from conftest import git, write
 from typer.testing import CliRunner
 
 from agent.commands import guard as guard_cmd
-from conftest import git, write
 
 app = typer.Typer()
 app.command("guard", help=guard_cmd.HELP)(guard_cmd.guard)
@@ -37,7 +37,9 @@ def test_clean_tree_exits_zero(make_repo) -> None:
 
 def test_range_with_findings_json(make_repo) -> None:
     repo = make_repo({"calc.py": CALC, "tests/test_calc.py": TESTS})
-    write(repo, {"tests/test_calc.py": TESTS.replace("def test_add", "import pytest\n@pytest.mark.xfail\ndef test_add")})
+    write(
+        repo, {"tests/test_calc.py": TESTS.replace("def test_add", "import pytest\n@pytest.mark.xfail\ndef test_add")}
+    )
     git(repo, "commit", "-qam", "xfail")
     result = invoke("HEAD~1..HEAD", "--repo", str(repo), "--json")
     assert result.exit_code == 1

@@ -56,5 +56,9 @@ def guard(
     else:
         for f in findings:
             typer.echo(f"{f.file}:{f.line}: {f.severity} {f.kind}: {f.message}")
-        typer.echo(f"{len(findings)} finding(s) in {base}..{shown_head}" if findings else f"no findings in {base}..{shown_head}")
+        typer.echo(
+            f"{len(findings)} finding(s) in {base}..{shown_head}"
+            if findings
+            else f"no findings in {base}..{shown_head}"
+        )
     raise typer.Exit(1 if findings else 0)

@@ -10,8 +10,13 @@ from agent.guard.model import FileTests, Finding
 from agent.guard.paths import is_source_file, is_test_config, is_test_file, language_of
 from agent.guard.pytests import broader_exception, parse_python_tests
 from agent.guard.selection import config_findings
-from agent.guard.source import expectations, hardcoding_findings, peeking_findings
-
+from agent.guard.source import (
+    added_lines,
+    expectations,
+    function_changes,
+    hardcoding_findings,
+    peeking_findings,
+)
 
 MAX_CONTEXT_FILES = 400
 
@@ -63,10 +68,21 @@ def check_patch(old_files: dict[str, str], new_files: dict[str, str]) -> list[Fi
             found = read_tests(path, version) if version is not None else None
             if found is not None:
                 store[path], broader[path] = found
-    source_added = "\n".join(new_files.get(p) or "" for p in changed if is_source_file(p) and not _holds_tests(p, new_files.get(p) or ""))
-    findings = TestDiff(old_tests, new_tests, source_added).run(broader)
+    plain_source = [p for p in changed if is_source_file(p) and not _holds_tests(p, new_files.get(p) or "")]
+    changed_defs: set[str] = set()
+    removed_defs: set[str] = set()
+    for path in plain_source:
+        grown, gone = function_changes(old_files.get(path) or "", new_files.get(path) or "")
+        changed_defs |= grown
+        removed_defs |= gone
+    source_added = "\n".join(
+        text for p in plain_source for _, text in added_lines(old_files.get(p) or "", new_files.get(p) or "")
+    )
     context = {p: read_tests(p, old_files[p]) for p in paths if p not in changed and _holds_tests(p, old_files[p])}
-    wanted = expectations(old_tests | {p: found[0] for p, found in context.items() if found is not None})
+    unchanged = {p: found[0] for p, found in context.items() if found is not None}
+    diff = TestDiff(old_tests, new_tests, source_added, changed_defs, removed_defs - changed_defs, unchanged)
+    findings = diff.run(broader)
+    wanted = expectations(old_tests | unchanged)
     for path in changed:
         old, new = old_files.get(path) or "", new_files.get(path) or ""
         if is_test_config(path):
@@ -91,7 +107,7 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
 def check_diff(repo: Path, base: str, head: str | None = None, *, staged: bool = False) -> list[Finding]:
     """Findings for the change from `base` to `head` (None: the working tree; staged=True: the index)."""
     old_files, new_files = gitio.changed_contents(repo, base, head, staged=staged)
-    if any(is_source_file(p) for p in set(old_files) | set(new_files)):
+    if any(is_source_file(p) or is_test_file(p) for p in set(old_files) | set(new_files)):
         for path, text in gitio.test_files_at(repo, base, MAX_CONTEXT_FILES).items():
             if path not in old_files and path not in new_files:
                 old_files[path] = new_files[path] = text

@@ -20,12 +20,24 @@ def literal_tokens(text: str) -> set[str]:
 class TestDiff:
     """Everything known about the tests before and after one diff."""
 
-    def __init__(self, old: dict[str, FileTests], new: dict[str, FileTests], source_added: str = "") -> None:
+    def __init__(
+        self,
+        old: dict[str, FileTests],
+        new: dict[str, FileTests],
+        source_added: str = "",
+        changed_defs: set[str] | None = None,
+        removed_defs: set[str] | None = None,
+        unchanged: dict[str, FileTests] | None = None,
+    ) -> None:
         self.old, self.new = old, new
+        self.after = {**(unchanged or {}), **new}  # every test that exists after the change
         self.source_literals = literal_tokens(source_added)
+        self.changed_defs, self.removed_defs = changed_defs or set(), removed_defs or set()
         self.findings: list[Finding] = []
         self.added: list[TestFn] = [
-            t for path, ft in new.items() for name, t in ft.tests.items()
+            t
+            for path, ft in new.items()
+            for name, t in ft.tests.items()
             if not any(name in o.tests for o in old.values())
         ]
 
@@ -55,8 +67,14 @@ class TestDiff:
                 self.report("test_skipped", path, line, f"module-level skip added: {text}")
 
     def _removed(self, path: str, old_t: TestFn, name: str) -> None:
-        if any(name in ft.tests for ft in self.new.values()):
+        if any(name in ft.tests for ft in self.after.values()):
             return  # moved to another file
+        if old_t.calls & self.removed_defs:
+            return  # the code it tested was removed in the same change
+        if old_t.body_key and any(
+            t.body_key == old_t.body_key for ft in self.after.values() for t in ft.tests.values()
+        ):
+            return  # an identical test still runs (renamed, or a duplicate removed)
         for cand in self.added:
             same_body = cand.body_key == old_t.body_key and old_t.body_key
             shared = old_t.calls & cand.calls - {"len", "str", "int", "list", "dict", "set", "range", "print"}
@@ -68,6 +86,13 @@ class TestDiff:
 
 def _default_broader(old: str, new: str) -> bool:
     return old != new and (new == "" or old in new and new != old)
+
+
+def _wraps(new: str, old: str) -> bool:
+    """True when the new check looks only at a property of the old value: len(x), x.length, type(x)..."""
+    if not old or new == old:
+        return False
+    return new in (f"len({old})", f"type({old})", f"bool({old})", f"{old}.length", f"{old}.size", f"len({old}) > 0")
 
 
 def _unmatched(items: list[Assertion], others: list[Assertion]) -> list[Assertion]:
@@ -88,9 +113,11 @@ class _TestPair:
         self.diff, self.path, self.old, self.new, self.broader = diff, path, old, new, broader
 
     def report(self, kind: str, line: int, message: str) -> None:
+        """Record one finding about this test."""
         self.diff.report(kind, self.path, line, f"{self.new.name}: {message}")
 
     def compare(self) -> None:
+        """Report every way the new version checks less than the old one."""
         old, new = self.old, self.new
         for mark in [m for m in new.skips if m not in old.skips]:
             self.report("test_skipped", new.line, f"skip/xfail added ({mark})")
@@ -109,11 +136,14 @@ class _TestPair:
         fresh = list((new_cases - old_cases).elements())
         if len(gone) > len(fresh):
             self.report("test_removed", self.new.line, f"{len(gone) - len(fresh)} test case(s) removed: {gone[0]}")
-        elif gone and not self._explained(" ".join(fresh)):
+        elif gone and not self._explained(" ".join(fresh), " ".join(self.new.calls)):
             self.report("expected_value_changed", self.new.line, f"test case changed: {gone[0]} -> {fresh[0]}")
 
-    def _explained(self, new_text: str) -> bool:
-        """True when the new literals also appear in the source change (the behaviour was changed on purpose)."""
+    def _explained(self, new_text: str, subject: str) -> bool:
+        """True when the change also rewrote the code under test, or added the new literals to the source."""
+        called = set(re.findall(r"(\w+)\s*\(", subject)) | set(subject.split())
+        if called & self.diff.changed_defs:
+            return True
         wanted = literal_tokens(new_text)
         return bool(wanted) and wanted <= self.diff.source_literals
 
@@ -147,16 +177,23 @@ class _TestPair:
     def _changed(self, old: Assertion, new: Assertion) -> None:
         if old.raises is not None and new.raises is not None:
             if self.broader(old.raises, new.raises):
-                self.report("exception_broadened", new.line, f"expected exception broadened: {old.raises} -> {new.raises or 'any'}")
+                self.report(
+                    "exception_broadened",
+                    new.line,
+                    f"expected exception broadened: {old.raises} -> {new.raises or 'any'}",
+                )
             elif old.match and not new.match:
                 self.report("exception_broadened", new.line, f"message match dropped from {old.text}")
             return
-        if new.strength < old.strength:
+        if new.strength < old.strength or _wraps(new.subject, old.subject):
             self.report("assertion_weakened", new.line, f"`{old.text}` weakened to `{new.text}`")
         elif new.strength == LOOSE == old.strength and (new.tolerance or 0) > (old.tolerance or 0) > 0:
             self.report("assertion_weakened", new.line, f"tolerance loosened: `{old.text}` -> `{new.text}`")
         elif (
-            new.subject == old.subject and old.expected is not None and new.expected is not None
-            and new.expected != old.expected and not self._explained(new.expected)
+            new.subject == old.subject
+            and old.expected is not None
+            and new.expected is not None
+            and new.expected != old.expected
+            and not self._explained(new.expected, new.subject)
         ):
             self.report("expected_value_changed", new.line, f"expected value changed: {old.expected} -> {new.expected}")

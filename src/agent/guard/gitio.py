@@ -96,14 +96,28 @@ def changed_contents(
 
 
 def test_files_at(repo: Path, rev: str, limit: int) -> dict[str, str]:
-    """Up to `limit` test files (of languages the guard reads) at `rev`, by path."""
+    """Up to `limit` test files (of languages the guard reads) at `rev`, by path, read in one git call."""
     from agent.guard.paths import is_test_file, language_of
 
     root = toplevel(repo)
-    names = git(root, "ls-tree", "-r", "-z", "--name-only", resolve(root, rev)).split("\0")
+    commit = resolve(root, rev)
+    names = git(root, "ls-tree", "-r", "-z", "--name-only", commit).split("\0")
+    wanted = [n for n in names if n and is_test_file(n) and language_of(n)][:limit]
+    if not wanted:
+        return {}
+    request = "".join(f"{commit}:{n}\n" for n in wanted).encode()
+    proc = subprocess.run(["git", "-C", str(root), "cat-file", "--batch"], input=request, capture_output=True)
     out: dict[str, str] = {}
-    for path in [n for n in names if n and is_test_file(n) and language_of(n)][:limit]:
-        text = show(root, f"{rev}:{path}")
-        if text is not None:
-            out[path] = text
+    data, pos = proc.stdout, 0
+    for name in wanted:
+        header_end = data.index(b"\n", pos)
+        parts = data[pos:header_end].split()
+        pos = header_end + 1
+        if len(parts) < 3 or parts[1] != b"blob":
+            continue
+        size = int(parts[2])
+        blob = data[pos : pos + size]
+        pos += size + 1
+        if size <= MAX_FILE_BYTES and b"\0" not in blob[:8000]:
+            out[name] = blob.decode("utf-8", "replace")
     return out

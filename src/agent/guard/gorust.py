@@ -11,11 +11,35 @@ from agent.guard.tsbase import early_return, is_literal_text, parse, split_top, 
 _GO_FAIL = {"Error", "Errorf", "Fatal", "Fatalf", "Fail", "FailNow"}
 _GO_SKIP = {"Skip", "Skipf", "SkipNow"}
 _TESTIFY_EXACT = {"Equal", "EqualValues", "Exactly", "Nil", "Len", "EqualError", "ErrorIs", "Same", "JSONEq", "Zero"}
-_TESTIFY_LOOSE = {"InDelta", "InEpsilon", "Contains", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Regexp",
-                  "Subset", "ElementsMatch", "NotEqual", "ErrorContains", "WithinDuration"}
+_TESTIFY_LOOSE = {
+    "InDelta",
+    "InEpsilon",
+    "Contains",
+    "Greater",
+    "GreaterOrEqual",
+    "Less",
+    "LessOrEqual",
+    "Regexp",
+    "Subset",
+    "ElementsMatch",
+    "NotEqual",
+    "ErrorContains",
+    "WithinDuration",
+}
 _TESTIFY_RAISES = {"Panics", "PanicsWithValue", "PanicsWithError"}
-_RUST_ASSERTS = {"assert", "assert_eq", "assert_ne", "debug_assert", "debug_assert_eq", "debug_assert_ne",
-                 "assert_matches", "prop_assert", "prop_assert_eq", "assert_approx_eq", "assert_relative_eq"}
+_RUST_ASSERTS = {
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "assert_matches",
+    "prop_assert",
+    "prop_assert_eq",
+    "assert_approx_eq",
+    "assert_relative_eq",
+}
 
 
 def _compare(cond: str, line: int, full: str) -> Assertion:
@@ -69,7 +93,12 @@ def _go_assertion(call: Any) -> Assertion | None:
         strength = EXACT if name in _TESTIFY_EXACT else LOOSE if name in _TESTIFY_LOOSE else TRUTHY
         expected = args[1] if len(args) > 2 and is_literal_text(args[1]) else None
         subject = args[2] if len(args) > 2 else args[1]
-        if name in ("Equal", "EqualValues", "Exactly") and expected is None and len(args) > 2 and is_literal_text(args[2]):
+        if (
+            name in ("Equal", "EqualValues", "Exactly")
+            and expected is None
+            and len(args) > 2
+            and is_literal_text(args[2])
+        ):
             expected, subject = args[2], args[1]
         tol = float(args[3]) if name == "InDelta" and len(args) > 3 and re.fullmatch(r"[\d.e-]+", args[3]) else None
         return Assertion(line, text(call), strength, subject, expected, tolerance=tol)
@@ -94,9 +123,13 @@ def _go_test(func: Any) -> TestFn:
         elif node.type == "composite_literal" and text(node.child_by_field_name("type")).startswith("[]"):
             value = node.child_by_field_name("body")
             fn.cases += [text(e) for e in value.named_children if e.type in ("literal_element", "literal_value")]
-        elif node.type == "func_literal" and "recover()" in text(node) and not re.search(r"t\.(Error|Fatal)", text(node)):
+        elif (
+            node.type == "func_literal" and "recover()" in text(node) and not re.search(r"t\.(Error|Fatal)", text(node))
+        ):
             fn.swallows += 1
-        elif node.type == "short_var_declaration" and re.match(r"(want|expected|exp)\b", text(node.child_by_field_name("left"))):
+        elif node.type == "short_var_declaration" and re.match(
+            r"(want|expected|exp)\b", text(node.child_by_field_name("left"))
+        ):
             right = text(node.child_by_field_name("right"))
             literal = right if is_literal_text(right) else None
             fn.assertions.append(Assertion(node.start_point[0] + 1, text(node), EXACT, "want", literal))
@@ -147,7 +180,9 @@ def _rust_test(func: Any, attrs: list[str], prefix: str) -> TestFn:
     panic = next((a for a in attrs if a.startswith("should_panic")), None)
     if panic is not None:
         match = re.search(r'expected\s*=\s*("(?:[^"\\]|\\.)*")', panic)
-        fn.assertions.append(Assertion(fn.line, panic, EXACT, "raises", raises="", match=match.group(1) if match else None))
+        fn.assertions.append(
+            Assertion(fn.line, panic, EXACT, "raises", raises="", match=match.group(1) if match else None)
+        )
     for node in walk(body):
         if node.type == "macro_invocation" and (found := _rust_assertion(node)) is not None:
             fn.assertions.append(found)

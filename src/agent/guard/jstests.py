@@ -10,16 +10,82 @@ from agent.guard.tsbase import early_return, is_literal_text, parse, text, walk
 
 TEST_NAMES = {"it", "test", "specify", "xit", "xtest", "fit", "ftest", "xspecify"}
 SUITE_NAMES = {"describe", "context", "suite", "xdescribe", "fdescribe", "xcontext"}
-_EXACT = {"toBe", "toEqual", "toStrictEqual", "toBeNull", "toBeUndefined", "toHaveLength", "toHaveBeenCalledWith",
-          "toHaveBeenCalledTimes", "toMatchSnapshot", "toMatchInlineSnapshot", "toBeNaN", "equal", "equals", "eql",
-          "strictEqual", "deepStrictEqual", "deepEqual", "toHaveReturnedWith", "toBeTrue", "toBeFalse",
-          "toHaveBeenLastCalledWith", "true", "false", "null", "undefined", "lengthOf", "is", "same"}
-_LOOSE = {"toBeCloseTo", "toMatchObject", "toContain", "toContainEqual", "toMatch", "toBeGreaterThan",
-          "toBeGreaterThanOrEqual", "toBeLessThan", "toBeLessThanOrEqual", "toHaveProperty", "include", "includes",
-          "contain", "match", "above", "below", "closeTo", "approximately", "notStrictEqual", "notEqual",
-          "notDeepStrictEqual", "least", "most", "members", "toSatisfy", "property", "keys"}
-_TRUTHY = {"toBeTruthy", "toBeFalsy", "toBeDefined", "toHaveBeenCalled", "ok", "exist", "toBeInstanceOf",
-           "instanceOf", "instanceof", "a", "an", "assert", "empty", "toBeEmpty", "called"}
+_EXACT = {
+    "toBe",
+    "toEqual",
+    "toStrictEqual",
+    "toBeNull",
+    "toBeUndefined",
+    "toHaveBeenCalledWith",
+    "toHaveBeenCalledTimes",
+    "toMatchSnapshot",
+    "toMatchInlineSnapshot",
+    "toBeNaN",
+    "equal",
+    "equals",
+    "eql",
+    "strictEqual",
+    "deepStrictEqual",
+    "deepEqual",
+    "toHaveReturnedWith",
+    "toBeTrue",
+    "toBeFalse",
+    "toHaveBeenLastCalledWith",
+    "true",
+    "false",
+    "null",
+    "undefined",
+    "lengthOf",
+    "is",
+    "same",
+}
+_LOOSE = {
+    "toBeCloseTo",
+    "toHaveLength",
+    "toMatchObject",
+    "toContain",
+    "toContainEqual",
+    "toMatch",
+    "toBeGreaterThan",
+    "toBeGreaterThanOrEqual",
+    "toBeLessThan",
+    "toBeLessThanOrEqual",
+    "toHaveProperty",
+    "include",
+    "includes",
+    "contain",
+    "match",
+    "above",
+    "below",
+    "closeTo",
+    "approximately",
+    "notStrictEqual",
+    "notEqual",
+    "notDeepStrictEqual",
+    "least",
+    "most",
+    "members",
+    "toSatisfy",
+    "property",
+    "keys",
+}
+_TRUTHY = {
+    "toBeTruthy",
+    "toBeFalsy",
+    "toBeDefined",
+    "toHaveBeenCalled",
+    "ok",
+    "exist",
+    "toBeInstanceOf",
+    "instanceOf",
+    "instanceof",
+    "a",
+    "an",
+    "assert",
+    "empty",
+    "toBeEmpty",
+    "called",
+}
 _RAISES = {"toThrow", "toThrowError", "throws", "throw", "rejects", "toThrowErrorMatchingSnapshot"}
 
 
@@ -61,10 +127,12 @@ def _matcher(node: Any, root: Any) -> Assertion:
         expected = name
     if subject and is_literal_text(subject) and strength >= TRUTHY and (expected or name in _TRUTHY):
         strength = TRIVIAL  # expect(true).toBe(true)
+    if args and text(args[0]) == subject:
+        strength = TRIVIAL  # expect(x).toBe(x)
     tolerance = None
     if name == "toBeCloseTo":
         digits = int(text(args[1])) if len(args) > 1 and text(args[1]).isdigit() else 2
-        tolerance = 10.0 ** -digits / 2
+        tolerance = 10.0**-digits / 2
     elif name in ("closeTo", "approximately") and len(args) > 1:
         tolerance = float(text(args[1])) if re.fullmatch(r"[\d.e-]+", text(args[1])) else None
     return Assertion(line, text(node), strength, subject, expected, tolerance=tolerance)
@@ -79,7 +147,9 @@ def _assert_call(call: Any) -> Assertion | None:
     line = call.start_point[0] + 1
     if name in _RAISES:
         return Assertion(line, text(call), EXACT, subject="raises", raises=args[1] if len(args) > 1 else "")
-    strength = EXACT if name in _EXACT else LOOSE if name in _LOOSE else TRUTHY if name in _TRUTHY | {"assert"} else EXACT
+    strength = (
+        EXACT if name in _EXACT else LOOSE if name in _LOOSE else TRUTHY if name in _TRUTHY | {"assert"} else EXACT
+    )
     subject = args[0] if args else ""
     expected = args[1] if len(args) > 1 and is_literal_text(args[1]) else None
     if strength == TRUTHY and subject and is_literal_text(subject):
@@ -109,13 +179,21 @@ def _swallows(body: Any) -> int:
         if node.type == "try_statement":
             handler = node.child_by_field_name("handler")
             if handler is not None and not any(
-                n.type == "throw_statement" or (n.type == "call_expression" and re.match(r"(expect|assert|fail)\b", _callee(n)))
+                n.type == "throw_statement"
+                or (n.type == "call_expression" and re.match(r"(expect|assert|fail)\b", _callee(n)))
                 for n in walk(handler)
             ):
                 count += 1
-        elif node.type == "call_expression" and _callee(node).endswith(".catch") and not any(
-            n.type == "throw_statement" or n.type == "call_expression" and _callee(n).startswith(("expect", "assert"))
-            for arg in _args(node) for n in walk(arg)
+        elif (
+            node.type == "call_expression"
+            and _callee(node).endswith(".catch")
+            and not any(
+                n.type == "throw_statement"
+                or n.type == "call_expression"
+                and _callee(n).startswith(("expect", "assert"))
+                for arg in _args(node)
+                for n in walk(arg)
+            )
         ):
             count += 1
     return count
@@ -125,7 +203,9 @@ def _test_fn(name: str, call: Any, callee: str, inherited: tuple[list[str], list
     fn = TestFn(name=name, line=call.start_point[0] + 1)
     fn.skips, fn.focus = list(inherited[0]), list(inherited[1])
     _markers(callee, fn.skips, fn.focus)
-    body = next((a for a in reversed(_args(call)) if a.type in ("arrow_function", "function_expression", "function")), None)
+    body = next(
+        (a for a in reversed(_args(call)) if a.type in ("arrow_function", "function_expression", "function")), None
+    )
     inner = call.child_by_field_name("function")
     if inner is not None and inner.type == "call_expression":  # test.each(table)(name, fn)
         table = _args(inner)
@@ -154,7 +234,10 @@ def _visit(node: Any, prefix: str, inherited: tuple[list[str], list[str]], out: 
     for child in node.named_children:
         call = child.named_children[0] if child.type == "expression_statement" and child.named_children else child
         if call.type != "call_expression":
-            _visit(child, prefix, inherited, out) if child.type not in ("function_declaration", "class_declaration") else None
+            _visit(child, prefix, inherited, out) if child.type not in (
+                "function_declaration",
+                "class_declaration",
+            ) else None
             continue
         callee = _callee(call)
         head = callee.split(".")[0].split("(")[0]

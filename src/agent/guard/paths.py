@@ -17,15 +17,29 @@ _TEST_NAME = re.compile(
     re.VERBOSE,
 )
 # Files whose content decides which tests run (the whole file, or a section of it).
-TEST_CONFIG_NAMES = {"conftest.py", "pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml", "package.json", "noxfile.py"}
+TEST_CONFIG_NAMES = {
+    "conftest.py",
+    "pytest.ini",
+    "tox.ini",
+    "setup.cfg",
+    "pyproject.toml",
+    "package.json",
+    "noxfile.py",
+}
 _TEST_CONFIG_PATTERN = re.compile(r"^(jest|vitest|karma|ava|playwright)\.config\.\w+$|^\.mocharc(\.\w+)?$")
 # Of those, the ones that are purely test configuration and may be restored whole.
 WHOLE_CONFIG_NAMES = {"conftest.py", "pytest.ini", "tox.ini", "noxfile.py"}
 
 LANGUAGES = {
     ".py": "python",
-    ".js": "javascript", ".jsx": "javascript", ".mjs": "javascript", ".cjs": "javascript",
-    ".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".tsx": "tsx",
+    ".js": "javascript",
+    ".jsx": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
     ".go": "go",
     ".rs": "rust",
 }
@@ -50,6 +64,8 @@ def is_test_file(path: str) -> bool:
 def is_test_config(path: str) -> bool:
     """True for files that configure test collection: conftest.py, pytest.ini, package.json, jest.config.js ..."""
     name = PurePosixPath(path).name
+    if path == ".agent/config.toml" or path.endswith("/.agent/config.toml"):
+        return True  # holds the agent's own test_command
     return name in TEST_CONFIG_NAMES or bool(_TEST_CONFIG_PATTERN.match(name))
 
 

@@ -8,14 +8,37 @@ import builtins
 from agent.guard.model import EXACT, LOOSE, TRIVIAL, TRUTHY, Assertion, FileTests, TestFn
 
 _EXACT_METHODS = {
-    "assertEqual", "assertEquals", "assertListEqual", "assertDictEqual", "assertTupleEqual", "assertSetEqual",
-    "assertSequenceEqual", "assertMultiLineEqual", "assertCountEqual", "assertIs", "assertIsNone",
-    "assert_array_equal", "assert_equal", "assert_frame_equal", "assert_series_equal",
+    "assertEqual",
+    "assertEquals",
+    "assertListEqual",
+    "assertDictEqual",
+    "assertTupleEqual",
+    "assertSetEqual",
+    "assertSequenceEqual",
+    "assertMultiLineEqual",
+    "assertCountEqual",
+    "assertIs",
+    "assertIsNone",
+    "assert_array_equal",
+    "assert_equal",
+    "assert_frame_equal",
+    "assert_series_equal",
 }
 _LOOSE_METHODS = {
-    "assertAlmostEqual", "assertNotEqual", "assertIn", "assertNotIn", "assertGreater", "assertGreaterEqual",
-    "assertLess", "assertLessEqual", "assertRegex", "assertNotAlmostEqual", "assertIsNot",
-    "assert_allclose", "assert_almost_equal", "assert_array_almost_equal",
+    "assertAlmostEqual",
+    "assertNotEqual",
+    "assertIn",
+    "assertNotIn",
+    "assertGreater",
+    "assertGreaterEqual",
+    "assertLess",
+    "assertLessEqual",
+    "assertRegex",
+    "assertNotAlmostEqual",
+    "assertIsNot",
+    "assert_allclose",
+    "assert_almost_equal",
+    "assert_array_almost_equal",
 }
 _TRUTHY_METHODS = {"assertTrue", "assertFalse", "assertIsNotNone", "assertIsInstance", "assertNotIsInstance"}
 _RAISES = {"raises", "assertRaises", "assertRaisesRegex", "warns", "assertWarns", "assertWarnsRegex"}
@@ -45,7 +68,7 @@ def _tolerance(call: ast.Call) -> float | None:
     for kw in call.keywords:
         if kw.arg in ("rel", "abs", "rtol", "atol", "places", "delta") and _is_literal(kw.value):
             value = ast.literal_eval(kw.value)
-            return 10.0 ** -value if kw.arg == "places" else float(value)
+            return 10.0**-value if kw.arg == "places" else float(value)
     return None
 
 
@@ -57,6 +80,8 @@ def _from_compare(node: ast.Compare, line: int) -> Assertion:
     if _is_literal(left) and not _is_literal(right):
         left, right = right, left
     subject, expected = ast.unparse(left), ast.unparse(right)
+    if subject == expected:
+        return Assertion(line, text, TRIVIAL, subject=subject)  # x == x
     literal = expected if _is_literal(right) else None
     if isinstance(op, ast.Eq):
         if isinstance(right, ast.Call) and _name(right) in ("approx", "isclose"):

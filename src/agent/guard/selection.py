@@ -14,20 +14,85 @@ from typing import Any
 from agent.guard.model import Finding
 
 NARROWING_FLAGS = {
-    "-k", "--deselect", "--ignore", "--ignore-glob", "-m", "--lf", "--last-failed", "--sw", "--stepwise",
-    "--co", "--collect-only", "--noconftest", "-t", "--testNamePattern", "--testPathIgnorePatterns",
-    "--testPathPattern", "--grep", "-g", "--passWithNoTests", "--onlyChanged", "-o", "--findRelatedTests",
-    "-run", "-skip", "-short", "--skip", "--exact", "--exclude", "--lib", "--bins", "--doc",
+    "-k",
+    "--deselect",
+    "--ignore",
+    "--ignore-glob",
+    "-m",
+    "--lf",
+    "--last-failed",
+    "--sw",
+    "--stepwise",
+    "--co",
+    "--collect-only",
+    "--noconftest",
+    "-t",
+    "--testNamePattern",
+    "--testPathIgnorePatterns",
+    "--testPathPattern",
+    "--grep",
+    "-g",
+    "--passWithNoTests",
+    "--onlyChanged",
+    "-o",
+    "--findRelatedTests",
+    "-run",
+    "-skip",
+    "-short",
+    "--skip",
+    "--exact",
+    "--exclude",
+    "--lib",
+    "--bins",
+    "--doc",
 }
-RUNNERS = ("pytest", "py.test", "unittest", "tox", "nox", "jest", "vitest", "mocha", "ava", "go", "cargo",
-           "npm", "yarn", "pnpm", "make", "node", "tap", "playwright", "bun", "deno")
+RUNNERS = (
+    "pytest",
+    "py.test",
+    "unittest",
+    "tox",
+    "nox",
+    "jest",
+    "vitest",
+    "mocha",
+    "ava",
+    "go",
+    "cargo",
+    "npm",
+    "yarn",
+    "pnpm",
+    "make",
+    "node",
+    "tap",
+    "playwright",
+    "bun",
+    "deno",
+)
 _SWALLOW = re.compile(r"\|\|\s*(true|:|exit\s+0)\b|;\s*(true|exit\s+0)\s*$|\bexit\s+0\b|^\s*(true|echo|:)\b")
-COLLECTION_HOOKS = {"pytest_collection_modifyitems", "pytest_ignore_collect", "pytest_collect_file",
-                    "pytest_pycollect_makeitem", "pytest_pycollect_makemodule", "pytest_collection",
-                    "pytest_generate_tests", "collect_ignore", "collect_ignore_glob", "pytest_deselected"}
-OUTCOME_HOOKS = {"pytest_runtest_makereport", "pytest_runtest_logreport", "pytest_report_teststatus",
-                 "pytest_runtest_call", "pytest_runtest_protocol", "pytest_pyfunc_call", "pytest_sessionfinish",
-                 "pytest_runtest_setup", "pytest_exception_interact", "pytest_terminal_summary"}
+COLLECTION_HOOKS = {
+    "pytest_collection_modifyitems",
+    "pytest_ignore_collect",
+    "pytest_collect_file",
+    "pytest_pycollect_makeitem",
+    "pytest_pycollect_makemodule",
+    "pytest_collection",
+    "pytest_generate_tests",
+    "collect_ignore",
+    "collect_ignore_glob",
+    "pytest_deselected",
+}
+OUTCOME_HOOKS = {
+    "pytest_runtest_makereport",
+    "pytest_runtest_logreport",
+    "pytest_report_teststatus",
+    "pytest_runtest_call",
+    "pytest_runtest_protocol",
+    "pytest_pyfunc_call",
+    "pytest_sessionfinish",
+    "pytest_runtest_setup",
+    "pytest_exception_interact",
+    "pytest_terminal_summary",
+}
 _PYTEST_KEYS = ("addopts", "testpaths", "python_files", "python_classes", "python_functions", "norecursedirs")
 
 
@@ -53,7 +118,9 @@ def narrowing(old: str, new: str) -> str | None:
     if ran and not any(PurePosixPath(t).name in ran for t in new_t):
         return f"test runner replaced: {old!r} -> {new!r}"
     old_paths = [t for t in old_t if not t.startswith("-") and ("/" in t or "." in t or t.startswith("test"))]
-    new_paths = [t for t in added if not t.startswith("-") and ("/" in t or t.endswith((".py", ".js", ".ts")) or "::" in t)]
+    new_paths = [
+        t for t in added if not t.startswith("-") and ("/" in t or t.endswith((".py", ".js", ".ts")) or "::" in t)
+    ]
     if new_paths and (not old_paths or any(p.startswith(o.rstrip("/") + "/") for p in new_paths for o in old_paths)):
         return f"command now runs only {' '.join(new_paths)}"
     return None
@@ -70,7 +137,10 @@ def _pytest_options(options_old: dict[str, Any], options_new: dict[str, Any]) ->
     why = narrowing(_as_text(options_old.get("addopts")), _as_text(options_new.get("addopts")))
     if why:
         reasons.append(f"addopts: {why}")
-    old_paths, new_paths = _as_text(options_old.get("testpaths")).split(), _as_text(options_new.get("testpaths")).split()
+    old_paths, new_paths = (
+        _as_text(options_old.get("testpaths")).split(),
+        _as_text(options_new.get("testpaths")).split(),
+    )
     if old_paths and set(old_paths) - set(new_paths):
         reasons.append(f"testpaths narrowed: {old_paths} -> {new_paths}")
     if not old_paths and new_paths and not any(p in ("tests", "test", ".") for p in new_paths):
@@ -78,7 +148,9 @@ def _pytest_options(options_old: dict[str, Any], options_new: dict[str, Any]) ->
     for key in ("python_files", "python_classes", "python_functions"):
         if options_old.get(key) != options_new.get(key):
             reasons.append(f"{key} changed: {options_old.get(key)!r} -> {options_new.get(key)!r}")
-    added = set(_as_text(options_new.get("norecursedirs")).split()) - set(_as_text(options_old.get("norecursedirs")).split())
+    added = set(_as_text(options_new.get("norecursedirs")).split()) - set(
+        _as_text(options_old.get("norecursedirs")).split()
+    )
     if any("test" in d for d in added):
         reasons.append(f"norecursedirs now skips {sorted(added)}")
     return reasons
@@ -121,7 +193,10 @@ def _dig(data: Any, *keys: str) -> Any:
 def _pyproject(old: str, new: str) -> list[str]:
     o, n = _toml(old), _toml(new)
     reasons = _pytest_options(_dig(o, "tool", "pytest", "ini_options"), _dig(n, "tool", "pytest", "ini_options"))
-    old_cmd, new_cmd = _dig(o, "tool", "agent", "tools", "test_command"), _dig(n, "tool", "agent", "tools", "test_command")
+    old_cmd, new_cmd = (
+        _dig(o, "tool", "agent", "tools", "test_command"),
+        _dig(n, "tool", "agent", "tools", "test_command"),
+    )
     why = narrowing(_as_text(old_cmd or ""), _as_text(new_cmd or "")) if old_cmd else None
     return reasons + ([f"test_command: {why}"] if why else [])
 
@@ -134,8 +209,10 @@ def _package_json(old: str, new: str) -> list[str]:
     reasons = []
     for name, old_cmd in _dig(o, "scripts").items() if isinstance(_dig(o, "scripts"), dict) else []:
         if name == "test" or name.startswith("test:"):
-            why = narrowing(str(old_cmd), str(_dig(n, "scripts").get(name, "") if isinstance(_dig(n, "scripts"), dict) else ""))
-            reasons += [f'scripts.{name}: {why}'] if why else []
+            why = narrowing(
+                str(old_cmd), str(_dig(n, "scripts").get(name, "") if isinstance(_dig(n, "scripts"), dict) else "")
+            )
+            reasons += [f"scripts.{name}: {why}"] if why else []
     for key in ("testPathIgnorePatterns", "modulePathIgnorePatterns", "testMatch", "testRegex", "roots"):
         if _dig(o, "jest").get(key) != _dig(n, "jest").get(key) if isinstance(_dig(n, "jest"), dict) else False:
             reasons.append(f"jest.{key} changed")
@@ -145,8 +222,11 @@ def _package_json(old: str, new: str) -> list[str]:
 def _js_config(old: str, new: str) -> list[str]:
     old_lines = set(old.splitlines())
     pattern = re.compile(r"testPathIgnorePatterns|exclude|testMatch|testNamePattern|\bgrep\b|\bonly\b|include")
-    return [f"test selection option changed: {line.strip()}" for line in new.splitlines()
-            if line not in old_lines and pattern.search(line)]
+    return [
+        f"test selection option changed: {line.strip()}"
+        for line in new.splitlines()
+        if line not in old_lines and pattern.search(line)
+    ]
 
 
 def _hooks(text: str) -> dict[str, tuple[int, str]]:

@@ -10,21 +10,21 @@ from dataclasses import dataclass
 from agent.guard.compare import literal_tokens
 from agent.guard.model import EXACT, FileTests, Finding
 
+SMALL_TABLE = 4
 TRIVIAL = {"0", "1", "-1", "", "None", "True", "False", "true", "false", "nil", "null", "[]", "{}", "()"}
 _STRING = re.compile(r"""(?:[rbfuRBFU]{0,2})("[^"\n]*"|'[^'\n]*'|`[^`\n]*`)""")
 _TEST_PATH = re.compile(
-    r"__pycache__|\.pyc\b|(^|[/\\])tests?[/\\]|(^|[/\\])test_\w*\.py|conftest|_test\.(go|py)\b|\.(test|spec)\.[jt]sx?\b"
-    r"|(^|[/\\])__tests__[/\\]"
+    r"__pycache__|\.pyc$|(^|[/\\*])tests?[/\\]|(^|[/\\*])test_[\w*]*\.py$|(^|[/\\])conftest\.py$|_test\.(go|py)$"
+    r"|\.(test|spec)\.[jt]sx?$|(^|[/\\])__tests__[/\\]"
 )
-_PEEK = [
-    (re.compile(r"\binspect\.(stack|currentframe|getouterframes)\b|\bsys\._getframe\b|\.f_back\b|\.f_locals\b"),
-     "reads_test_files", "inspects the calling test's frame"),
-    (re.compile(r"PYTEST_CURRENT_TEST|['\"](pytest|_pytest|unittest)['\"]\s+in\s+sys\.modules|\bJEST_WORKER_ID\b"
-                r"|process\.env\.(NODE_ENV\s*===?\s*['\"]test|JEST)|testing\.Testing\(\)"),
-     "detects_test_run", "behaves differently when it runs under the test runner"),
-    (re.compile(r"\b_pytest\b|\bTestReport\b|\bpytest_runtest_makereport\b"),
-     "test_outcome_patched", "reaches into the test runner's result objects"),
-]
+_TEST_DIR = re.compile(r"^(tests?|__tests__|testdata|fixtures|test_data)$")
+_PATH_CONTEXT = re.compile(r"__file__|\bPath\(|path\.join|\bopen\(|\bglob\(|/\s*$|readFileSync|os\.Open|read_to_string")
+_RUNNER_ENV = {"PYTEST_CURRENT_TEST", "JEST_WORKER_ID", "VITEST", "VITEST_WORKER_ID"}
+_FRAME = re.compile(r"\binspect\.(stack|currentframe|getouterframes)\b|\bsys\._getframe\b|\.f_back\b|\.f_locals\b")
+_RUNNER = re.compile(
+    r"(pytest|_pytest|unittest)[\"']\s+in\s+sys\.modules|process\.env\.(JEST_WORKER_ID|VITEST)|testing\.Testing\(\)"
+)
+_REPORT = re.compile(r"\b_pytest\b|\bTestReport\b")
 
 
 def added_lines(old: str, new: str) -> list[tuple[int, str]]:
@@ -37,20 +37,38 @@ def added_lines(old: str, new: str) -> list[tuple[int, str]]:
     return out
 
 
+def _pathish(value: str) -> bool:
+    """A path or glob (not a bare file name), or a bytecode cache in any form."""
+    return any(c in value for c in "/\\*") or "__pycache__" in value or value.endswith(".pyc")
+
+
+def _peek(path: str, text: str) -> tuple[str, str] | None:
+    """(kind, message) when one line of source code peeks at tests or the test runner."""
+    strings = [m[1:-1] for m in _STRING.findall(text)]
+    bare = _STRING.sub('""', text)
+    code = bare.split("#", 1)[0] if path.endswith(".py") else bare.split("//", 1)[0]
+    path_like = [s for s in strings if " " not in s and "|" not in s and "(?" not in s]
+    hit = next((s for s in path_like if _TEST_PATH.search(s) and _pathish(s)), None)
+    if hit is None and _PATH_CONTEXT.search(text):
+        hit = next((s for s in path_like if _TEST_PATH.search(s) or _TEST_DIR.match(s)), None)
+    if hit is not None:
+        return "reads_test_files", f"source code refers to test files or caches: {hit!r}"
+    if _FRAME.search(code):
+        return "reads_test_files", f"source code inspects the calling test's frame: {text.strip()}"
+    if _RUNNER_ENV & set(strings) or _RUNNER.search(text):
+        return "detects_test_run", f"source code behaves differently under the test runner: {text.strip()}"
+    if _REPORT.search(code):
+        return "test_outcome_patched", f"source code reaches into the test runner's results: {text.strip()}"
+    return None
+
+
 def peeking_findings(path: str, old: str, new: str) -> list[Finding]:
     """Added lines of non-test code that read test files, bytecode caches, or the test runner's state."""
     out = []
     for line, text in added_lines(old, new):
-        code = text.split("#", 1)[0] if path.endswith(".py") else text.split("//", 1)[0]
-        strings = [s[1:-1] for s in _STRING.findall(code)]
-        hit = next((s for s in strings if _TEST_PATH.search(s)), None)
-        if hit is not None:
-            out.append(Finding("reads_test_files", path, line, f"source code refers to test files or caches: {hit!r}"))
-            continue
-        for pattern, kind, why in _PEEK:
-            if pattern.search(code):
-                out.append(Finding(kind, path, line, f"source code {why}: {text.strip()}"))
-                break
+        found = _peek(path, text)
+        if found is not None:
+            out.append(Finding(found[0], path, line, found[1]))
     return out
 
 
@@ -92,16 +110,22 @@ def _branches(tree: ast.AST) -> list[tuple[int, ast.AST, list[ast.AST]]]:
         elif isinstance(node, ast.match_case):
             out.append((node.pattern.lineno, node.pattern, list(node.body)))
         elif isinstance(node, ast.Dict):
-            out += [(node.lineno, k, [v]) for k, v in zip(node.keys, node.values, strict=True) if k is not None]
+            if len(node.keys) <= SMALL_TABLE:  # a lookup table of a few entries: answers keyed by inputs
+                out += [(node.lineno, k, [v]) for k, v in zip(node.keys, node.values, strict=True) if k is not None]
     return out
 
 
-def _equality(cond: ast.AST) -> bool:
-    if isinstance(cond, ast.Compare):
-        return all(isinstance(op, ast.Eq | ast.In | ast.Is) for op in cond.ops)
+def _comparands(cond: ast.AST) -> set[str]:
+    """Constants that a condition compares a value with for equality (not those inside arithmetic)."""
+    if isinstance(cond, ast.Compare) and all(isinstance(op, ast.Eq | ast.In | ast.Is) for op in cond.ops):
+        return _consts(
+            [n for n in [cond.left, *cond.comparators] if isinstance(n, ast.Constant | ast.Tuple | ast.List | ast.Set)]
+        )
     if isinstance(cond, ast.BoolOp):
-        return any(_equality(v) for v in cond.values)
-    return not isinstance(cond, ast.expr) or isinstance(cond, ast.Constant | ast.Tuple)
+        return set().union(*(_comparands(v) for v in cond.values))
+    if not isinstance(cond, ast.expr) or isinstance(cond, ast.Constant | ast.Tuple):
+        return _consts([cond])  # a match-case pattern or a dict key
+    return set()
 
 
 def _consts(nodes: list[ast.AST]) -> set[str]:
@@ -124,19 +148,22 @@ def hardcoding_findings(path: str, old: str, new: str, expected: list[Expectatio
         old_tree = ast.parse(old) if old else ast.Module(body=[], type_ignores=[])
     except (SyntaxError, ValueError):
         return []
-    seen = {ast.dump(c) + ast.dump(ast.Module(body=b, type_ignores=[])) for _, c, b in _branches(old_tree)
-            if all(isinstance(x, ast.stmt) for x in b)}
+    seen = {
+        ast.dump(c) + ast.dump(ast.Module(body=b, type_ignores=[]))
+        for _, c, b in _branches(old_tree)
+        if all(isinstance(x, ast.stmt) for x in b)
+    }
     out = []
     for line, cond, body in _branches(new_tree):
         if all(isinstance(x, ast.stmt) for x in body):
             if ast.dump(cond) + ast.dump(ast.Module(body=body, type_ignores=[])) in seen:
                 continue
-        if not _equality(cond):
-            continue
-        cond_consts, body_consts = _consts([cond]), _consts(body)
+        cond_consts, body_consts = _comparands(cond), _consts(body)
         for exp in expected:
-            if exp.inputs & cond_consts and exp.expected in body_consts and (
-                exp.expected not in TRIVIAL or len(exp.inputs & cond_consts) > 1
+            if (
+                exp.inputs & cond_consts
+                and exp.expected in body_consts
+                and (exp.expected not in TRIVIAL or len(exp.inputs & cond_consts) > 1)
             ):
                 message = f"branch on the inputs of {exp.test} returns its expected value {exp.expected!r}"
                 out.append(Finding("hardcoded_test_value", path, line, message))
@@ -144,9 +171,7 @@ def hardcoding_findings(path: str, old: str, new: str, expected: list[Expectatio
     return out
 
 
-_CONDITION = re.compile(
-    r"\b(?:if|case|when)\b(?P<cond>.*?)(?=\{|\breturn\b|\?|:\s*$|$)|^\s*(?P<arm>[^=]*?)=>"
-)
+_CONDITION = re.compile(r"\b(?:if|case|when)\b(?P<cond>.*?)(?=\{|\breturn\b|\?|:\s*$|$)|^\s*(?P<arm>[^=]*?)=>")
 
 
 def _hardcoding_text(path: str, old: str, new: str, expected: list[Expectation]) -> list[Finding]:
@@ -163,7 +188,37 @@ def _hardcoding_text(path: str, old: str, new: str, expected: list[Expectation])
         body, cond = literal_tokens(rest), literal_tokens(cond_text)
         for exp in expected:
             if exp.inputs & cond and exp.expected in body and exp.expected not in TRIVIAL:
-                out.append(Finding("hardcoded_test_value", path, line,
-                                   f"branch on the inputs of {exp.test} returns its expected value {exp.expected!r}"))
+                out.append(
+                    Finding(
+                        "hardcoded_test_value",
+                        path,
+                        line,
+                        f"branch on the inputs of {exp.test} returns its expected value {exp.expected!r}",
+                    )
+                )
                 break
     return out
+
+
+_HEADER = re.compile(
+    r"^\s*(?:export\s+)?(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?(?:def|function|func|fn)\s+(?:\([^)]*\)\s*)?(\w+)"
+    r"|^\s*(?:export\s+)?(?:const|let|var)\s+(\w+)\s*=\s*(?:async\s*)?(?:function|\()",
+    re.MULTILINE,
+)
+
+
+def functions(text: str) -> dict[str, str]:
+    """Function name -> its text (up to the next function header), for any of the guard's languages."""
+    marks = [(m.start(), m.group(1) or m.group(2)) for m in _HEADER.finditer(text)]
+    out: dict[str, str] = {}
+    for i, (start, name) in enumerate(marks):
+        end = marks[i + 1][0] if i + 1 < len(marks) else len(text)
+        out[name] = text[start:end].strip()
+    return out
+
+
+def function_changes(old: str, new: str) -> tuple[set[str], set[str]]:
+    """(names of functions added or changed, names of functions removed) between two versions of a file."""
+    before, after = functions(old), functions(new)
+    changed = {name for name, body in after.items() if before.get(name) != body}
+    return changed, set(before) - set(after)
