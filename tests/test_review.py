@@ -29,7 +29,9 @@ def repo(tmp_path: Path) -> Path:
 
 def run(repo: Path, *, staged: bool = True, model: str | None = None, strict: bool = False, **review_cfg: object):
     config = load_config(repo, {"review": review_cfg})
-    report = review(repo, config, ReviewOptions(staged=staged, model=model, strict=strict, severity=config.review.strict_severity))
+    report = review(
+        repo, config, ReviewOptions(staged=staged, model=model, strict=strict, severity=config.review.strict_severity)
+    )
     return report, config
 
 
@@ -38,8 +40,13 @@ def kinds(report) -> set[tuple[str, str, int]]:
 
 
 def test_honest_change_has_no_findings(repo: Path) -> None:
-    write(repo, {"calc.py": CALC + "\n\ndef mul(a, b):\n    return a * b\n",
-                 "tests/test_calc.py": TESTS + "\n\ndef test_mul():\n    from calc import mul\n    assert mul(2, 3) == 6\n"})
+    write(
+        repo,
+        {
+            "calc.py": CALC + "\n\ndef mul(a, b):\n    return a * b\n",
+            "tests/test_calc.py": TESTS + "\n\ndef test_mul():\n    from calc import mul\n    assert mul(2, 3) == 6\n",
+        },
+    )
     git(repo, "add", "-A")
     report, config = run(repo, strict=True)
     assert report.findings == [] and report.errors == []
@@ -73,17 +80,20 @@ def test_only_the_index_is_read_not_the_working_tree(repo: Path) -> None:
 
 
 def test_each_fast_check(repo: Path) -> None:
-    write(repo, {
-        "calc.py": CALC + f'\nTOKEN = "{FAKE_KEY}"\n\n\ndef f():\n    breakpoint()\n    print("here")\n',
-        "web/app.js": "function go() {\n  console.log('x');\n  debugger;\n}\n",
-        "merge.txt": "a\n<<<<<<< HEAD\nb\n=======\nc\n>>>>>>> other\n",
-        "notes.md": "Title\n=======\n",  # a setext heading, not a conflict
-        "broken.py": "def f(:\n    pass\n",
-        "conf.json": '{"a": 1,}\n',
-        "big.txt": "x" * 3000 + "\n",
-        "logo.bin": "\0\1\2",
-        "tests/test_helpers.py": "def test_x():\n    print('fine in tests')\n    assert 1 + 1 == 2\n",
-    })
+    write(
+        repo,
+        {
+            "calc.py": CALC + f'\nTOKEN = "{FAKE_KEY}"\n\n\ndef f():\n    breakpoint()\n    print("here")\n',
+            "web/app.js": "function go() {\n  console.log('x');\n  debugger;\n}\n",
+            "merge.txt": "a\n<<<<<<< HEAD\nb\n=======\nc\n>>>>>>> other\n",
+            "notes.md": "Title\n=======\n",  # a setext heading, not a conflict
+            "broken.py": "def f(:\n    pass\n",
+            "conf.json": '{"a": 1,}\n',
+            "big.txt": "x" * 3000 + "\n",
+            "logo.bin": "\0\1\2",
+            "tests/test_helpers.py": "def test_x():\n    print('fine in tests')\n    assert 1 + 1 == 2\n",
+        },
+    )
     git(repo, "add", "-A")
     report, _ = run(repo, max_file_kb=2)
     found = kinds(report)
@@ -112,7 +122,9 @@ def test_ids_are_stable_when_lines_move(repo: Path) -> None:
     write(repo, {"calc.py": "# a new first line\n" + CALC + "\n\ndef f():\n    breakpoint()\n"})
     git(repo, "add", "-A")
     moved = next(f for f in run(repo)[0].findings if f.kind == "debugger")
-    assert moved.line == first.line + 1 and moved.id == first.id == finding_id("debugger", "calc.py", "    breakpoint()")
+    assert moved.line == first.line + 1 and moved.id == first.id == finding_id(
+        "debugger", "calc.py", "    breakpoint()"
+    )
 
 
 def test_first_commit_and_deleted_files(tmp_path: Path) -> None:
@@ -137,12 +149,31 @@ def test_cli_json_shape_and_exit_codes(repo: Path) -> None:
     proc = agent_cli("review", "--staged", "--json", "--repo", str(repo))
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert set(data) == {"format", "mode", "files", "findings", "counts", "dismissed", "errors", "model", "strict",
-                         "threshold", "blocked", "duration_s"}
+    assert set(data) == {
+        "format",
+        "mode",
+        "files",
+        "findings",
+        "counts",
+        "dismissed",
+        "errors",
+        "model",
+        "strict",
+        "threshold",
+        "blocked",
+        "duration_s",
+    }
     assert data["format"] == 1 and data["mode"] == "staged" and data["blocked"] is False
     assert set(data["findings"][0]) == {"id", "kind", "severity", "file", "line", "message", "source"}
     assert data["findings"][0]["kind"] == "exception_broadened" and data["counts"]["high"] == 1
-    assert data["model"] == {"model": None, "status": "off", "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "duration_s": 0.0}
+    assert data["model"] == {
+        "model": None,
+        "status": "off",
+        "tokens_in": 0,
+        "tokens_out": 0,
+        "cost_usd": 0.0,
+        "duration_s": 0.0,
+    }
     strict = agent_cli("review", "--staged", "--strict", "--repo", str(repo))
     assert strict.returncode == 1 and "exception_broadened" in strict.stdout and "commit blocked" in strict.stdout
     bad = agent_cli("review", "--staged", "--strict", "--severity", "urgent", "--repo", str(repo))
@@ -173,9 +204,15 @@ def _script(tmp_path: Path, replies: list[dict]) -> str:
 def test_model_layer_with_scripted_backend(repo: Path, tmp_path: Path) -> None:
     write(repo, {"calc.py": CALC.replace("return a / b", "return a // b")})
     git(repo, "add", "-A")
-    call = {"name": "report_findings", "arguments": {"findings": [
-        {"file": "calc.py", "line": 6, "severity": "high", "message": "floor division changes div's results"},
-        {"file": "elsewhere.py", "line": 1, "severity": "high", "message": "not in the change: dropped"}]}}
+    call = {
+        "name": "report_findings",
+        "arguments": {
+            "findings": [
+                {"file": "calc.py", "line": 6, "severity": "high", "message": "floor division changes div's results"},
+                {"file": "elsewhere.py", "line": 1, "severity": "high", "message": "not in the change: dropped"},
+            ]
+        },
+    }
     spec = _script(tmp_path, [{"content": "", "tool_calls": [call], "cost_usd": 0.001}])
     report, config = run(repo, model=spec, strict=True)
     assert [(f.kind, f.file, f.line, f.source) for f in report.findings] == [("model_review", "calc.py", 6, "model")]
@@ -238,7 +275,9 @@ def test_dismissed_finding_is_remembered_and_not_reported_again(repo: Path) -> N
     git(repo, "add", "-A")
     report, _ = run(repo)
     target = report.findings[0]
-    proc = agent_cli("review", "--dismiss", target.id, "--why", "shell() opens the debugger on purpose", "--repo", str(repo))
+    proc = agent_cli(
+        "review", "--dismiss", target.id, "--why", "shell() opens the debugger on purpose", "--repo", str(repo)
+    )
     assert proc.returncode == 0, proc.stderr
     again, _ = run(repo, strict=True, strict_severity="low")
     assert again.findings == [] and again.dismissed == [target.id] and not again.blocked
@@ -253,8 +292,13 @@ def test_dismissed_finding_is_remembered_and_not_reported_again(repo: Path) -> N
 
 def test_commit_ids_and_checksums_are_not_secrets(repo: Path) -> None:
     sha = "3c81c0b90a4c9f45d6d0b56c01c7cdb0721e6028"
-    write(repo, {".pre-commit-config.yaml": f"repos:\n- repo: https://example.com/x\n  rev: {sha}\n",
-                 "settings.py": f'API_SECRET = "{sha}"\n'})
+    write(
+        repo,
+        {
+            ".pre-commit-config.yaml": f"repos:\n- repo: https://example.com/x\n  rev: {sha}\n",
+            "settings.py": f'API_SECRET = "{sha}"\n',
+        },
+    )
     git(repo, "add", "-A")
     assert kinds(run(repo)[0]) == {("secret", "settings.py", 1)}
 
@@ -264,8 +308,11 @@ def test_added_lines_come_from_gits_diff_even_when_they_look_like_headers(tmp_pa
     write(repo, {"notes.txt": "one\n++ x\n@@ -1 +1 @@\ntwo\n--- y\n", "odd name.txt": "a\nb\n", "new.txt": "n\n"})
     git(repo, "add", "-A")
     added = {c.path: c.added for c in read_changes(repo)}
-    assert added == {"notes.txt": [(2, "++ x"), (3, "@@ -1 +1 @@"), (5, "--- y")], "odd name.txt": [(2, "b")],
-                     "new.txt": [(1, "n")]}
+    assert added == {
+        "notes.txt": [(2, "++ x"), (3, "@@ -1 +1 @@"), (5, "--- y")],
+        "odd name.txt": [(2, "b")],
+        "new.txt": [(1, "n")],
+    }
 
 
 SECRET_SAMPLES = {  # fake credentials of the kinds detect-secrets knows, split so this file itself stays clean
@@ -276,7 +323,8 @@ SECRET_SAMPLES = {  # fake credentials of the kinds detect-secrets knows, split 
     "private_key": "-----BEGIN RSA " + "PRIVATE KEY-----",
     "basic_auth": "url = 'https://user:s3cr3t" + "pass@example.com/x'",
     "keyword": 'password = "hun' + 'ter2"',
-    "jwt": 't = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.' + 'dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"',
+    "jwt": 't = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.'
+    + 'dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"',
     "base64": 'blob = "c2VjcmV0LXZhbHVlLXRoYXQtaXMtbG9uZy1lbm91Z2g9PQ=="',
     "hex": 'h = "8f14e45fceea167a5a36dedd4bea2543a8b3e"',
 }
@@ -286,11 +334,16 @@ def test_secret_prefilter_keeps_every_kind_of_secret() -> None:
     from agent.review.changes import FileChange
     from agent.review.secrets import find_secrets
 
-    changes = [FileChange(f"{name}.py", "A", None, b"x", [(3, "x = 1"), (4, line)]) for name, line in SECRET_SAMPLES.items()]
+    changes = [
+        FileChange(f"{name}.py", "A", None, b"x", [(3, "x = 1"), (4, line)]) for name, line in SECRET_SAMPLES.items()
+    ]
     found = {(f.file.removesuffix(".py"), f.line) for f in find_secrets(changes)}
     assert found == {(name, 4) for name in SECRET_SAMPLES}
     messages = {f.file: f.message for f in find_secrets(changes)}
-    assert messages["aws.py"] == "possible secret (AWS Access Key)" and messages["jwt.py"] == "possible secret (JSON Web Token)"
+    assert (
+        messages["aws.py"] == "possible secret (AWS Access Key)"
+        and messages["jwt.py"] == "possible secret (JSON Web Token)"
+    )
 
 
 def test_prefilter_keyword_list_matches_detect_secrets() -> None:
@@ -304,7 +357,11 @@ def test_prefilter_keyword_list_matches_detect_secrets() -> None:
 def test_plain_code_lines_skip_the_secret_scan() -> None:
     from agent.review.secrets import is_candidate
 
-    for line in ("    discounted_price = unit_price * 97 / 100", "class HttpRequestHandler(BaseHandler):",
-                 "MAX_RETRY_COUNT = 5", "def compute_total_0_1(quantity, unit_price):"):
+    for line in (
+        "    discounted_price = unit_price * 97 / 100",
+        "class HttpRequestHandler(BaseHandler):",
+        "MAX_RETRY_COUNT = 5",
+        "def compute_total_0_1(quantity, unit_price):",
+    ):
         assert not is_candidate(line), line
     assert all(is_candidate(line) for line in SECRET_SAMPLES.values())

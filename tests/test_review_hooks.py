@@ -24,7 +24,9 @@ def repo(tmp_path: Path) -> Path:
 
 def commit(repo: Path, message: str | None = "change", **env: str) -> subprocess.CompletedProcess[str]:
     args = ["git", "commit", "-q"] + (["-m", message] if message is not None else [])
-    return subprocess.run(args, cwd=repo, capture_output=True, text=True, env={**os.environ, "GIT_EDITOR": "true", **env})
+    return subprocess.run(
+        args, cwd=repo, capture_output=True, text=True, env={**os.environ, "GIT_EDITOR": "true", **env}
+    )
 
 
 def head(repo: Path) -> str:
@@ -55,8 +57,13 @@ def test_weakened_test_is_flagged_and_blocked_in_strict_mode(repo: Path) -> None
 
 def test_honest_commit_passes_in_strict_mode(repo: Path) -> None:
     hook_install(repo, "--strict")
-    write(repo, {"calc.py": CALC + "\n\ndef sub(a, b):\n    return a - b\n",
-                 "tests/test_calc.py": TESTS + "\n\ndef test_sub():\n    from calc import sub\n    assert sub(3, 2) == 1\n"})
+    write(
+        repo,
+        {
+            "calc.py": CALC + "\n\ndef sub(a, b):\n    return a - b\n",
+            "tests/test_calc.py": TESTS + "\n\ndef test_sub():\n    from calc import sub\n    assert sub(3, 2) == 1\n",
+        },
+    )
     git(repo, "add", "-A")
     proc = commit(repo, "add sub")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -66,7 +73,7 @@ def test_honest_commit_passes_in_strict_mode(repo: Path) -> None:
 
 def test_existing_hooks_still_run_and_uninstall_restores_them(repo: Path) -> None:
     hooks = repo / ".git" / "hooks"
-    mine = "#!/bin/sh\necho ran >> \"$(git rev-parse --show-toplevel)/../hook.log\"\nexit 0\n"
+    mine = '#!/bin/sh\necho ran >> "$(git rev-parse --show-toplevel)/../hook.log"\nexit 0\n'
     (hooks / "pre-commit").write_text(mine)
     (hooks / "pre-commit").chmod(0o750)
     out = hook_install(repo)
@@ -112,7 +119,8 @@ def test_prepare_commit_msg_proposes_a_message_only_when_none_given(repo: Path) 
     proc = commit(repo, None)  # no -m: the editor (GIT_EDITOR=true) keeps the proposal
     assert proc.returncode == 0, proc.stderr
     assert git(repo, "log", "-1", "--format=%B").strip() == (
-        "Update calc.py; add usage.md\n\n- calc.py (+4 -0)\n- docs/usage.md (+1 -0)")
+        "Update calc.py; add usage.md\n\n- calc.py (+4 -0)\n- docs/usage.md (+1 -0)"
+    )
     write(repo, {"calc.py": CALC})
     git(repo, "add", "-A")
     assert commit(repo, "my own words").returncode == 0
@@ -146,14 +154,24 @@ def test_pre_commit_framework_runs_the_agent_review_hook(repo: Path, tmp_path: P
     # `language: python` would make pre-commit pip-install this project and its dependencies from the
     # network; the override runs the same hook (id, entry, pass_filenames from .pre-commit-hooks.yaml)
     # with the agent already installed, as `language: system`.
-    write(repo, {".pre-commit-config.yaml": (
-        f"repos:\n- repo: {hook_repo}\n  rev: {rev}\n  hooks:\n  - id: agent-review\n"
-        "    language: system\n    args: [--strict]\n")})
+    write(
+        repo,
+        {
+            ".pre-commit-config.yaml": (
+                f"repos:\n- repo: {hook_repo}\n  rev: {rev}\n  hooks:\n  - id: agent-review\n"
+                "    language: system\n    args: [--strict]\n"
+            )
+        },
+    )
     shim = tmp_path / "bin"
     shim.mkdir()
-    (shim / "agent").write_text(f"#!/bin/sh\nPYTHONPATH={ROOT / 'src'} exec {sys.executable} -m agent \"$@\"\n")
+    (shim / "agent").write_text(f'#!/bin/sh\nPYTHONPATH={ROOT / "src"} exec {sys.executable} -m agent "$@"\n')
     (shim / "agent").chmod(0o755)
-    env = {**os.environ, "PATH": f"{shim}{os.pathsep}{os.environ['PATH']}", "PRE_COMMIT_HOME": str(tmp_path / "pc-home")}
+    env = {
+        **os.environ,
+        "PATH": f"{shim}{os.pathsep}{os.environ['PATH']}",
+        "PRE_COMMIT_HOME": str(tmp_path / "pc-home"),
+    }
     subprocess.run([sys.executable, "-m", "pre_commit", "install"], cwd=repo, check=True, capture_output=True, env=env)
     git(repo, "add", ".pre-commit-config.yaml")
     write(repo, {"tests/test_calc.py": WEAKENED})

@@ -82,7 +82,7 @@ class ReviewConfig(_Section):
     """`agent review` and the git hooks: checks, caps of the model review, and what blocks a commit."""
 
     model: str | None = Field(None, description="model for the review layer (a --model spec); None: checks only")
-    max_tokens: int = Field(6000, ge=256, description="cap on the model review's prompt tokens (the diff is cut to fit)")
+    max_tokens: int = Field(6000, ge=256, description="cap on the model review's prompt tokens (the diff is cut)")
     max_reply_tokens: int = Field(1024, ge=64, description="cap on the tokens the model may generate")
     max_seconds: float = Field(60.0, gt=0, description="wall-time cap of the model review")
     budget_usd: float = Field(0.05, ge=0, description="cost cap of one model review in US dollars (0: no model)")

@@ -7,8 +7,11 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Install or remove the git hooks (pre-commit review, prepare-commit-msg proposal).",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Install or remove the git hooks (pre-commit review, prepare-commit-msg proposal).",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
 def _root(repo: Path) -> Path:
@@ -20,15 +23,22 @@ def _root(repo: Path) -> Path:
 @app.command("install")
 def install(
     repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
-    pre_commit: Annotated[bool, typer.Option("--pre-commit", help="Install the pre-commit hook (agent review --staged).")] = False,
-    prepare_msg: Annotated[bool, typer.Option("--prepare-commit-msg", help="Install the prepare-commit-msg hook.")] = False,
-    strict: Annotated[bool, typer.Option("--strict", help="The pre-commit hook blocks on findings (review --strict).")] = False,
+    pre_commit: Annotated[
+        bool, typer.Option("--pre-commit", help="Install the pre-commit hook (agent review --staged).")
+    ] = False,
+    prepare_msg: Annotated[
+        bool, typer.Option("--prepare-commit-msg", help="Install the prepare-commit-msg hook.")
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="The pre-commit hook blocks on findings (review --strict).")
+    ] = False,
     severity: Annotated[str | None, typer.Option("--severity", help="Blocking threshold with --strict.")] = None,
 ) -> None:
     """Write the hooks (both when neither flag is given); existing hooks are kept and chained."""
     from agent.cli import fail
     from agent.errors import AgentError, UsageError
-    from agent.review.hooks import HOOKS, install as do_install
+    from agent.review.hooks import HOOKS
+    from agent.review.hooks import install as do_install
 
     names = [n for n, wanted in zip(HOOKS, (pre_commit, prepare_msg), strict=True) if wanted] or list(HOOKS)
     args = (["--strict"] if strict else []) + (["--severity", severity] if severity else [])

@@ -1,8 +1,8 @@
 """`agent review`: a fast, deterministic check of a change, then an optional capped model review.
 
-    review(root, config, ReviewOptions(staged, model, strict, severity)) -> Report
-    exit_code(report, config) -> 0 | 1
-    dismiss(root, config, finding_id, why, finding) -> note id
+review(root, config, ReviewOptions(staged, model, strict, severity)) -> Report
+exit_code(report, config) -> 0 | 1
+dismiss(root, config, finding_id, why, finding) -> note id
 """
 
 from agent.review.memory import dismiss

@@ -63,8 +63,9 @@ def repo_root(path: Path) -> Path:
 
 def base_rev(root: Path) -> str:
     """HEAD's commit id, or the empty tree before the first commit."""
-    proc = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "--quiet", "HEAD^{commit}"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--verify", "--quiet", "HEAD^{commit}"], capture_output=True, text=True
+    )
     return proc.stdout.strip() or EMPTY_TREE
 
 

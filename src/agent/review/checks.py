@@ -13,18 +13,46 @@ _CONFLICT_EDGE = re.compile(r"^(<{7}|>{7})(?: |$)")
 
 # (languages by suffix, pattern, kind, severity, what it is)
 _DEBUG_RULES: list[tuple[tuple[str, ...], re.Pattern[str], str, str, str]] = [
-    ((".py",), re.compile(r"\bbreakpoint\(\s*\)|\b(?:i?pdb|pudb)\.set_trace\(|^\s*import (?:i?pdb|pudb)\b|from IPython import embed"),
-     "debugger", "medium", "debugger call"),
+    (
+        (".py",),
+        re.compile(
+            r"\bbreakpoint\(\s*\)|\b(?:i?pdb|pudb)\.set_trace\(|^\s*import (?:i?pdb|pudb)\b|from IPython import embed"
+        ),
+        "debugger",
+        "medium",
+        "debugger call",
+    ),
     ((".py",), re.compile(r"^\s*print\("), "debug_print", "low", "print() call"),
-    ((".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".vue", ".svelte"), re.compile(r"^\s*debugger\s*;?\s*$"),
-     "debugger", "medium", "debugger statement"),
-    ((".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".vue", ".svelte"), re.compile(r"\bconsole\.(?:log|debug|trace|dir)\("),
-     "debug_print", "low", "console output"),
+    (
+        (".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".vue", ".svelte"),
+        re.compile(r"^\s*debugger\s*;?\s*$"),
+        "debugger",
+        "medium",
+        "debugger statement",
+    ),
+    (
+        (".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".vue", ".svelte"),
+        re.compile(r"\bconsole\.(?:log|debug|trace|dir)\("),
+        "debug_print",
+        "low",
+        "console output",
+    ),
     ((".rs",), re.compile(r"\bdbg!\("), "debugger", "medium", "dbg! macro"),
     ((".go",), re.compile(r"^\s*fmt\.Print(?:ln|f)?\(|\bspew\.Dump\("), "debug_print", "low", "fmt.Print call"),
-    ((".java", ".kt"), re.compile(r"System\.(?:out|err)\.print(?:ln)?\(|\.printStackTrace\(\)"), "debug_print", "low",
-     "console output"),
-    ((".rb",), re.compile(r"\bbinding\.(?:pry|irb)\b|^\s*byebug\b|^\s*debugger\b"), "debugger", "medium", "debugger call"),
+    (
+        (".java", ".kt"),
+        re.compile(r"System\.(?:out|err)\.print(?:ln)?\(|\.printStackTrace\(\)"),
+        "debug_print",
+        "low",
+        "console output",
+    ),
+    (
+        (".rb",),
+        re.compile(r"\bbinding\.(?:pry|irb)\b|^\s*byebug\b|^\s*debugger\b"),
+        "debugger",
+        "medium",
+        "debugger call",
+    ),
     ((".php",), re.compile(r"\b(?:var_dump|dd|dump)\(|\bxdebug_break\("), "debugger", "medium", "debug dump"),
 ]
 _COMMENT = re.compile(r"^\s*(#|//|/\*|\*|--)")
@@ -37,8 +65,13 @@ def is_test_path(path: str) -> bool:
     name = p.name.lower()
     if any(part.lower() in _TEST_DIRS for part in p.parts[:-1]):
         return True
-    return (name.startswith("test_") or name.startswith("conftest") or name.endswith(("_test.py", "_test.go", "_spec.rb"))
-            or ".test." in name or ".spec." in name)
+    return (
+        name.startswith("test_")
+        or name.startswith("conftest")
+        or name.endswith(("_test.py", "_test.go", "_spec.rb"))
+        or ".test." in name
+        or ".spec." in name
+    )
 
 
 def _leftover_scripts(path: str) -> bool:
@@ -51,8 +84,11 @@ def conflict_markers(change: FileChange) -> list[Finding]:
     """Merge-conflict markers in added lines (`=======` only next to `<<<<<<<`/`>>>>>>>`)."""
     if not any(_CONFLICT_EDGE.match(text) for _, text in change.added):
         return []
-    return [Finding("conflict_marker", change.path, line, "high", f"merge-conflict marker {text[:7]!r}", content=text)
-            for line, text in change.added if _CONFLICT.match(text)]
+    return [
+        Finding("conflict_marker", change.path, line, "high", f"merge-conflict marker {text[:7]!r}", content=text)
+        for line, text in change.added
+        if _CONFLICT.match(text)
+    ]
 
 
 def debug_leftovers(change: FileChange) -> list[Finding]:
@@ -72,7 +108,9 @@ def debug_leftovers(change: FileChange) -> list[Finding]:
             if kind == "debug_print" and quiet_prints:
                 continue
             if pattern.search(text):
-                out.append(Finding(kind, change.path, line, severity, f"{what} left in: {text.strip()[:80]}", content=text))
+                out.append(
+                    Finding(kind, change.path, line, severity, f"{what} left in: {text.strip()[:80]}", content=text)
+                )
                 break
     return out
 
@@ -84,7 +122,9 @@ def file_size(change: FileChange, max_kb: int) -> list[Finding]:
     out = []
     size_kb = len(change.new) / 1024
     if size_kb > max_kb:
-        out.append(Finding("large_file", change.path, 0, "medium", f"large file: {size_kb:,.0f} KB (limit {max_kb} KB)"))
+        out.append(
+            Finding("large_file", change.path, 0, "medium", f"large file: {size_kb:,.0f} KB (limit {max_kb} KB)")
+        )
     if change.binary and change.status == "A":
         out.append(Finding("binary_file", change.path, 0, "low", f"binary file added ({size_kb:,.1f} KB)"))
     return out

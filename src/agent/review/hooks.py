@@ -53,8 +53,13 @@ def hooks_dir(root: Path) -> Path:
 
 def script(name: str, review_args: list[str]) -> str:
     """The text of our hook `name`, bound to this interpreter and this copy of agent."""
-    head = _HEAD.format(marker=MARKER, name=name, saved=SAVED_SUFFIX, python=shlex.quote(sys.executable),
-                        pythonpath=shlex.quote(str(Path(agent.__file__).resolve().parents[1])))
+    head = _HEAD.format(
+        marker=MARKER,
+        name=name,
+        saved=SAVED_SUFFIX,
+        python=shlex.quote(sys.executable),
+        pythonpath=shlex.quote(str(Path(agent.__file__).resolve().parents[1])),
+    )
     args = "".join(" " + shlex.quote(a) for a in review_args)
     return head + (_PRE_COMMIT.format(args=args) if name == "pre-commit" else _PREPARE)
 

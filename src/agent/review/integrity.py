@@ -27,7 +27,9 @@ def _context_tests(root: Path, base: str, changed: set[str]) -> dict[str, str]:
         if len(wanted) >= MAX_CONTEXT_FILES:
             break
     blobs = read_blobs(root, list(wanted.values()))
-    return {p: blobs[s].decode("utf-8", "replace") for p, s in wanted.items() if s in blobs and b"\0" not in blobs[s][:8000]}
+    return {
+        p: blobs[s].decode("utf-8", "replace") for p, s in wanted.items() if s in blobs and b"\0" not in blobs[s][:8000]
+    }
 
 
 def guard_findings(root: Path, base: str, changes: list[FileChange]) -> list[Finding]:

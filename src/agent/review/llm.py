@@ -33,7 +33,11 @@ REPORT_TOOL: dict[str, Any] = {
                         "type": "object",
                         "properties": {
                             "file": {"type": "string", "description": "path of a changed file"},
-                            "line": {"type": "integer", "minimum": 0, "description": "line in the new file (0: whole file)"},
+                            "line": {
+                                "type": "integer",
+                                "minimum": 0,
+                                "description": "line in the new file (0: whole file)",
+                            },
                             "severity": {"type": "string", "enum": list(SEVERITIES)},
                             "message": {"type": "string", "maxLength": 300},
                         },
@@ -82,11 +86,27 @@ def build_prompt(root: Path, changes: list[FileChange], diff: str, config: Agent
     except AgentError:
         notes = []
     notes_text, _ = _fit("\n".join(notes), cap // 8)
-    frame = render("review", files=changes, diff="", truncated=False, repo_map=repo_map, notes=notes_text.splitlines(),
-                   severities=SEVERITIES, max_findings=MAX_FINDINGS)
+    frame = render(
+        "review",
+        files=changes,
+        diff="",
+        truncated=False,
+        repo_map=repo_map,
+        notes=notes_text.splitlines(),
+        severities=SEVERITIES,
+        max_findings=MAX_FINDINGS,
+    )
     body, truncated = _fit(diff, cap - len(frame) // CHARS_PER_TOKEN - 16)
-    return render("review", files=changes, diff=body, truncated=truncated, repo_map=repo_map,
-                  notes=notes_text.splitlines(), severities=SEVERITIES, max_findings=MAX_FINDINGS)
+    return render(
+        "review",
+        files=changes,
+        diff=body,
+        truncated=truncated,
+        repo_map=repo_map,
+        notes=notes_text.splitlines(),
+        severities=SEVERITIES,
+        max_findings=MAX_FINDINGS,
+    )
 
 
 def estimate_cost(spec: str, tokens_in: int, tokens_out: int) -> float | None:
@@ -133,24 +153,39 @@ def to_findings(items: list[dict[str, Any]], changes: list[FileChange]) -> list[
             line = 0
         lines = texts[file]
         content = lines[line - 1] if 0 < line <= len(lines) else ""
-        out.append(Finding("model_review", file, line, str(item.get("severity", "medium")).lower(), message[:300],
-                           source="model", content=content or message))
+        out.append(
+            Finding(
+                "model_review",
+                file,
+                line,
+                str(item.get("severity", "medium")).lower(),
+                message[:300],
+                source="model",
+                content=content or message,
+            )
+        )
     return out
 
 
 def _call(config: AgentConfig, spec: str, prompt: str, usage: ModelUsage) -> Any:
     from agent.backends import create_backend
 
-    backend_config = config.backend.model_copy(update={
-        "model": spec, "max_reply_tokens": config.review.max_reply_tokens,
-        "timeout_s": min(config.backend.timeout_s, config.review.max_seconds)})
+    backend_config = config.backend.model_copy(
+        update={
+            "model": spec,
+            "max_reply_tokens": config.review.max_reply_tokens,
+            "timeout_s": min(config.backend.timeout_s, config.review.max_seconds),
+        }
+    )
     backend = create_backend(backend_config)
     reply = backend.complete([{"role": "user", "content": prompt}], [REPORT_TOOL])
     usage.tokens_in, usage.tokens_out, usage.cost_usd = reply.tokens_in, reply.tokens_out, reply.cost_usd
     return reply
 
 
-def model_review(root: Path, changes: list[FileChange], diff: str, config: AgentConfig, spec: str) -> tuple[list[Finding], ModelUsage]:
+def model_review(
+    root: Path, changes: list[FileChange], diff: str, config: AgentConfig, spec: str
+) -> tuple[list[Finding], ModelUsage]:
     """Run the model review; ModelReviewError (with the usage so far in .usage) when it cannot finish in its caps."""
     review = config.review
     usage = ModelUsage(model=spec, status="error")

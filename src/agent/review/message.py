@@ -19,8 +19,14 @@ def staged_stats(root: Path) -> list[tuple[str, str, str, str]]:
     from agent.review.changes import base_rev
 
     base = base_rev(root)
-    status = git(root, "diff", "--cached", "--name-status", "--no-renames", "-z", base).decode("utf-8", "replace").split("\0")
-    numstat = git(root, "diff", "--cached", "--numstat", "--no-renames", "-z", base).decode("utf-8", "replace").split("\0")
+    status = (
+        git(root, "diff", "--cached", "--name-status", "--no-renames", "-z", base)
+        .decode("utf-8", "replace")
+        .split("\0")
+    )
+    numstat = (
+        git(root, "diff", "--cached", "--numstat", "--no-renames", "-z", base).decode("utf-8", "replace").split("\0")
+    )
     counts = {}
     for row in numstat:
         parts = row.split("\t")
@@ -40,7 +46,9 @@ def summary_message(stats: list[tuple[str, str, str, str]]) -> str:
     if len(subject) > SUBJECT_CHARS:
         counted = ", ".join(f"{verb} {len(names)}" for verb, names in groups.items())
         subject = f"Change {len(stats)} files ({counted})"
-    body = [f"- {path} (+{added} -{removed})" if added != "-" else f"- {path} (binary)" for _, path, added, removed in stats]
+    body = [
+        f"- {path} (+{added} -{removed})" if added != "-" else f"- {path} (binary)" for _, path, added, removed in stats
+    ]
     return subject + ("\n\n" + "\n".join(body) if len(stats) > 1 else "")
 
 

@@ -42,8 +42,15 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape (see docs/review-json.md)."""
-        return {"id": self.id, "kind": self.kind, "severity": self.severity, "file": self.file,
-                "line": self.line, "message": self.message, "source": self.source}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "severity": self.severity,
+            "file": self.file,
+            "line": self.line,
+            "message": self.message,
+            "source": self.source,
+        }
 
 
 @dataclass
@@ -59,8 +66,14 @@ class ModelUsage:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape of the `model` object."""
-        return {"model": self.model, "status": self.status, "tokens_in": self.tokens_in,
-                "tokens_out": self.tokens_out, "cost_usd": round(self.cost_usd, 6), "duration_s": round(self.duration_s, 3)}
+        return {
+            "model": self.model,
+            "status": self.status,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cost_usd": round(self.cost_usd, 6),
+            "duration_s": round(self.duration_s, 3),
+        }
 
 
 @dataclass

@@ -85,7 +85,9 @@ def review(root: Path, config: AgentConfig, options: ReviewOptions) -> Report:
     return report
 
 
-def _model_layer(root: Path, changes: list[FileChange], config: AgentConfig, options: ReviewOptions, report: Report) -> None:
+def _model_layer(
+    root: Path, changes: list[FileChange], config: AgentConfig, options: ReviewOptions, report: Report
+) -> None:
     from agent.review.llm import ModelReviewError, model_review
     from agent.review.model import ModelUsage
 

@@ -15,9 +15,26 @@ _HASH_CONTEXT = re.compile(r"\b(rev|sha\w*|commit|hash|digest|checksum|integrity
 
 
 # detect-secrets' KeywordDetector.DENYLIST (a test keeps the copy equal): importing the plugin costs about 0.4 s
-DENYLIST = ("api_?key", "auth_?key", "service_?key", "account_?key", "db_?key", "database_?key", "priv_?key",
-            "private_?key", "client_?key", "db_?pass", "database_?pass", "key_?pass", "password", "passwd", "pwd",
-            "secret", "contraseña", "contrasena")
+DENYLIST = (
+    "api_?key",
+    "auth_?key",
+    "service_?key",
+    "account_?key",
+    "db_?key",
+    "database_?key",
+    "priv_?key",
+    "private_?key",
+    "client_?key",
+    "db_?pass",
+    "database_?pass",
+    "key_?pass",
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "contraseña",
+    "contrasena",
+)
 # Lines a default plugin could flag: a long token that is not a plain identifier, a denylisted keyword, a key
 # block, credentials in a URL, an IP. Meant as a superset of what the plugins match (a test checks each kind),
 # so detect-secrets (about 1 ms a line) sees only these lines, and is not imported for a change without them.
@@ -38,8 +55,12 @@ def is_candidate(line: str) -> bool:
 
 
 def _is_hash(kind: str, value: str | None, line: str) -> bool:
-    return (kind == "Hex High Entropy String" and value is not None and len(value) in (40, 64)
-            and bool(_HASH_CONTEXT.search(line)))
+    return (
+        kind == "Hex High Entropy String"
+        and value is not None
+        and len(value) in (40, 64)
+        and bool(_HASH_CONTEXT.search(line))
+    )
 
 
 def find_secrets(changes: list[FileChange]) -> list[Finding]:
@@ -71,5 +92,7 @@ def find_secrets(changes: list[FileChange]) -> list[Finding]:
             for index, types in sorted(kinds.items()):
                 number, text = lines[index - 1]
                 named = sorted(t for t in types if "High Entropy" not in t) or sorted(types)
-                findings.append(Finding("secret", change.path, number, "high", f"possible secret ({named[0]})", content=text))
+                findings.append(
+                    Finding("secret", change.path, number, "high", f"possible secret ({named[0]})", content=text)
+                )
     return findings
