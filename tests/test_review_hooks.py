@@ -185,3 +185,17 @@ def test_pre_commit_framework_runs_the_agent_review_hook(repo: Path, tmp_path: P
     passed = commit(repo, **{k: v for k, v in env.items() if k in ("PATH", "PRE_COMMIT_HOME")})
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "Passed" in passed.stdout + passed.stderr and head(repo) != before
+
+
+def test_prepare_commit_msg_uses_the_model_when_configured(repo: Path, tmp_path: Path) -> None:
+    import json
+
+    replies = tmp_path / "replies.json"
+    replies.write_text(json.dumps([{"content": "Add sub() to the calculator\n\nSubtraction, with its test.\n"}]))
+    write(repo, {".agent/config.toml": f'[review]\nmodel = "scripted:{replies}"\n'})
+    hook_install(repo, "--prepare-commit-msg")
+    write(repo, {"calc.py": CALC + "\n\ndef sub(a, b):\n    return a - b\n"})
+    git(repo, "add", "calc.py")
+    proc = commit(repo, None)
+    assert proc.returncode == 0, proc.stderr
+    assert git(repo, "log", "-1", "--format=%B").strip() == "Add sub() to the calculator\n\nSubtraction, with its test."
