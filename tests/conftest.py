@@ -25,7 +25,7 @@ def write(repo: Path, files: dict[str, str]) -> None:
         path.write_text(text)
 
 
-def make_repo(path: Path, files: dict[str, str]) -> Path:
+def init_repo(path: Path, files: dict[str, str]) -> Path:
     """Create a git repo at `path` with `files` committed."""
     path.mkdir(parents=True, exist_ok=True)
     git(path, "init", "-q", "-b", "main")
@@ -36,12 +36,6 @@ def make_repo(path: Path, files: dict[str, str]) -> Path:
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "initial")
     return path
-
-
-@pytest.fixture(name="make_repo")
-def repo_factory(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
-    """A factory fixture: a git repo at tmp_path/repo whose first commit holds `files`."""
-    return lambda files: make_repo(tmp_path / "repo", files)
 
 
 def agent_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -60,3 +54,9 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     for key in ("AGENT_MODEL", "AGENT_GGUF", "ANTHROPIC_API_KEY", "OPENAI_API_KEY"):
         monkeypatch.delenv(key, raising=False)
     return home
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
+    """A factory fixture: a git repo at tmp_path/repo whose first commit holds `files`."""
+    return lambda files: init_repo(tmp_path / "repo", files)

@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import agent_cli, git, make_repo, write
+from conftest import agent_cli, git, init_repo, write
 
 from agent.config import load_config
 from agent.review import ReviewOptions, exit_code, review
@@ -24,7 +24,7 @@ FAKE_KEY = "AKIA" + "IOSFODNN7EXAMPLE"  # AWS's documented example key, split so
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "repo", {"calc.py": CALC, "tests/test_calc.py": TESTS, "README.md": "calc\n"})
+    return init_repo(tmp_path / "repo", {"calc.py": CALC, "tests/test_calc.py": TESTS, "README.md": "calc\n"})
 
 
 def run(repo: Path, *, staged: bool = True, model: str | None = None, strict: bool = False, **review_cfg: object):
@@ -109,7 +109,7 @@ def test_each_fast_check(repo: Path) -> None:
 
 
 def test_syntax_error_already_there_before_is_not_this_changes_fault(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "r", {"tmpl.py": "def f(:\n    {{ body }}\n"})
+    repo = init_repo(tmp_path / "r", {"tmpl.py": "def f(:\n    {{ body }}\n"})
     write(repo, {"tmpl.py": "def f(:\n    {{ body }}\n# more\n"})
     git(repo, "add", "-A")
     assert run(repo)[0].findings == []
@@ -304,7 +304,7 @@ def test_commit_ids_and_checksums_are_not_secrets(repo: Path) -> None:
 
 
 def test_added_lines_come_from_gits_diff_even_when_they_look_like_headers(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "r", {"notes.txt": "one\ntwo\n", "odd name.txt": "a\n"})
+    repo = init_repo(tmp_path / "r", {"notes.txt": "one\ntwo\n", "odd name.txt": "a\n"})
     write(repo, {"notes.txt": "one\n++ x\n@@ -1 +1 @@\ntwo\n--- y\n", "odd name.txt": "a\nb\n", "new.txt": "n\n"})
     git(repo, "add", "-A")
     added = {c.path: c.added for c in read_changes(repo)}

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, agent_cli, git, make_repo, write
+from conftest import ROOT, agent_cli, git, init_repo, write
 
 CALC = "def add(a, b):\n    return a + b\n"
 TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
@@ -19,7 +19,7 @@ WEAKENED = TESTS.replace("assert add(2, 3) == 5", "assert add(2, 3)")
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "repo", {"calc.py": CALC, "tests/test_calc.py": TESTS})
+    return init_repo(tmp_path / "repo", {"calc.py": CALC, "tests/test_calc.py": TESTS})
 
 
 def commit(repo: Path, message: str | None = "change", **env: str) -> subprocess.CompletedProcess[str]:

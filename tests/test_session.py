@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import agent_cli, git, make_repo
+from conftest import agent_cli, git, init_repo
 
 BUGGY = {
     "calc/ops.py": "def add(a, b):\n    return a - b\n",
@@ -38,7 +38,7 @@ def run_json(repo: Path, model: str, *extra: str) -> tuple[int, list[dict]]:
 
 
 def test_scripted_fix_across_two_files(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", BUGGY)
+    repo = init_repo(tmp_path / "repo", BUGGY)
     model = script(tmp_path / "replies.json", [
         {"content": "Let me look around.", "tool_calls": [call("list_files", pattern="*.py")]},
         {"tool_calls": [call("search", pattern=r"def (add|show)")]},
@@ -69,7 +69,7 @@ def test_scripted_fix_across_two_files(tmp_path: Path) -> None:
 
 
 def test_malformed_replies_fail_and_leave_repo_untouched(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", BUGGY)
+    repo = init_repo(tmp_path / "repo", BUGGY)
     model = script(tmp_path / "replies.json", [
         {"tool_calls": [{"name": "edit_file", "arguments": "{not json"}]},
         {"tool_calls": [call("no_such_tool", x=1)]},
@@ -87,7 +87,7 @@ def test_malformed_replies_fail_and_leave_repo_untouched(tmp_path: Path) -> None
 
 
 def test_run_finished_event_has_contract_fields(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", {"README.md": "hi\n"})
+    repo = init_repo(tmp_path / "repo", {"README.md": "hi\n"})
     model = script(tmp_path / "r.json", [{"tool_calls": [call("finish", summary="nothing to do")]}])
     code, events = run_json(repo, model)
     assert code == 0
@@ -99,14 +99,14 @@ def test_run_finished_event_has_contract_fields(tmp_path: Path) -> None:
 
 
 def test_step_limit_exits_3(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
     model = script(tmp_path / "r.json", [{"tool_calls": [call("list_files")]}] * 5)
     code, events = run_json(repo, model, "--max-steps", "2")
     assert code == 3 and events[-1]["status"] == "limits" and events[-1]["steps"] == 2
 
 
 def test_running_out_of_scripted_replies_is_an_error(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
     model = script(tmp_path / "r.json", [{"tool_calls": [call("list_files")]}])
     code, events = run_json(repo, model)
     assert code == 1 and events[-1]["status"] == "error" and "ran out of replies" in events[-1]["summary"]
@@ -117,8 +117,37 @@ def test_agents_md_reaches_the_model(tmp_path: Path) -> None:
     from agent.config import load_config
     from agent.session import Session
 
-    repo = make_repo(tmp_path / "repo", {"AGENTS.md": "Always use tabs.\n", "CLAUDE.md": "Be brief.\n"})
+    repo = init_repo(tmp_path / "repo", {"AGENTS.md": "Always use tabs.\n", "CLAUDE.md": "Be brief.\n"})
     backend = ScriptedBackend([{"tool_calls": [call("finish", summary="ok")]}])
     Session(repo, load_config(repo), backend=backend).run("do it", lambda e: None)
     first_user = backend.seen[0][1]["content"]
     assert "Always use tabs." in first_user and "Be brief." in first_user and "do it" in first_user
+
+
+CHEAT = [
+    {"tool_calls": [call("run_tests")]},
+    {"tool_calls": [call("edit_file", edits=[{"path": "tests/test_calc.py", "old": "assert add(2, 3) == 5", "new": "assert add(2, 3) == -1"}])]},
+    {"tool_calls": [call("edit_file", edits=[{"path": "calc/fmt.py", "old": "'result: ' + x", "new": "'result: ' + str(x)"}])]},
+    {"tool_calls": [call("run_tests")]},
+    {"tool_calls": [call("finish", summary="all tests pass")]},
+]
+
+
+def test_passing_by_editing_a_test_is_unverified(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", BUGGY)
+    code, events = run_json(repo, script(tmp_path / "r.json", CHEAT), "--allow-test-edits")
+    results = [e for e in events if e["type"] == "tool_result" and e["name"] == "run_tests"]
+    assert "exit code 0" in results[-1]["output"]  # the weakened suite passes in place...
+    final = events[-1]
+    assert code == 1 and final["status"] == "done" and final["verified"] is False  # ...but not the original one
+    assert final["verification"]["passed"] is False and final["verification"]["tests_restored"] == ["tests/test_calc.py"]
+    assert any(f["kind"] == "expected_value_changed" and f["file"] == "tests/test_calc.py" for f in final["guard_findings"])
+
+
+def test_headless_run_may_not_edit_tests_by_default(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", BUGGY)
+    code, events = run_json(repo, script(tmp_path / "r.json", CHEAT))
+    denied = [e for e in events if e["type"] == "tool_result" and e["name"] == "edit_file"][0]
+    assert denied["ok"] is False and "test file" in denied["output"]
+    assert (repo / "tests/test_calc.py").read_text() == BUGGY["tests/test_calc.py"]
+    assert code == 1 and events[-1]["verified"] is False and events[-1]["guard_findings"] == []

@@ -1,8 +1,7 @@
 """The `agent` command line: parse, wire, render. No logic lives here.
 
-`agent --version` and `agent --help` must start near bare-Python time, so this module imports only
-typer at the top; `main()` answers --version before importing even that, and serves --help from a
-cache of what typer rendered last time (see `agent.helpcache`).
+`agent --version` and `agent --help` must start near bare-Python time: the console script is
+`agent.entry`, which answers them before this module (and typer) is imported.
 """
 
 from __future__ import annotations
@@ -55,15 +54,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point."""
-    args = sys.argv[1:] if argv is None else argv
-    if args in (["--version"], ["-V"]):
-        print(f"agent {__version__}")
-        return 0
+    """Run the typer app (agent.entry answers --version and cached --help before this is imported)."""
     from agent import helpcache
 
-    if helpcache.serve(args):
-        return 0
+    args = sys.argv[1:] if argv is None else argv
     try:
         with helpcache.recording(args):
             return app(args=args, prog_name="agent", standalone_mode=True)

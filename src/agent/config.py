@@ -63,6 +63,7 @@ class PermissionsConfig(_Section):
     read: Verdict = "allow"
     edit: Verdict = "allow"
     shell: Verdict = "ask"
+    test_edits: Verdict = Field("ask", description="edits to test files and test config (headless: ask = deny)")
     shell_allow: list[str] = Field(default_factory=list, description="fnmatch patterns always allowed")
     shell_deny: list[str] = Field(default_factory=list, description="fnmatch patterns always denied")
     approve_all: bool = Field(False, description="approve every `ask` (like --yes)")

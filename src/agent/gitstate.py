@@ -34,3 +34,11 @@ def changed_paths(root: Path, before: str, after: str) -> list[str]:
     """Paths that differ between two tree objects."""
     out = git(root, "diff", "--name-only", "--no-renames", "-z", before, after)
     return sorted(p for p in out.split("\0") if p)
+
+
+def snapshot_commit(root: Path, message: str) -> str:
+    """Record the whole work tree as a commit (parent HEAD, if any) without touching branches or the index."""
+    tree = snapshot_tree(root)
+    head = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=root, capture_output=True, text=True)
+    parents = ["-p", head.stdout.strip()] if head.returncode == 0 else []
+    return git(root, "commit-tree", tree, *parents, "-m", message).strip()

@@ -7,6 +7,8 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
+from agent.guard.paths import is_test_config, is_test_file
+
 if TYPE_CHECKING:
     from agent.config import PermissionsConfig, Verdict
     from agent.workspace import Workspace
@@ -76,6 +78,9 @@ def decide(policy: PermissionsConfig, kind: str, detail: str, ws: Workspace) -> 
     """Return (verdict, reason) for an action of `kind` ("read", "edit", "shell")."""
     if kind == "shell":
         verdict, reason = shell_verdict(policy, detail, ws.config.tools.test_command)
+    elif kind == "edit" and (is_test_file(detail) or is_test_config(detail)):
+        verdict = policy.test_edits if policy.edit == "allow" else policy.edit
+        reason = f"{detail} is a test file: changing tests needs approval (--allow-test-edits)"
     elif kind in ("read", "edit"):
         verdict, reason = getattr(policy, kind), f"{kind} {detail}"
     else:

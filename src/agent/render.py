@@ -45,9 +45,13 @@ class EventPrinter:
     def on_format_error(self, e: dict[str, Any]) -> None:
         self.console.print(f"  [yellow]! {escape(short(e['error'], 200))}[/]")
 
+    def on_guard_findings(self, e: dict[str, Any]) -> None:
+        for f in e["findings"]:
+            self.console.print(f"[bold red]guard[/] {f['severity']} {f['kind']} {escape(f['file'])}:{f['line']} {escape(f['message'])}")
+
     def on_verification_finished(self, e: dict[str, Any]) -> None:
         verdict = "[green]passed[/]" if e["passed"] else "[red]failed[/]"
-        self.console.print(f"tests {verdict}: {escape(e['command'])}")
+        self.console.print(f"original tests {verdict}: {escape(e['command'])}")
 
     def on_run_finished(self, e: dict[str, Any]) -> None:
         colour = "green" if e["status"] == "done" and (e["verified"] or not e["verification"].get("ran")) else "red"

@@ -10,12 +10,11 @@ from typing import Any
 from agent.backends import create_backend
 from agent.config import AgentConfig
 from agent.errors import ToolError
-from agent.gitstate import changed_paths, snapshot_tree
+from agent.gitstate import changed_paths, snapshot_commit
 from agent.loop import Agent, Outcome
 from agent.prompts import render
 from agent.protocols import Backend, EventSink, Message
 from agent.tools import NEEDS_MEMORY, REGISTRY, load_tools
-from agent.tools.shell import execute
 from agent.tools.tests import test_command
 from agent.trajectory import Trajectory, new_run_id
 from agent.workspace import Approver, Workspace, deny_all
@@ -92,29 +91,39 @@ class Session:
         run_id = new_run_id()
         log = Trajectory(self.root, run_id)
         emit = _tee(log, on_event)
-        before = snapshot_tree(self.root)
-        emit({"type": "run_started", "format": 1, "task": task, "model": self.backend.name, "repo": str(self.root)})
+        start = snapshot_commit(self.root, f"agent: work tree at the start of run {run_id}")
+        emit({"type": "run_started", "format": 1, "task": task, "model": self.backend.name, "repo": str(self.root),
+              "start_commit": start})
         messages = first_messages(self.ws, task, list(self.tools))
         outcome = Agent(self.backend, self.tools, self.ws, self.config.loop, emit).run(messages)
-        files = changed_paths(self.root, before, snapshot_tree(self.root))
-        verification = self.verify(emit) if outcome.status == "done" else {"ran": False, "reason": "run not done"}
-        result = RunResult(run_id, outcome, bool(verification.get("passed")), files, time.monotonic() - started, verification)
+        files = changed_paths(self.root, start, snapshot_commit(self.root, f"agent: end of run {run_id}"))
+        verification = self.verify(emit, start, outcome.status == "done")
+        verified = bool(verification.get("passed")) and not any(f["severity"] == "high" for f in verification["findings"])
+        result = RunResult(run_id, outcome, verified, files, time.monotonic() - started, verification)
         final = finished_event(result)
         emit(final)
         log.finish({**final, "task": task})
         return result
 
-    def verify(self, emit: EventSink) -> dict[str, Any]:
-        """Run the test command for real; the run is verified only if it passes."""
+    def verify(self, emit: EventSink, start: str, done: bool) -> dict[str, Any]:
+        """Name any test tampering since `start`; if the run is done, run the ORIGINAL tests on its source."""
+        from agent.guard import check_diff, verify
+
+        findings = [f.to_dict() for f in check_diff(self.root, start)]
+        if findings:
+            emit({"type": "guard_findings", "findings": findings})
+        if not done:
+            return {"ran": False, "reason": "run not done", "findings": findings}
         try:
             command = test_command(self.ws)
         except ToolError as exc:
-            return {"ran": False, "reason": str(exc)}
+            return {"ran": False, "reason": str(exc), "findings": findings}
         emit({"type": "verification_started", "command": command})
-        code, output = execute(self.ws, command, self.config.tools.shell_timeout_s)
-        result = {"ran": True, "command": command, "exit_code": code, "passed": code == 0, "output_tail": output[-2000:]}
+        checked = verify(self.root, start, command, self.config.tools.shell_timeout_s)
+        result = {"ran": True, "command": command, "passed": checked.passed, "timed_out": checked.timed_out,
+                  "tests_restored": checked.restored, "output_tail": checked.output[-2000:]}
         emit({"type": "verification_finished", **result})
-        return result
+        return {**result, "findings": findings}
 
 
 def finished_event(result: RunResult) -> dict[str, Any]:
@@ -124,7 +133,8 @@ def finished_event(result: RunResult) -> dict[str, Any]:
         "type": "run_finished", "status": o.status, "verified": result.verified, "files_changed": result.files_changed,
         "tokens_in": o.tokens_in, "tokens_out": o.tokens_out, "cost_usd": round(o.cost_usd, 6),
         "duration_s": round(result.duration_s, 3), "steps": o.steps, "summary": o.summary,
-        "verification": {k: v for k, v in result.verification.items() if k != "output_tail"},
+        "guard_findings": result.verification.get("findings", []),
+        "verification": {k: v for k, v in result.verification.items() if k not in ("output_tail", "findings")},
     }
 
 

@@ -13,14 +13,17 @@ import typer
 HELP = "Run a task headless on a repository and exit with its status (0 done, 1 failed/unverified, 2 usage, 3 limits, 130 interrupted)."
 
 
-def _overrides(model: str | None, max_steps: int | None, budget_usd: float | None, gpu_layers: int | None,
-               api_base: str | None, yes: bool) -> dict[str, Any]:
-    backend = {k: v for k, v in {"model": model, "gpu_layers": gpu_layers, "api_base": api_base}.items() if v is not None}
-    loop = {k: v for k, v in {"max_steps": max_steps, "budget_usd": budget_usd}.items() if v is not None}
-    out: dict[str, Any] = {"backend": backend, "loop": loop}
-    if yes:
-        out["permissions"] = {"approve_all": True}
-    return out
+def _overrides(flags: dict[str, Any]) -> dict[str, Any]:
+    """Config layer from CLI flags: only the flags given."""
+    given = {k: v for k, v in flags.items() if v is not None and v is not False}
+    permissions: dict[str, Any] = {"approve_all": True} if given.get("yes") else {}
+    if given.get("allow_test_edits"):
+        permissions["test_edits"] = "allow"
+    return {
+        "backend": {k: given[k] for k in ("model", "gpu_layers", "api_base") if k in given},
+        "loop": {k: given[k] for k in ("max_steps", "budget_usd") if k in given},
+        "permissions": permissions,
+    }
 
 
 def run(
@@ -33,6 +36,7 @@ def run(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve actions that would ask (shell commands).")] = False,
     gpu_layers: Annotated[int | None, typer.Option("--gpu-layers", help="llama.cpp layers to offload to the GPU.")] = None,
     api_base: Annotated[str | None, typer.Option("--api-base", help="Base URL of an OpenAI-compatible server.")] = None,
+    allow_test_edits: Annotated[bool, typer.Option("--allow-test-edits", help="Let the task change tests (still reported).")] = False,
 ) -> None:
     """Run a task headless."""
     from agent.cli import fail
@@ -45,7 +49,10 @@ def run(
         if not task.strip():
             raise UsageError("the task is empty")
         root = find_repo_root(repo)
-        config = load_config(root, _overrides(model, max_steps, budget_usd, gpu_layers, api_base, yes))
+        config = load_config(root, _overrides({
+            "model": model, "max_steps": max_steps, "budget_usd": budget_usd, "gpu_layers": gpu_layers,
+            "api_base": api_base, "yes": yes, "allow_test_edits": allow_test_edits,
+        }))
         session = Session(root, config)
     except AgentError as exc:
         fail(str(exc), 2 if isinstance(exc, UsageError) else 1)
