@@ -199,3 +199,11 @@ def test_prepare_commit_msg_uses_the_model_when_configured(repo: Path, tmp_path:
     proc = commit(repo, None)
     assert proc.returncode == 0, proc.stderr
     assert git(repo, "log", "-1", "--format=%B").strip() == "Add sub() to the calculator\n\nSubtraction, with its test."
+
+
+def test_commit_all_reviews_what_git_is_about_to_commit(repo: Path) -> None:
+    hook_install(repo, "--pre-commit", "--strict")
+    write(repo, {"tests/test_calc.py": WEAKENED})  # not staged: `commit -a` stages it in a temporary index
+    before = head(repo)
+    proc = subprocess.run(["git", "commit", "-qam", "weaken"], cwd=repo, capture_output=True, text=True)
+    assert proc.returncode != 0 and head(repo) == before and "assertion_weakened" in proc.stderr
