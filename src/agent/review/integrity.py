@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.review.changes import FileChange, git, read_blobs
+from agent.review.changes import EMPTY_TREE, FileChange, git, read_blobs
 from agent.review.model import Finding
 
 MAX_CONTEXT_FILES = 400
@@ -41,7 +41,7 @@ def guard_findings(root: Path, base: str, changes: list[FileChange]) -> list[Fin
         raise GuardUnavailable(f"test-integrity guard unavailable ({exc.name or exc})") from None
     old = {c.path: t for c in changes if (t := c.text("old")) is not None}
     new = {c.path: t for c in changes if (t := c.text("new")) is not None}
-    if any(is_source_file(c.path) for c in changes) and base != "4b825dc642cb6eb9a060e54bf8d69288fbee4904":
+    if any(is_source_file(c.path) for c in changes) and base != EMPTY_TREE:
         context = _context_tests(root, base, {c.path for c in changes})
         old, new = context | old, context | new
     lines = {c.path: (c.text("new") or c.text("old") or "").splitlines() for c in changes}
