@@ -17,6 +17,8 @@ from agent import __version__
 from agent.commands import chat as chat_cmd
 from agent.commands import guard as guard_cmd
 from agent.commands import map as map_cmd
+from agent.commands import hook as hook_cmd
+from agent.commands import review as review_cmd
 from agent.commands import run as run_cmd
 from agent.commands import runs as runs_cmd
 from agent.commands import undo as undo_cmd
@@ -36,6 +38,8 @@ app.add_typer(runs_cmd.app, name="runs")
 app.command("undo", help=undo_cmd.HELP)(undo_cmd.undo)
 app.command("guard", help=guard_cmd.HELP)(guard_cmd.guard)
 app.command("map", help=map_cmd.HELP)(map_cmd.map_command)
+app.command("review", help=review_cmd.HELP)(review_cmd.review)
+app.add_typer(hook_cmd.app, name="hook")
 
 
 def _version(value: bool) -> None:

@@ -132,6 +132,23 @@ class GitConfig(_Section):
     snapshots: bool = Field(True, description="save the work tree under refs/agent/snapshots/ before shell commands")
 
 
+Severity = Literal["info", "low", "medium", "high", "critical"]
+
+
+class ReviewConfig(_Section):
+    """`agent review` and the git hooks: checks, caps of the model review, and what blocks a commit."""
+
+    model: str | None = Field(None, description="model for the review layer (a --model spec); None: checks only")
+    max_tokens: int = Field(6000, ge=256, description="cap on the model review's prompt tokens (the diff is cut)")
+    max_reply_tokens: int = Field(1024, ge=64, description="cap on the tokens the model may generate")
+    max_seconds: float = Field(60.0, gt=0, description="wall-time cap of the model review")
+    budget_usd: float = Field(0.05, ge=0, description="cost cap of one model review in US dollars (0: no model)")
+    strict: bool = Field(False, description="block commits on findings (like --strict)")
+    strict_severity: Severity = Field("high", description="--strict blocks on findings at or above this severity")
+    block_on_error: bool = Field(False, description="block when a check or the model could not run")
+    max_file_kb: int = Field(500, ge=1, description="staged files larger than this are reported")
+
+
 class AgentConfig(_Section):
     """All configuration, one section per component."""
 
@@ -143,6 +160,7 @@ class AgentConfig(_Section):
     chat: ChatConfig = Field(default_factory=ChatConfig)
     git: GitConfig = Field(default_factory=GitConfig)
     memory: dict[str, Any] = Field(default_factory=dict, description="memory store settings")
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
 
 
 ENV_SHORTCUTS = {
