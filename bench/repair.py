@@ -24,7 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from repair_agents import AgentSpec, default_agent_command, noop_replies, oracle_replies, run_agent, write_script
 from repair_env import (
-    HarnessError, Task, build_env, check_isolation, env_drift, evaluate, load_tasks, prepare_checkout,
+    HarnessError,
+    Task,
+    build_env,
+    check_isolation,
+    env_drift,
+    evaluate,
+    load_tasks,
+    prepare_checkout,
 )
 
 FORMAT_VERSION = 1
@@ -58,6 +65,13 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[:80]
 
 
+def progress_line(record: dict[str, Any]) -> str:
+    """One line on stderr as each task run ends."""
+    line = f"{record['instance_id']} [{record['model']}]: {'RESOLVED' if record['resolved'] else 'not resolved'}"
+    line += f" ({record.get('status')}, {record['wall_s']}s)"
+    return line + (f"  {record['harness_error'][:300]}" if "harness_error" in record else "")
+
+
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Totals and medians over the records of one model."""
     def total(key: str) -> float:
@@ -78,14 +92,17 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def table(records: list[dict[str, Any]]) -> str:
     """A fixed-width text table, one row per task run."""
-    head = ("task", "model", "resolved", "F2P", "P2P", "status", "steps", "tok_in", "tok_out", "cost$", "agent_s", "wall_s")
+    head = ("task", "model", "resolved", "F2P", "P2P", "status", "steps", "tok_in", "tok_out", "cost$", "agent_s",
+            "wall_s")
     rows = [head]
     for r in records:
         rows.append((
             r["instance_id"], r["model"][:24], "yes" if r["resolved"] else "no",
-            f"{r.get('f2p_passed', 0)}/{r.get('f2p_total', '?')}", f"{r.get('p2p_passed', 0)}/{r.get('p2p_total', '?')}",
-            r.get("status") or "-", str(r.get("steps") or 0), str(r.get("tokens_in") or 0), str(r.get("tokens_out") or 0),
-            f"{r.get('cost_usd') or 0:.4f}", f"{r.get('agent_s') or 0:.1f}", f"{r.get('wall_s') or 0:.1f}",
+            f"{r.get('f2p_passed', 0)}/{r.get('f2p_total', '?')}",
+            f"{r.get('p2p_passed', 0)}/{r.get('p2p_total', '?')}",
+            r.get("status") or "-", str(r.get("steps") or 0), str(r.get("tokens_in") or 0),
+            str(r.get("tokens_out") or 0), f"{r.get('cost_usd') or 0:.4f}", f"{r.get('agent_s') or 0:.1f}",
+            f"{r.get('wall_s') or 0:.1f}",
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
@@ -111,10 +128,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", type=Path, required=True, help="tasks JSONL file (SWE-bench-style)")
-    p.add_argument("--work", "--tasks-dir", dest="work", type=Path, default=Path(os.environ.get("REPAIR_WORK", DEFAULT_WORK)),
+    p.add_argument("--work", "--tasks-dir", dest="work", type=Path,
+                   default=Path(os.environ.get("REPAIR_WORK", DEFAULT_WORK)),
                    help="where checkouts, venvs and logs go (env REPAIR_WORK)")
     p.add_argument("--mirrors", type=Path, default=Path(os.environ.get("REPAIR_MIRRORS", DEFAULT_MIRRORS)),
-                   help="directory of local clones: OWNER+NAME/repo, OWNER+NAME, OWNER/NAME or NAME (env REPAIR_MIRRORS)")
+                   help="local clones: OWNER+NAME/repo, OWNER+NAME, OWNER/NAME or NAME (env REPAIR_MIRRORS)")
     p.add_argument("--model", help="model spec for `agent run` (litellm name, local, gguf:PATH, scripted:PATH)")
     p.add_argument("--sanity", action="store_true", help="run the gold-patch oracle and the no-op model instead")
     p.add_argument("--only", type=lambda s: [x for x in s.split(",") if x], help="comma-separated task ids")
@@ -147,9 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     for task in tasks:
         for label, model in models.items():
             record = run_task(task, args, label, model)
-            print(f"{task.instance_id} [{label}]: {'RESOLVED' if record['resolved'] else 'not resolved'} "
-                  f"({record.get('status')}, {record['wall_s']}s){'  ' + record['harness_error'][:200] if 'harness_error' in record else ''}",
-                  file=sys.stderr, flush=True)
+            print(progress_line(record), file=sys.stderr, flush=True)
             records.append(record)
     summaries = {label: summarize([r for r in records if r["model"] == label]) for label in models}
     print(table(records))

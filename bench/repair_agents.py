@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from repair_env import ISOLATE, HarnessError, Task, agent_test_command, git, patch_paths, run
+from repair_env import HarnessError, Task, agent_test_command, git, isolate_prefix, patch_paths, run
 
 ROOT = Path(__file__).resolve().parents[1]
 OFFLINE_MODELS = ("scripted:", "gguf:", "local")
@@ -77,7 +77,7 @@ def agent_argv(spec: AgentSpec, task: Task, checkout: Path) -> list[str]:
     if spec.gpu_layers is not None:
         argv += ["--gpu-layers", str(spec.gpu_layers)]
     if spec.model.startswith(OFFLINE_MODELS):
-        argv = [*shlex.split(ISOLATE), *argv]
+        argv = [*shlex.split(isolate_prefix()), *argv]
     return argv
 
 

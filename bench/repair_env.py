@@ -22,8 +22,11 @@ from typing import Any
 
 ISOLATE = "unshare -n sh -c 'ip link set lo up && exec \"$@\"' sh"
 PRIVATE_PATHS = (".venv", ".agent")  # harness-owned paths, never part of the model's patch
-ENV_MARKER = ".venv/.repair-install"
+ENV_MARKER = ".git/repair-install"  # the install command the .venv was built with
 TEST_PATH = re.compile(r"(^|/)(tests?|testing)/|(^|/)test_[^/]*\.py$|_test\.py$|(^|/)conftest\.py$")
+
+
+_UNSHARE = "unshare -n"  # set by check_isolation to the variant that works here
 
 
 class HarnessError(Exception):
@@ -92,21 +95,38 @@ def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return proc.stdout
 
 
-def check_isolation() -> None:
-    """Fail loudly unless `unshare -n` gives a network namespace with loopback up (tests never run unisolated)."""
+def check_isolation() -> str:
+    """Find a working `unshare` network isolation (`-n` as root, else `-rn` in a user namespace) or fail loudly.
+
+    Task tests never run unisolated: some suites aim connect-timeout tests at non-routable addresses.
+    """
+    global _UNSHARE
     if shutil.which("unshare") is None:
         raise HarnessError("`unshare` is not installed: refusing to run task tests without network isolation")
-    code, out = run(f"{ISOLATE} true", Path.cwd(), timeout=30)
-    if code != 0:
-        raise HarnessError(
-            "`unshare -n` does not work here (needs root or CAP_SYS_ADMIN, and `ip`): refusing to run task tests "
-            f"without network isolation.\n{out.strip()}"
-        )
+    errors = []
+    for variant in ("unshare -n", "unshare -rn"):
+        code, out = run(f"{variant} sh -c 'ip link set lo up && exec \"$@\"' sh true", Path.cwd(), timeout=30)
+        if code == 0:
+            _UNSHARE = variant
+            return variant
+        errors.append(f"{variant}: {out.strip()[-300:]}")
+    raise HarnessError(
+        "network isolation does not work here (`unshare -n` needs root, `unshare -rn` user namespaces; both need "
+        "`ip`): refusing to run task tests without it.\n" + "\n".join(errors)
+    )
+
+
+def isolate_prefix() -> str:
+    """The command prefix that runs what follows in a fresh network namespace with only loopback up."""
+    return ISOLATE.replace("unshare -n", _UNSHARE, 1)
 
 
 def isolated(test_cmd: str) -> str:
-    """The test command, wrapped in the network isolation unless it already starts with `unshare -n`."""
-    return test_cmd if test_cmd.lstrip().startswith("unshare -n") else f"{ISOLATE} {test_cmd}"
+    """The test command in network isolation: its own `unshare -n` (adapted to what works here), else wrapped."""
+    stripped = test_cmd.lstrip()
+    if stripped.startswith("unshare -n "):
+        return _UNSHARE + stripped.removeprefix("unshare -n")
+    return f"{isolate_prefix()} {test_cmd}"
 
 
 def agent_test_command(test_cmd: str) -> str:
@@ -154,9 +174,13 @@ def prepare_checkout(task: Task, mirrors: Path, dest: Path) -> Path:
 def build_env(task: Task, checkout: Path, timeout: float = 1800) -> dict[str, Any]:
     """Run the recorded install command in the checkout once (reused while the command is unchanged)."""
     marker = checkout / ENV_MARKER
-    if marker.exists() and marker.read_text() == task.install:
+    venv = checkout / ".venv"
+    if marker.exists() and marker.read_text() == task.install and venv.exists():
         return {"built": False, "seconds": 0.0}
-    shutil.rmtree(checkout / ".venv", ignore_errors=True)
+    marker.unlink(missing_ok=True)
+    if venv.is_symlink():
+        venv.unlink()
+    shutil.rmtree(venv, ignore_errors=True)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("VIRTUAL_ENV", None)
     started = time.monotonic()
@@ -172,7 +196,8 @@ def env_drift(task: Task, checkout: Path) -> list[str]:
     want = dict(line.split("==", 1) for line in task.raw.get("env_freeze", []) if "==" in line)
     if not want:
         return []
-    script = "import importlib.metadata as m; print('\\n'.join(f\"{d.metadata['Name']}=={d.version}\" for d in m.distributions()))"
+    script = ("import importlib.metadata as m\n"
+              "for d in m.distributions(): print(f\"{d.metadata['Name']}=={d.version}\")")
     code, out = run([str(checkout / ".venv" / "bin" / "python"), "-c", script], checkout, 120)
     if code != 0:
         return [f"cannot list the environment: {out.strip()[-200:]}"]
