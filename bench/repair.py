@@ -6,6 +6,14 @@
 Per task: clone the base commit from a local mirror (--mirrors, env REPAIR_MIRRORS), build its environment with
 the recorded install command (a venv per task, reused), run the agent headless on the problem statement, reset
 the test files it touched, apply the test patch and run FAIL_TO_PASS + PASS_TO_PASS network-isolated.
+
+Repositories: one local clone per `owner/name` under --mirrors, as OWNER+NAME/repo (what the workplace `fetch`
+tool makes under /work/.mirror, the default), OWNER+NAME, OWNER/NAME or NAME. On another machine:
+`git clone --mirror <repository URL> $REPAIR_MIRRORS/pallets+click/repo` (likewise pallets/flask,
+python-attrs/attrs). Installs need the package index (and `uv` on PATH or beside this Python: the dev extra);
+tests need `unshare -n` (root) or `unshare -rn` (user namespaces) and `ip`, else the harness refuses to run.
+Models: any litellm model (API key in the environment), `local` / `gguf:PATH` (+ --gpu-layers), `scripted:FILE`;
+offline models run with the agent itself network-isolated. Other agents: --agent-cmd (same `run` interface).
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ def find_mirror(mirrors: Path, repo: str) -> Path:
             return path
     raise HarnessError(
         f"no local clone of {repo} under {mirrors}; create one with "
-        f"`git clone --mirror https://github.com/{repo} {mirrors / (owner + '+' + name)}/repo`"
+        f"`git clone --mirror <{repo} repository URL> {mirrors / (owner + '+' + name)}/repo`"
     )
 
 
