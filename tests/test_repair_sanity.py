@@ -111,6 +111,15 @@ def test_model_that_edits_the_tests_gets_them_reset(bench: dict[str, Path], tmp_
     assert "+def test_clamp_high():\n+    pass" in saved.read_text()
 
 
+def test_agent_that_cannot_start_is_recorded_as_crashed(bench: dict[str, Path], tmp_path: Path) -> None:
+    proc = harness(bench, "--model", f"scripted:{tmp_path / 'missing.json'}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (record,) = json.loads(bench["out"].read_text())["records"]
+    assert (record["status"], record["exit_code"], record["resolved"]) == ("crashed", 2, False)
+    assert "scripted replies file not found" in record["error"]
+    assert (record["f2p_passed"], record["p2p_passed"]) == (0, 2)
+
+
 def test_refuses_to_run_without_network_isolation(bench: dict[str, Path], tmp_path: Path) -> None:
     fake = tmp_path / "bin"
     fake.mkdir()
