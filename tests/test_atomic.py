@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ROOT, make_repo
+from conftest import ROOT, init_repo
 
 from agent.atomic import atomic_write_bytes, atomic_write_text
 
@@ -60,7 +60,7 @@ def check(repo: Path) -> list[int]:
 
 
 def test_sigkill_during_writes_never_tears_a_file(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", {name: content(name, 0) for name in FILES})
+    repo = init_repo(tmp_path / "repo", {name: content(name, 0) for name in FILES})
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     rng = random.Random(7)
     mixed = 0

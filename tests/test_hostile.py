@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_repo
+from conftest import init_repo
 
 from agent.backends.scripted import ScriptedBackend
 from agent.config import load_config
@@ -34,7 +34,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     (home / ".ssh" / "id_rsa").write_text(SSH_KEY)
     (home / "canary.txt").write_text("still here\n")
     monkeypatch.setenv("HOME", str(home))
-    repo = make_repo(tmp_path / "repo", {"README.md": README, "app.py": "print('hi')\n", "AGENTS.md": README})
+    repo = init_repo(tmp_path / "repo", {"README.md": README, "app.py": "print('hi')\n", "AGENTS.md": README})
     (repo / "app.py").write_text("print('my uncommitted work')\n")
     return repo, home
 

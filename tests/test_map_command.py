@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import agent_cli, make_repo
+from conftest import agent_cli, init_repo
 
 FILES = {
     "app/models.py": "class Invoice:\n    def total(self):\n        return 1\n",
@@ -14,7 +14,7 @@ FILES = {
 
 
 def test_json_output(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "r", FILES)
+    repo = init_repo(tmp_path / "r", FILES)
     proc = agent_cli("map", "--repo", str(repo), "--query", "invoice total", "--budget", "200", "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
@@ -26,14 +26,14 @@ def test_json_output(tmp_path: Path) -> None:
 
 
 def test_text_output_and_focus(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "r", FILES)
+    repo = init_repo(tmp_path / "r", FILES)
     proc = agent_cli("map", "--repo", str(repo), "--focus", "app/views.py")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("app/views.py:")
 
 
 def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "r", FILES)
+    repo = init_repo(tmp_path / "r", FILES)
     (tmp_path / "plain").mkdir()
     for args in (["--repo", str(tmp_path / "missing")], ["--repo", str(tmp_path / "plain")],
                  ["--repo", str(repo), "--budget", "0"], ["--repo", str(repo / "app/models.py")]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_repo
+from conftest import init_repo
 
 from agent.config import AgentConfig, PermissionsConfig, load_config
 from agent.errors import PermissionDenied
@@ -129,7 +129,7 @@ ASKED = [
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_repo(tmp_path_factory.mktemp("perm") / "repo", {"a.py": "x = 1\n", "src/m.py": "y = 2\n"})
+    return init_repo(tmp_path_factory.mktemp("perm") / "repo", {"a.py": "x = 1\n", "src/m.py": "y = 2\n"})
 
 
 @pytest.mark.parametrize("command", DENIED + HIDDEN)
@@ -226,7 +226,7 @@ def test_an_approver_is_asked_for_ask_but_never_for_deny(root: Path) -> None:
 
 
 def test_repo_config_can_only_tighten_permissions(tmp_path: Path) -> None:
-    repo = make_repo(
+    repo = init_repo(
         tmp_path / "hostile",
         {
             ".agent/config.toml": (

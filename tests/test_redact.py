@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_repo
+from conftest import init_repo
 
 from agent import redact as redact_module
 from agent.backends.scripted import ScriptedBackend
@@ -70,7 +70,7 @@ def test_placeholders_are_not_written_back() -> None:
 
 
 def test_secrets_stay_out_of_observations_and_the_trajectory(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", {"settings.py": f"AWS_KEY = '{AWS}'\nGH = '{GITHUB}'\n", "a.py": "x = 1\n"})
+    repo = init_repo(tmp_path / "repo", {"settings.py": f"AWS_KEY = '{AWS}'\nGH = '{GITHUB}'\n", "a.py": "x = 1\n"})
     backend = ScriptedBackend(
         [
             {"tool_calls": [{"name": "read_file", "arguments": {"path": "settings.py"}}]},

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import git, make_repo
+from conftest import git, init_repo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -57,7 +57,7 @@ def diff_of(repo: Path, path: str, new_text: str) -> str:
 @pytest.fixture
 def bench(tmp_path: Path) -> dict[str, Path]:
     """A mirror with one repository holding a real bug, and a tasks file describing its fix."""
-    mirror = make_repo(tmp_path / "mirrors" / "local+calc", {
+    mirror = init_repo(tmp_path / "mirrors" / "local+calc", {
         "src/calc/__init__.py": BUGGY, "tests/test_calc.py": TESTS, "README.md": "calc\n",
     })
     task = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_repo
+from conftest import init_repo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +28,7 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_repo(tmp_path_factory.mktemp("shop") / "repo", FILES)
+    return init_repo(tmp_path_factory.mktemp("shop") / "repo", FILES)
 
 
 def test_tokenizer_is_exact_and_offline() -> None:

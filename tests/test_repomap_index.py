@@ -6,7 +6,7 @@ import os
 import pickle
 from pathlib import Path
 
-from conftest import git, make_repo
+from conftest import git, init_repo
 
 from agent.repomap.files import MAX_BYTES, category
 from agent.repomap.index import CACHE_DIR, load_index
@@ -21,14 +21,14 @@ FILES = {
 
 
 def test_first_load_parses_everything_then_nothing(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "r", FILES)
+    repo = init_repo(tmp_path / "r", FILES)
     assert sorted(load_index(repo).parsed) == ["pkg/a.py", "pkg/b.py", "pkg/c.py", "web/app.ts"]
     assert load_index(repo).parsed == []
     assert (repo / CACHE_DIR / "repomap.pkl").is_file()
 
 
 def test_changing_one_file_reparses_only_that_file(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "r", FILES)
+    repo = init_repo(tmp_path / "r", FILES)
     load_index(repo)
     (repo / "pkg/b.py").write_text("def beta():\n    return 3\n\ndef delta():\n    return 4\n")
     index = load_index(repo)
@@ -38,7 +38,7 @@ def test_changing_one_file_reparses_only_that_file(tmp_path: Path) -> None:
 
 
 def test_touched_but_unchanged_file_is_not_reparsed(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "r", FILES)
+    repo = init_repo(tmp_path / "r", FILES)
     load_index(repo)
     st = os.stat(repo / "pkg/a.py")
     os.utime(repo / "pkg/a.py", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
@@ -46,7 +46,7 @@ def test_touched_but_unchanged_file_is_not_reparsed(tmp_path: Path) -> None:
 
 
 def test_added_and_deleted_files(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "r", FILES)
+    repo = init_repo(tmp_path / "r", FILES)
     load_index(repo)
     (repo / "pkg/c.py").unlink()
     (repo / "pkg/d.py").write_text("def delta():\n    pass\n")
@@ -56,7 +56,7 @@ def test_added_and_deleted_files(tmp_path: Path) -> None:
 
 
 def test_old_cache_version_is_rebuilt_not_misread(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "r", FILES)
+    repo = init_repo(tmp_path / "r", FILES)
     load_index(repo)
     path = repo / CACHE_DIR / "repomap.pkl"
     head, _, body = path.read_bytes().partition(b"\n")
@@ -75,14 +75,14 @@ def test_gitignored_binary_and_huge_files_are_skipped(tmp_path: Path) -> None:
     files["build_out/gen.py"] = "def generated():\n    pass\n"
     files["blob.c"] = "int x;\0\0\0"
     files["huge.py"] = "x = 1\n" * (MAX_BYTES // 6 + 10)
-    repo = make_repo(tmp_path / "r", files)
+    repo = init_repo(tmp_path / "r", files)
     paths = load_index(repo).paths
     assert "build_out/gen.py" not in paths and "blob.c" not in paths and "huge.py" not in paths
     assert "pkg/a.py" in paths
 
 
 def test_cache_stays_out_of_git_status(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "r", FILES)
+    repo = init_repo(tmp_path / "r", FILES)
     load_index(repo)
     assert git(repo, "status", "--porcelain") == ""
 

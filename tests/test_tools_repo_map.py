@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import make_repo
+from conftest import init_repo
 
 from agent.config import load_config
 from agent.tools import REGISTRY, load_tools
@@ -19,7 +19,7 @@ FILES = {
 
 
 def _ws(tmp_path: Path) -> Workspace:
-    repo = make_repo(tmp_path / "r", FILES)
+    repo = init_repo(tmp_path / "r", FILES)
     return Workspace(root=repo, config=load_config(repo, {}))
 
 

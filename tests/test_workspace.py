@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import git, make_repo
+from conftest import git, init_repo
 
 from agent.config import AgentConfig
 from agent.errors import PermissionDenied, ToolError
@@ -25,7 +25,7 @@ def setup(tmp_path: Path) -> tuple[Workspace, Path]:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text(SECRET + "\n")
-    repo = make_repo(tmp_path / "repo", {"a.py": "x = 1\n", "pkg/b.py": "y = 2\n"})
+    repo = init_repo(tmp_path / "repo", {"a.py": "x = 1\n", "pkg/b.py": "y = 2\n"})
     return Workspace(repo, AgentConfig()), outside
 
 
