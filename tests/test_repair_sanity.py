@@ -94,7 +94,7 @@ def test_sanity_mode_oracle_resolves_and_noop_does_not(bench: dict[str, Path]) -
     assert "calc-1  oracle  yes" in proc.stdout
 
 
-def test_model_that_edits_the_tests_gets_them_reset(bench: dict[str, Path], tmp_path: Path) -> None:
+def test_model_that_edits_the_tests_is_refused(bench: dict[str, Path], tmp_path: Path) -> None:
     cheat = [
         {"content": "", "tool_calls": [{"name": "write_file", "arguments": {
             "path": "tests/test_calc.py", "content": "def test_clamp_high():\n    pass\n"}}]},
@@ -105,10 +105,11 @@ def test_model_that_edits_the_tests_gets_them_reset(bench: dict[str, Path], tmp_
     proc = harness(bench, "--model", f"scripted:{script}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (record,) = json.loads(bench["out"].read_text())["records"]
-    assert record["resolved"] is False and record["reset_test_files"] == ["tests/test_calc.py"]
+    # headless runs may not edit tests (no --allow-test-edits): the write is refused, nothing to reset
+    assert record["resolved"] is False and record["reset_test_files"] == []
     assert (record["f2p_passed"], record["p2p_passed"]) == (0, 2)
     (saved,) = (bench["work"] / "calc-1").glob("*.patch")
-    assert "+def test_clamp_high():\n+    pass" in saved.read_text()
+    assert "test_clamp_high" not in saved.read_text()
 
 
 def test_agent_that_cannot_start_is_recorded_as_crashed(bench: dict[str, Path], tmp_path: Path) -> None:

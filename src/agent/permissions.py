@@ -14,7 +14,7 @@ import os
 import shlex
 from typing import TYPE_CHECKING
 
-from agent.guard.paths import is_test_config, is_test_file
+from agent.guard.paths import is_test_file, is_whole_test_config
 from agent.shellrules import RANK, Context, Part, analyze
 
 if TYPE_CHECKING:
@@ -74,7 +74,9 @@ def _edit_verdict(policy: PermissionsConfig, detail: str) -> tuple[Verdict, str]
     first = detail.replace("\\", "/").lstrip("/").split("/", 1)[0]
     if first == ".git":
         return "deny", f"edit {detail}: the .git directory belongs to git; use git commands"
-    if policy.edit == "allow" and (is_test_file(detail) or is_test_config(detail)):
+    if detail.replace("\\", "/").lstrip("/") == ".agent/config.toml":
+        return "deny", f"edit {detail}: the agent's own configuration is the user's to change"
+    if policy.edit == "allow" and (is_test_file(detail) or is_whole_test_config(detail)):
         return policy.test_edits, f"{detail} is a test file: changing tests needs approval (--allow-test-edits)"
     return policy.edit, f"edit {detail}"
 
