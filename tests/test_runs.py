@@ -91,12 +91,8 @@ def test_parallel_worktree_runs_on_one_file_then_apply_reports_the_conflict(tmp_
         and "Traceback" not in second.stderr
     )
     assert git(repo, "rev-parse", "HEAD") == applied and (repo / "a.py").read_text() == "a = 2\n"
-    assert git(repo, "status", "--porcelain", "--untracked-files=all").split() == [
-        "M",
-        "b.py",
-        "??",
-        ".agent/.gitignore",
-    ]
+    # only the user's own change remains; .agent/.gitignore ignores itself
+    assert git(repo, "status", "--porcelain", "--untracked-files=all").split() == ["M", "b.py"]
     assert len(git(repo, "worktree", "list").splitlines()) == 3  # no scratch worktree left behind
 
 
@@ -167,7 +163,7 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
     assert git(repo / ".agent" / "worktrees" / run_id, "status", "--porcelain", "--untracked-files=all") == ""
     subjects = git(repo, "log", "--format=%s", f"main..{branch}").splitlines()
     assert subjects == ["agent: edit b.py", "agent: keep work left by the interrupted step", "agent: edit a.py"]
-    assert git(repo, "status", "--porcelain", "--untracked-files=all").split() == ["??", ".agent/.gitignore"]
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
     types = [
         e["type"] for e in json.loads(agent_cli("runs", "show", run_id, "--repo", str(repo), "--json").stdout)["events"]
     ]

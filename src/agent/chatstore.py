@@ -3,37 +3,25 @@
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.atomic import atomic_write_text
 from agent.errors import StoreError
+from agent.trajectory import agent_dir, new_run_id
 
 if TYPE_CHECKING:
     from agent.conversation import Conversation
 
 FORMAT_VERSION = 1
 FIELDS = ("messages", "turn_starts", "files", "tokens_in", "tokens_out", "cost_usd", "notes_recalled", "undo_stack")
-IGNORED = ("runs/", "cache/", "sessions/")
-
-
-def new_session_id() -> str:
-    """A sortable, unique session id."""
-    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+new_session_id = new_run_id  # the same sortable, unique ids
 
 
 def sessions_dir(root: Path) -> Path:
-    """Where sessions live; `.agent/.gitignore` keeps them (and runs, caches) out of git."""
-    agent_dir = root / ".agent"
-    agent_dir.mkdir(exist_ok=True)
-    ignore = agent_dir / ".gitignore"
-    text = ignore.read_text() if ignore.exists() else "# written by agent: run logs, sessions and caches are local\n"
-    missing = [p for p in IGNORED if p not in text.split()]
-    if missing:
-        atomic_write_text(ignore, text.rstrip("\n") + "\n" + "\n".join(missing) + "\n")
-    path = agent_dir / "sessions"
+    """Where sessions live (kept out of git by `.agent/.gitignore`)."""
+    path = agent_dir(root) / "sessions"
     path.mkdir(exist_ok=True)
     return path
 

@@ -35,7 +35,6 @@ SNAPSHOT_REFS = "refs/agent/snapshots"
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 ZERO = "0" * 40
 MUTATING = {"edit_file": "edit", "write_file": "edit", "run_shell": "shell", "run_tests": "shell"}
-AGENT_IGNORES = ("runs/", "cache/", "worktrees/")
 
 
 def run_git(
@@ -73,15 +72,10 @@ def identity_env(root: Path) -> dict[str, str]:
 
 
 def ensure_agent_ignored(root: Path) -> None:
-    """Make `.agent/.gitignore` ignore run logs, caches and worktrees (appending what is missing)."""
-    path = root / ".agent" / ".gitignore"
-    path.parent.mkdir(exist_ok=True)
-    text = path.read_text() if path.exists() else "# written by agent: run logs, caches and worktrees are local\n"
-    missing = [line for line in AGENT_IGNORES if line not in text.splitlines()]
-    if missing or not path.exists():
-        from agent.atomic import atomic_write_text
+    """Make `.agent/.gitignore` ignore run logs, sessions, caches and worktrees."""
+    from agent.trajectory import agent_dir
 
-        atomic_write_text(path, text.rstrip("\n") + "\n" + "".join(f"{m}\n" for m in missing))
+    agent_dir(root)
 
 
 def dirty_paths(root: Path, paths: list[str] | None = None) -> set[str]:

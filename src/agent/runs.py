@@ -25,7 +25,7 @@ from agent.atomic import atomic_write_text
 from agent.errors import AgentError, StoreError, UsageError
 from agent.gitops import commit_paths, dirty_paths, ensure_agent_ignored, git, head, identity_env, run_git
 from agent.protocols import EventSink
-from agent.trajectory import allocate_run_id, process_alive, process_token, read_events, runs_dir
+from agent.trajectory import agent_dir, allocate_run_id, process_alive, process_token, read_events, runs_dir
 
 RUN_FORMAT = 1
 BRANCH_PREFIX = "agent/"
@@ -97,10 +97,7 @@ def prepare(root: Path, task: str, overrides: dict[str, Any], worktree: bool) ->
             if attempt == 2:
                 raise AgentError(f"git worktree add failed: {proc.stderr.strip()}")
             time.sleep(0.2)
-        own = path / ".agent" / ".gitignore"
-        if not own.exists():  # the run's bookkeeping stays out of its commits (the file ignores itself too)
-            own.parent.mkdir(exist_ok=True)
-            atomic_write_text(own, "# written by agent\nruns/\ncache/\nworktrees/\n.gitignore\n")
+        agent_dir(path)  # the run's bookkeeping stays out of its commits (the .gitignore ignores itself too)
         info.workdir, info.branch, info.base = str(path), BRANCH_PREFIX + run_id, base
     save_info(root, info)
     return info

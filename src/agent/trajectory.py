@@ -25,14 +25,22 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
+def agent_dir(root: Path) -> Path:
+    """The repo's .agent/ folder, whose .gitignore keeps runs, sessions, caches and worktrees out of git."""
+    folder = root / ".agent"
+    folder.mkdir(exist_ok=True)
+    ignore = folder / ".gitignore"
+    text = ignore.read_text() if ignore.exists() else ""
+    missing = [line for line in LOCAL_ONLY.splitlines()[1:] if line not in text.split()]
+    if missing:  # a file from an older version, or none yet
+        head = text.rstrip("\n") + "\n" if text else LOCAL_ONLY.splitlines()[0] + "\n"
+        atomic_write_text(ignore, head + "\n".join(missing) + "\n")
+    return folder
+
+
 def runs_dir(root: Path) -> Path:
-    """Where runs live; `.agent/.gitignore` keeps them out of the user's git status."""
-    agent_dir = root / ".agent"
-    agent_dir.mkdir(exist_ok=True)
-    ignore = agent_dir / ".gitignore"
-    if not ignore.exists():
-        atomic_write_text(ignore, LOCAL_ONLY)
-    return agent_dir / "runs"
+    """Where runs live."""
+    return agent_dir(root) / "runs"
 
 
 def allocate_run_id(root: Path) -> str:
