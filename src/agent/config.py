@@ -75,6 +75,18 @@ class ContextConfig(_Section):
     memory_tokens: int = Field(600, ge=0, description="recalled notes budget in the first prompt")
 
 
+class MemoryConfig(_Section):
+    """Where notes live, where their index lives, and how recall behaves."""
+
+    enabled: bool = Field(True, description="open the memory store for runs")
+    dir: str = Field(".agent/memory", description="repo-scope notes, relative to the repo root")
+    user_dir: str | None = Field(None, description="user-scope notes (default: the user data dir)")
+    index_dir: str | None = Field(None, description="local index (default: the user cache dir, per repo)")
+    server_url: str | None = Field(None, description="Chroma server, e.g. http://127.0.0.1:8000 (team scale)")
+    collection: str | None = Field(None, description="collection name on the server (default: per repo)")
+    dedup_threshold: float = Field(0.9, gt=0, le=1, description="cosine similarity above which a note updates")
+
+
 class AgentConfig(_Section):
     """All configuration, one section per component."""
 
@@ -83,7 +95,7 @@ class AgentConfig(_Section):
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
-    memory: dict[str, Any] = Field(default_factory=dict, description="memory store settings")
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
 
 
 ENV_SHORTCUTS = {

@@ -1,0 +1,152 @@
+"""The chromadb index over the note files: local (PersistentClient) or a server (HttpClient).
+
+The index is disposable: it records, per note id, the hash of the file it was built from, and the
+store rebuilds or repairs it from the files whenever they disagree. A collection written by another
+index format or embedding model is dropped and rebuilt, never misread.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from agent.errors import StoreError
+from agent.memory.onnxbert import GRAPH_VERSION
+
+INDEX_FORMAT = 1
+EMBEDDING_ID = f"minilm-l6-v2-g{GRAPH_VERSION}"
+_FORMAT_KEY = "agent_index_format"
+_EMBED_KEY = "agent_embedding"
+
+
+def _settings() -> Any:
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False, allow_reset=True)
+
+
+class ChromaIndex:
+    """One chromadb collection of note embeddings, with the file hash of each note in its metadata."""
+
+    def __init__(self, name: str, lock_path: Path, path: Path | None = None, server_url: str | None = None):
+        from filelock import FileLock
+
+        self.name, self.path, self.server_url = name, path, server_url
+        self.lock = FileLock(str(lock_path), timeout=120)
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        self.rebuilt = False  # True when opening had to drop the old collection
+        self._client = self._connect()
+        self.collection = self._open_collection()
+
+    def _connect(self) -> Any:
+        import chromadb
+
+        if self.server_url:
+            url = urlparse(self.server_url)
+            try:
+                return chromadb.HttpClient(
+                    host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https",
+                    settings=_settings(),
+                )
+            except Exception as exc:
+                raise StoreError(f"cannot reach the Chroma server at {self.server_url}: {exc}") from exc
+        assert self.path is not None
+        try:
+            return chromadb.PersistentClient(path=str(self.path), settings=_settings())
+        except Exception:  # a corrupted index directory: it is only a cache, start again
+            self._wipe_local()
+            return chromadb.PersistentClient(path=str(self.path), settings=_settings())
+
+    def _wipe_local(self) -> None:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+        assert self.path is not None
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.rebuilt = True
+
+    def _create(self) -> Any:
+        from agent.memory.embed import chroma_embedding_function
+
+        return self._client.get_or_create_collection(
+            self.name,
+            metadata={_FORMAT_KEY: INDEX_FORMAT, _EMBED_KEY: EMBEDDING_ID},
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=chroma_embedding_function(),
+        )
+
+    def _open_collection(self) -> Any:
+        with self.lock:
+            try:
+                collection = self._create()
+                meta = collection.metadata or {}
+                if meta.get(_FORMAT_KEY) == INDEX_FORMAT and meta.get(_EMBED_KEY) == EMBEDDING_ID:
+                    collection.count()  # touches the storage: a corrupt file fails here
+                    return collection
+                self._client.delete_collection(self.name)
+            except StoreError:
+                raise
+            except Exception:
+                if self.server_url:
+                    raise
+                self._wipe_local()
+                self._client = self._connect()
+            self.rebuilt = True
+            return self._create()
+
+    def clear(self) -> None:
+        """Drop every entry (reindex starts from nothing)."""
+        with self.lock:
+            self._client.delete_collection(self.name)
+            self.collection = self._create()
+
+    def hashes(self) -> dict[str, str]:
+        """note id -> hash of the file the entry was built from."""
+        got = self.collection.get(include=["metadatas"])
+        return {i: str((m or {}).get("sha", "")) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+    def upsert(self, ids: list[str], embeddings: Any, documents: list[str], metadatas: list[dict[str, Any]]) -> None:
+        """Add or replace entries (under the cross-process lock), in batches chromadb accepts."""
+        step = 4000
+        with self.lock:
+            for i in range(0, len(ids), step):
+                self.collection.upsert(
+                    ids=ids[i : i + step],
+                    embeddings=[list(map(float, e)) for e in embeddings[i : i + step]],
+                    documents=documents[i : i + step],
+                    metadatas=metadatas[i : i + step],
+                )
+
+    def delete(self, ids: list[str]) -> None:
+        """Remove entries."""
+        if ids:
+            with self.lock:
+                self.collection.delete(ids=ids)
+
+    def query(self, embeddings: Any, k: int, where: dict[str, Any] | None = None) -> list[list[tuple[str, float]]]:
+        """For each query vector, up to k (id, cosine similarity) pairs, best first."""
+        total = self.collection.count()
+        if total == 0:
+            return [[] for _ in embeddings]
+        got = self.collection.query(
+            query_embeddings=[list(map(float, e)) for e in embeddings],
+            n_results=min(k, total),
+            where=where,
+            include=["distances"],
+        )
+        return [
+            [(i, 1.0 - float(d)) for i, d in zip(ids, dists, strict=True)]
+            for ids, dists in zip(got["ids"], got["distances"], strict=True)
+        ]
+
+    def count(self) -> int:
+        """Number of entries."""
+        return int(self.collection.count())
+
+    def disk_bytes(self) -> int:
+        """Size of the local index directory (0 for a server)."""
+        if not self.path or not self.path.exists():
+            return 0
+        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
