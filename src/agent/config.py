@@ -84,7 +84,7 @@ class MemoryConfig(_Section):
     index_dir: str | None = Field(None, description="local index (default: the user cache dir, per repo)")
     server_url: str | None = Field(None, description="Chroma server, e.g. http://127.0.0.1:8000 (team scale)")
     collection: str | None = Field(None, description="collection name on the server (default: per repo)")
-    dedup_threshold: float = Field(0.9, gt=0, le=1, description="cosine similarity above which a note updates")
+    dedup_threshold: float = Field(0.85, gt=0, le=1, description="cosine similarity above which a note updates")
 
 
 class AgentConfig(_Section):
