@@ -32,6 +32,7 @@ REGISTRY: dict[str, str] = {
     "forget": "agent.tools.memory:forget",
     "finish": "agent.tools.finish:finish",
 }
+NEEDS_MEMORY = {"remember", "recall", "forget"}  # left out when no memory store is open
 
 
 @dataclass

@@ -1,0 +1,50 @@
+"""Model backends, found by name through a registry of dotted paths (imported on first use)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agent.errors import UsageError
+
+if TYPE_CHECKING:
+    from agent.config import BackendConfig
+    from agent.protocols import Backend
+
+REGISTRY = {
+    "scripted": "agent.backends.scripted:ScriptedBackend",
+    "llamacpp": "agent.backends.llamacpp:LlamaCppBackend",
+    "litellm": "agent.backends.litellm:LitellmBackend",
+}
+
+PROVIDER_KEYS = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "MISTRAL_API_KEY", "DEEPSEEK_API_KEY",
+                 "OPENROUTER_API_KEY", "GROQ_API_KEY", "XAI_API_KEY"]
+
+
+def default_model() -> str:
+    """`local` unless a provider key is set, then that provider's default model."""
+    if os.environ.get("ANTHROPIC_API_KEY"):
+        return "anthropic/claude-sonnet-4-5"
+    if os.environ.get("OPENAI_API_KEY"):
+        return "openai/gpt-4.1"
+    return "local"
+
+
+def _load(kind: str) -> type:
+    module, _, attr = REGISTRY[kind].partition(":")
+    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+
+
+def create_backend(config: BackendConfig) -> Backend:
+    """Build the backend a model spec names; bad specs raise UsageError before anything runs."""
+    spec = (config.model or default_model()).strip()
+    if not spec:
+        raise UsageError("empty model name")
+    if spec.startswith("scripted:"):
+        path = Path(spec.removeprefix("scripted:")).expanduser()
+        return _load("scripted").from_file(path)  # type: ignore[no-any-return]
+    if spec == "local" or spec.startswith("gguf:"):
+        return _load("llamacpp").from_config(config, None if spec == "local" else spec.removeprefix("gguf:"))  # type: ignore[no-any-return]
+    return _load("litellm").from_config(config, spec)  # type: ignore[no-any-return]

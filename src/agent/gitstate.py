@@ -1,0 +1,36 @@
+"""Small, exact views of a work tree's state through git plumbing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from agent.errors import AgentError
+
+
+def git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run a git command in `root` and return stdout; raise AgentError with git's message on failure."""
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise AgentError(f"git {args[0]} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc.stdout
+
+
+def snapshot_tree(root: Path) -> str:
+    """Write the whole work tree (untracked files too, .gitignore respected) as a tree object; return its id.
+
+    Uses a throw-away index, so the user's index and work tree are untouched.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        index = Path(tmp) / "index"
+        env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+        git(root, "add", "-A", "--", ".", env=env)
+        return git(root, "write-tree", env=env).strip()
+
+
+def changed_paths(root: Path, before: str, after: str) -> list[str]:
+    """Paths that differ between two tree objects."""
+    out = git(root, "diff", "--name-only", "--no-renames", "-z", before, after)
+    return sorted(p for p in out.split("\0") if p)

@@ -1,0 +1,146 @@
+"""A session wires config, backend, tools, memory and trajectory around the loop, for any front end."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.backends import create_backend
+from agent.config import AgentConfig
+from agent.errors import ToolError
+from agent.gitstate import changed_paths, snapshot_tree
+from agent.loop import Agent, Outcome
+from agent.prompts import render
+from agent.protocols import Backend, EventSink, Message
+from agent.tools import NEEDS_MEMORY, REGISTRY, load_tools
+from agent.tools.shell import execute
+from agent.tools.tests import test_command
+from agent.trajectory import Trajectory, new_run_id
+from agent.workspace import Approver, Workspace, deny_all
+
+INSTRUCTION_FILES = ("AGENTS.md", "CLAUDE.md")
+EXIT_CODES = {"done": 0, "failed": 1, "error": 1, "limits": 3, "interrupted": 130}
+
+
+@dataclass
+class RunResult:
+    """The final state of a run, as reported in the run_finished event."""
+
+    run_id: str
+    outcome: Outcome
+    verified: bool
+    files_changed: list[str]
+    duration_s: float
+    verification: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """Exit code per the CLI contract: done but unverified is a failure."""
+        if self.outcome.status == "done" and self.verification.get("ran") and not self.verified:
+            return 1
+        return EXIT_CODES[self.outcome.status]
+
+
+def project_instructions(root: Path, limit: int = 20000) -> str:
+    """AGENTS.md (and CLAUDE.md) at the repo root, joined and capped."""
+    parts = []
+    for name in INSTRUCTION_FILES:
+        path = root / name
+        if path.is_file():
+            parts.append(f"# {name}\n{path.read_text(errors='replace')[:limit]}")
+    return "\n\n".join(parts)
+
+
+def first_messages(ws: Workspace, task: str, tool_names: list[str]) -> list[Message]:
+    """The system prompt and the task, with project instructions and context."""
+    system = render("system", tools=tool_names)
+    user = render("task", task=task, instructions=project_instructions(ws.root), context=gather_context(ws, task))
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def gather_context(ws: Workspace, task: str) -> str:
+    """The repo map and recalled notes for the task, within their budgets (empty when unavailable)."""
+    parts = []
+    if ws.config.context.map_tokens:
+        try:
+            from agent.repomap import build_map
+
+            parts.append(build_map(ws.root, query=task, budget=ws.config.context.map_tokens).text)
+        except ImportError:
+            pass
+    if ws.memory is not None and ws.config.context.memory_tokens:
+        from agent.memory import prompt_notes
+
+        parts.append(prompt_notes(ws.memory, task, ws.config.context.memory_tokens))
+    return "\n\n".join(p for p in parts if p.strip())
+
+
+class Session:
+    """Runs tasks against one repository with one configuration."""
+
+    def __init__(self, root: Path, config: AgentConfig, backend: Backend | None = None, approve: Approver = deny_all):
+        self.root, self.config = root, config
+        self.backend = backend or create_backend(config.backend)
+        self.ws = Workspace(root, config, approve, memory=_open_memory(root, config))
+        self.tools = load_tools([n for n in REGISTRY if n not in NEEDS_MEMORY or self.ws.memory is not None])
+
+    def run(self, task: str, on_event: EventSink) -> RunResult:
+        """Run one task headless; every event goes to the trajectory and to `on_event`."""
+        started = time.monotonic()
+        run_id = new_run_id()
+        log = Trajectory(self.root, run_id)
+        emit = _tee(log, on_event)
+        before = snapshot_tree(self.root)
+        emit({"type": "run_started", "format": 1, "task": task, "model": self.backend.name, "repo": str(self.root)})
+        messages = first_messages(self.ws, task, list(self.tools))
+        outcome = Agent(self.backend, self.tools, self.ws, self.config.loop, emit).run(messages)
+        files = changed_paths(self.root, before, snapshot_tree(self.root))
+        verification = self.verify(emit) if outcome.status == "done" else {"ran": False, "reason": "run not done"}
+        result = RunResult(run_id, outcome, bool(verification.get("passed")), files, time.monotonic() - started, verification)
+        final = finished_event(result)
+        emit(final)
+        log.finish({**final, "task": task})
+        return result
+
+    def verify(self, emit: EventSink) -> dict[str, Any]:
+        """Run the test command for real; the run is verified only if it passes."""
+        try:
+            command = test_command(self.ws)
+        except ToolError as exc:
+            return {"ran": False, "reason": str(exc)}
+        emit({"type": "verification_started", "command": command})
+        code, output = execute(self.ws, command, self.config.tools.shell_timeout_s)
+        result = {"ran": True, "command": command, "exit_code": code, "passed": code == 0, "output_tail": output[-2000:]}
+        emit({"type": "verification_finished", **result})
+        return result
+
+
+def finished_event(result: RunResult) -> dict[str, Any]:
+    """The run_finished event, with the fields of the CLI contract."""
+    o = result.outcome
+    return {
+        "type": "run_finished", "status": o.status, "verified": result.verified, "files_changed": result.files_changed,
+        "tokens_in": o.tokens_in, "tokens_out": o.tokens_out, "cost_usd": round(o.cost_usd, 6),
+        "duration_s": round(result.duration_s, 3), "steps": o.steps, "summary": o.summary,
+        "verification": {k: v for k, v in result.verification.items() if k != "output_tail"},
+    }
+
+
+def _tee(log: Trajectory, on_event: EventSink) -> EventSink:
+    def emit(event: dict[str, Any]) -> None:
+        stamped = log.stamp(event)
+        if stamped["type"] != "text_delta":
+            log.write(stamped)
+        on_event(stamped)
+
+    return emit
+
+
+def _open_memory(root: Path, config: AgentConfig) -> Any:
+    try:
+        from agent.memory import open_store
+    except ImportError:
+        return None
+    return open_store(root, config)
