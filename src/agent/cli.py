@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from agent import __version__
+from agent.commands import memory as memory_cmd
 from agent.commands import run as run_cmd
 from agent.errors import AgentError, UsageError
 
@@ -27,6 +28,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("run", help=run_cmd.HELP)(run_cmd.run)
+app.add_typer(memory_cmd.app, name="memory", help=memory_cmd.HELP)
 
 
 def _version(value: bool) -> None:
