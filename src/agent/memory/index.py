@@ -13,12 +13,17 @@ from typing import Any
 from urllib.parse import urlparse
 
 from agent.errors import StoreError
-from agent.memory.onnxbert import GRAPH_VERSION
 
 INDEX_FORMAT = 1
-EMBEDDING_ID = f"minilm-l6-v2-g{GRAPH_VERSION}"
 _FORMAT_KEY = "agent_index_format"
 _EMBED_KEY = "agent_embedding"
+
+
+def embedding_id() -> str:
+    """Names the embedding model and graph version; a collection built with another is rebuilt."""
+    from agent.memory.onnxbert import GRAPH_VERSION
+
+    return f"minilm-l6-v2-g{GRAPH_VERSION}"
 
 
 def _settings() -> Any:
@@ -72,7 +77,7 @@ class ChromaIndex:
 
         return self._client.get_or_create_collection(
             self.name,
-            metadata={_FORMAT_KEY: INDEX_FORMAT, _EMBED_KEY: EMBEDDING_ID},
+            metadata={_FORMAT_KEY: INDEX_FORMAT, _EMBED_KEY: embedding_id()},
             configuration={"hnsw": {"space": "cosine"}},
             embedding_function=chroma_embedding_function(),
         )
@@ -82,7 +87,7 @@ class ChromaIndex:
             try:
                 collection = self._create()
                 meta = collection.metadata or {}
-                if meta.get(_FORMAT_KEY) == INDEX_FORMAT and meta.get(_EMBED_KEY) == EMBEDDING_ID:
+                if meta.get(_FORMAT_KEY) == INDEX_FORMAT and meta.get(_EMBED_KEY) == embedding_id():
                     collection.count()  # touches the storage: a corrupt file fails here
                     return collection
                 self._client.delete_collection(self.name)

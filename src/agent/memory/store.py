@@ -277,7 +277,7 @@ class MemoryStore:
         self.index.delete([note_id])
 
 
-def open_store(root: Path, config: MemoryConfig | None = None) -> MemoryStore | None:
-    """The store for a repo, or None when memory is disabled in the config."""
-    config = config or MemoryConfig()
-    return MemoryStore(root, config) if config.enabled else None
+def open_store(root: Path, config: Any = None) -> MemoryStore | None:
+    """The store for a repo (given an AgentConfig or a MemoryConfig), or None when memory is disabled."""
+    section: MemoryConfig = getattr(config, "memory", config) or MemoryConfig()
+    return MemoryStore(root, section) if section.enabled else None
