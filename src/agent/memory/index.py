@@ -8,6 +8,7 @@ index format or embedding model is dropped and rebuilt, never misread.
 from __future__ import annotations
 
 import shutil
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -26,8 +27,9 @@ def embedding_id() -> str:
     return f"minilm-l6-v2-g{GRAPH_VERSION}"
 
 
+@cache
 def _settings() -> Any:
-    from chromadb.config import Settings
+    from chromadb.config import Settings  # building one takes ~0.1 s: build it once
 
     return Settings(anonymized_telemetry=False, allow_reset=True)
 
@@ -39,9 +41,11 @@ class ChromaIndex:
         from filelock import FileLock
 
         self.name, self.path, self.server_url = name, path, server_url
-        self.lock = FileLock(str(lock_path), timeout=120)
+        self.lock = FileLock(str(lock_path), timeout=120, poll_interval=0.01)
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         self.rebuilt = False  # True when opening had to drop the old collection
+        self._gen_path = lock_path.with_suffix(".gen")
+        self._gen = self._read_gen()
         self._client = self._connect()
         self.collection = self._open_collection()
 
@@ -64,10 +68,43 @@ class ChromaIndex:
             self._wipe_local()
             return chromadb.PersistentClient(path=str(self.path), settings=_settings())
 
-    def _wipe_local(self) -> None:
+    def _read_gen(self) -> str:
+        try:
+            return self._gen_path.read_text()
+        except OSError:
+            return ""
+
+    def _bump(self) -> None:
+        """Record a write, so other processes know their in-memory view of the index is old."""
+        if not self.server_url:
+            from agent.atomic import atomic_write_text
+            from agent.memory.notes import new_id
+
+            self._gen = new_id("gen")
+            atomic_write_text(self._gen_path, self._gen)
+
+    def _fresh(self) -> None:
+        """Under the lock: reopen the local client when another process wrote since we last looked.
+
+        chromadb's embedded engine keeps its vector index in memory per process, so a process must not
+        read through a view that is older than the files on disk.
+        """
+        if self.server_url or self._read_gen() == self._gen:
+            return
+        self._forget_system()
+        self._client = self._connect()
+        self.collection = self._create()
+        self._gen = self._read_gen()
+
+    def _forget_system(self) -> None:
+        """Make the next PersistentClient for our path start a new engine (chromadb caches one per path)."""
         from chromadb.api.shared_system_client import SharedSystemClient
 
-        SharedSystemClient.clear_system_cache()
+        SharedSystemClient._identifier_to_system.pop(str(self.path), None)
+        SharedSystemClient._identifier_to_refcount.pop(str(self.path), None)
+
+    def _wipe_local(self) -> None:
+        self._forget_system()
         assert self.path is not None
         shutil.rmtree(self.path, ignore_errors=True)
         self.rebuilt = True
@@ -99,23 +136,29 @@ class ChromaIndex:
                 self._wipe_local()
                 self._client = self._connect()
             self.rebuilt = True
+            self._bump()
             return self._create()
 
     def clear(self) -> None:
         """Drop every entry (reindex starts from nothing)."""
         with self.lock:
+            self._fresh()
             self._client.delete_collection(self.name)
             self.collection = self._create()
+            self._bump()
 
     def hashes(self) -> dict[str, str]:
         """note id -> hash of the file the entry was built from."""
-        got = self.collection.get(include=["metadatas"])
+        with self.lock:
+            self._fresh()
+            got = self.collection.get(include=["metadatas"])
         return {i: str((m or {}).get("sha", "")) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
 
     def upsert(self, ids: list[str], embeddings: Any, documents: list[str], metadatas: list[dict[str, Any]]) -> None:
         """Add or replace entries (under the cross-process lock), in batches chromadb accepts."""
         step = 4000
         with self.lock:
+            self._fresh()
             for i in range(0, len(ids), step):
                 self.collection.upsert(
                     ids=ids[i : i + step],
@@ -123,24 +166,32 @@ class ChromaIndex:
                     documents=documents[i : i + step],
                     metadatas=metadatas[i : i + step],
                 )
+            self._bump()
 
     def delete(self, ids: list[str]) -> None:
         """Remove entries."""
         if ids:
             with self.lock:
+                self._fresh()
                 self.collection.delete(ids=ids)
+                self._bump()
 
     def query(self, embeddings: Any, k: int, where: dict[str, Any] | None = None) -> list[list[tuple[str, float]]]:
         """For each query vector, up to k (id, cosine similarity) pairs, best first."""
-        total = self.collection.count()
-        if total == 0:
-            return [[] for _ in embeddings]
-        got = self.collection.query(
-            query_embeddings=[list(map(float, e)) for e in embeddings],
-            n_results=min(k, total),
-            where=where,
-            include=["distances"],
-        )
+        try:
+            with self.lock:  # another process may be half-way through its first write
+                self._fresh()
+                total = self.collection.count()
+                if total == 0:
+                    return [[] for _ in embeddings]
+                got = self.collection.query(
+                    query_embeddings=[list(map(float, e)) for e in embeddings],
+                    n_results=min(k, total),
+                    where=where,
+                    include=["distances"],
+                )
+        except Exception as exc:
+            raise StoreError(f"the memory index could not be searched: {exc}") from exc
         return [
             [(i, 1.0 - float(d)) for i, d in zip(ids, dists, strict=True)]
             for ids, dists in zip(got["ids"], got["distances"], strict=True)
@@ -148,7 +199,9 @@ class ChromaIndex:
 
     def count(self) -> int:
         """Number of entries."""
-        return int(self.collection.count())
+        with self.lock:
+            self._fresh()
+            return int(self.collection.count())
 
     def disk_bytes(self) -> int:
         """Size of the local index directory (0 for a server)."""

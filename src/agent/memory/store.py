@@ -183,7 +183,13 @@ class MemoryStore:
         self._refresh()
         vector = embedder().embed([query])
         for attempt in range(2):
-            hits = self.index.query(vector, k, {"scope": scope} if scope else None)[0]
+            try:
+                hits = self.index.query(vector, k, {"scope": scope} if scope else None)[0]
+            except StoreError:
+                if attempt or self.config.server_url:
+                    raise
+                self.reindex()  # a damaged local index: rebuild it from the files and ask again
+                continue
             found = self._load_hits(hits)
             if found is not None:
                 return found
@@ -230,34 +236,38 @@ class MemoryStore:
             if found:
                 kinds = ", ".join(sorted({kind for kind, _ in found}))
                 raise StoreError(f"refusing to store a note that looks like it holds a secret ({kinds}): {text[:40]!r}")
-        anchors = [[make_anchor(self.root, a) for a in item.get("anchors") or []] for item in items]
-        stamp = self._dir_stamp()
-        self._refresh()
+        prepared = [
+            {"text": text, "anchors": [make_anchor(self.root, a) for a in item.get("anchors") or []],
+             "tags": [str(t) for t in item.get("tags") or []]}
+            for text, item in zip(texts, items, strict=True)
+        ]
         vectors = embedder().embed(texts)
-        nearest = self.index.query(vectors, 1, {"scope": scope})
-        written = []
-        for i, text in enumerate(texts):
-            tags = [str(t) for t in items[i].get("tags") or []]
-            dup = next((nid for nid, sim in nearest[i] if sim >= self.config.dedup_threshold), None)
-            note = self._updated(dup, text, anchors[i], tags) if dup else None
-            if note is None:
-                stamp_now = nf.now()
-                note = Note(nf.new_id(text), text, scope, source, tags, anchors[i], stamp_now, stamp_now)
-            path = nf.write(self.dirs[scope], note)
-            sha = nf.digest(path.read_bytes())
-            self._files[note.id] = (scope, path, sha)
-            written.append((note, sha))
-        self._index(written, vectors)
-        if stamp == self._stamp:  # nothing else changed the directories since our last look
-            self._stamp = self._dir_stamp()
+        with self.index.lock:  # one writer at a time, so the duplicate check sees every other writer's notes
+            stamp = self._dir_stamp()
+            nearest = self.index.query(vectors, 1, {"scope": scope})
+            written = [self._write_one(item, near, source, scope) for item, near in zip(prepared, nearest, strict=True)]
+            self._index(written, vectors)
+            if stamp == self._stamp:  # nothing else changed the directories since our last look
+                self._stamp = self._dir_stamp()
         return [n.id for n, _ in written]
 
-    def _updated(self, note_id: str, text: str, anchors: list[Anchor], tags: list[str]) -> Note | None:
-        entry = self._files.get(note_id)
-        if entry is None:
-            return None
+    def _write_one(self, item: dict[str, Any], nearest: list[tuple[str, float]], source: str, scope: str) -> tuple[Note, str]:
+        dup = next((nid for nid, sim in nearest if sim >= self.config.dedup_threshold), None)
+        note = self._updated(dup, scope, item) if dup else None
+        if note is None:
+            created = nf.now()
+            text = item["text"]
+            note = Note(nf.new_id(text), text, scope, source, item["tags"], item["anchors"], created, created)
+        path = nf.write(self.dirs[scope], note)
+        sha = nf.digest(path.read_bytes())
+        self._files[note.id] = (scope, path, sha)
+        return note, sha
+
+    def _updated(self, note_id: str, scope: str, item: dict[str, Any]) -> Note | None:
+        text, anchors, tags = item["text"], item["anchors"], item["tags"]
+        scope, path, _ = self._files.get(note_id) or (scope, nf.note_path(self.dirs[scope], note_id), "")
         try:
-            note = nf.load(entry[1], entry[0])[0]
+            note = nf.load(path, scope)[0]  # may be a note another process wrote since our last sync
         except StoreError:
             return None
         note.text = text
