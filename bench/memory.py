@@ -107,7 +107,8 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, object]:
         "recall p50 ms": statistics.median(lat), "recall p95 ms": lat[int(0.95 * (len(lat) - 1))],
         "index MB": dir_bytes(work / "index") / 1e6, "note files MB": dir_bytes(repo / ".agent/memory") / 1e6,
         "recall@1": f"{hits1}/{len(data['queries'])}", "recall@5": f"{hits5}/{len(data['queries'])}",
-        "embed 320: batch-longest s": longest, "embed 320: pad-256 s": fixed, "pad-256 / batch-longest": fixed / longest,
+        "embed 320: batch-longest s": longest, "embed 320: pad-256 s": fixed,
+        "pad-256 / batch-longest": fixed / longest,
     }
 
 
@@ -124,7 +125,8 @@ def main() -> None:
     print(f"{'metric':<{width}}  value")
     for key, value in result.items():
         print(f"{key:<{width}}  {value:.3f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
-    print(f"(targets: >= 300 notes/s added, recall p50 <= 10 ms; cpus: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f})")
+    load = os.getloadavg()[0]
+    print(f"(targets: >= 300 notes/s added, recall p50 <= 10 ms; cpus: {os.cpu_count()}, load average: {load:.1f})")
 
 
 if __name__ == "__main__":

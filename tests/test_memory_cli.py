@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import agent_cli
 from memory_support import _shared_model, model_cache, repo  # noqa: F401
 

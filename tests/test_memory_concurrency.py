@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from memory_support import _shared_model, model_cache, repo  # noqa: F401
+
 from agent.config import MemoryConfig
 from agent.memory import MemoryStore
-from memory_support import _shared_model, model_cache, repo  # noqa: F401
 
 WORKER = """
 import sys

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from memory_support import _shared_model, model_cache, repo  # noqa: F401
 
 from agent.backends.scripted import ScriptedBackend
 from agent.config import MemoryConfig
 from agent.memory import MemoryStore, distill, prompt_notes
 from agent.memory.context import approx_tokens
 from agent.memory.distill import parse_lessons, transcript
-from memory_support import _shared_model, model_cache, repo  # noqa: F401
 
 RUN = [
     {"role": "system", "content": "You are a coding agent."},

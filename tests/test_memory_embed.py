@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from memory_support import _shared_model, model_cache  # noqa: F401
 
 from agent.memory.embed import MiniLMEmbedder, embedder, onnx_path, package_model_dir
 from agent.memory.onnxbert import load_weights
-from memory_support import _shared_model, model_cache  # noqa: F401
 
 TEXTS = [
     "Pin litellm below 1.106.10: later releases need a certifi the registry lacks.",
@@ -85,5 +85,6 @@ def test_truncated_cache_file_is_rebuilt() -> None:
 
 
 def test_paraphrases_are_closer_than_unrelated_text() -> None:
-    v = embedder().embed(["Run the tests with pytest -q", "Tests are run using pytest in quiet mode", "The logo is blue"])
+    texts = ["Run the tests with pytest -q", "Tests are run using pytest in quiet mode", "The logo is blue"]
+    v = embedder().embed(texts)
     assert v[0] @ v[1] > v[0] @ v[2] + 0.3

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from memory_support import _shared_model, model_cache, repo  # noqa: F401
 
 from agent.config import MemoryConfig
 from agent.memory import MemoryStore
-from memory_support import _shared_model, model_cache, repo  # noqa: F401
 
 
 def free_port() -> int:

@@ -6,13 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from memory_support import _shared_model, model_cache, repo  # noqa: F401
 
 from agent.config import MemoryConfig
 from agent.errors import StoreError
 from agent.memory import MemoryStore, open_store
 from agent.memory.index import _FORMAT_KEY
 from agent.protocols import MemoryStore as MemoryProtocol
-from memory_support import _shared_model, model_cache, repo  # noqa: F401
 
 NOTES = [
     "Pin litellm below 1.106.10 because later releases need a certifi version the registry does not serve.",

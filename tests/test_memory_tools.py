@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from memory_support import _shared_model, model_cache, repo  # noqa: F401
 
 from agent.config import AgentConfig
 from agent.errors import ToolError
 from agent.memory import MemoryStore
 from agent.tools import load_tools
 from agent.workspace import Workspace
-from memory_support import _shared_model, model_cache, repo  # noqa: F401
 
 
 @pytest.fixture
@@ -22,7 +22,8 @@ def ws(repo: Path) -> Workspace:
 
 def test_remember_recall_forget(ws: Workspace) -> None:
     tools = load_tools(["remember", "recall", "forget"])
-    out = tools["remember"](ws, {"text": "area() must stay in sync with the docs", "anchors": ["app/ops.py:area"], "tags": ["docs"]})
+    args = {"text": "area() must stay in sync with the docs", "anchors": ["app/ops.py:area"], "tags": ["docs"]}
+    out = tools["remember"](ws, args)
     note_id = out.removeprefix("remembered as ")
     assert (ws.root / ".agent/memory" / f"{note_id}.md").is_file()
     listing = tools["recall"](ws, {"query": "documentation of the area function"})

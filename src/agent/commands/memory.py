@@ -61,7 +61,7 @@ def _line(item: dict[str, Any]) -> str:
 @app.command("add")
 def add(
     text: Annotated[str, typer.Argument(help="The note's text.")],
-    scope: Annotated[str, typer.Option("--scope", help="repo (in the repository) or user (yours, every repo).")] = "repo",
+    scope: Annotated[str, typer.Option("--scope", help="repo (in the repository) or user (every repo).")] = "repo",
     anchor: Annotated[list[str] | None, typer.Option("--anchor", "-a", help="PATH or PATH:SYMBOL it is about.")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="A topic tag.")] = None,
     repo: Repo = Path("."),

@@ -18,7 +18,7 @@ from agent.errors import StoreError
 from agent.memory import notes as nf
 from agent.memory.anchors import make_anchor, note_status
 from agent.memory.index import ChromaIndex
-from agent.memory.notes import SCOPES, Anchor, Note
+from agent.memory.notes import SCOPES, Note
 
 _Entry = tuple[str, Path, str]  # scope, file, hash of its bytes
 
@@ -251,7 +251,9 @@ class MemoryStore:
                 self._stamp = self._dir_stamp()
         return [n.id for n, _ in written]
 
-    def _write_one(self, item: dict[str, Any], nearest: list[tuple[str, float]], source: str, scope: str) -> tuple[Note, str]:
+    def _write_one(
+        self, item: dict[str, Any], nearest: list[tuple[str, float]], source: str, scope: str
+    ) -> tuple[Note, str]:
         dup = next((nid for nid, sim in nearest if sim >= self.config.dedup_threshold), None)
         note = self._updated(dup, scope, item) if dup else None
         if note is None:

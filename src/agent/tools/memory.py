@@ -23,9 +23,12 @@ def remember(
         list[str], Field(description="code it is about, as PATH or PATH:SYMBOL (e.g. src/app.py:Parser.parse)")
     ] = [],  # noqa: B006 - pydantic copies defaults
     tags: Annotated[list[str], Field(description="a few short topic words")] = [],  # noqa: B006
-    scope: Annotated[Literal["repo", "user"], Field(description="repo: about this repository; user: a personal preference")] = "repo",
+    scope: Annotated[
+        Literal["repo", "user"], Field(description="repo: about this repository; user: a personal preference")
+    ] = "repo",
 ) -> str:
-    """Save a durable note for future sessions: a repo convention, an approach that failed, a user preference. A note that says the same as an existing one updates it."""
+    """Save a durable note for future sessions: a repo convention, an approach that failed, a user
+    preference. A note that says the same as an existing one updates it."""
     try:
         note_id = _store(ws).remember(text, anchors, tags, source="agent", scope=scope)
     except StoreError as exc:
@@ -38,7 +41,8 @@ def recall(
     query: Annotated[str, Field(description="what you want to know, in plain words")],
     k: Annotated[int, Field(ge=1, le=20, description="most notes to return")] = 5,
 ) -> str:
-    """Search the durable notes of this repo and user. Each is labelled fresh, stale (its code changed: verify it) or orphaned (its code is gone)."""
+    """Search the durable notes of this repo and user. Each is labelled fresh, stale (its code changed:
+    verify it) or orphaned (its code is gone)."""
     from agent.memory.context import format_hit
 
     try:
