@@ -139,3 +139,11 @@ def test_reindex_forget_and_get(store: MemoryStore) -> None:
         store.remember("  ", [], [])
     with pytest.raises(StoreError, match="scope"):
         store.remember("x", [], [], scope="team")
+
+
+def test_one_batch_updating_the_same_note_twice(store: MemoryStore) -> None:
+    first = store.remember("The nightly build runs at 02:00 UTC.", [], [])
+    ids = store.remember_many([{"text": "The nightly build runs at 02:00 UTC daily."},
+                               {"text": "The nightly build runs every day at 02:00 UTC."}])
+    assert ids == [first, first] and store.index.count() == 1
+    assert store.get(first).text == "The nightly build runs every day at 02:00 UTC."

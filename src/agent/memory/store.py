@@ -245,8 +245,13 @@ class MemoryStore:
         with self.index.lock:  # one writer at a time, so the duplicate check sees every other writer's notes
             stamp = self._dir_stamp()
             nearest = self.index.query(vectors, 1, {"scope": scope})
-            written = [self._write_one(item, near, source, scope) for item, near in zip(prepared, nearest, strict=True)]
-            self._index(written, vectors)
+            latest: dict[str, int] = {}  # two items of one batch may update the same note: index it once
+            written = []
+            for i, (item, near) in enumerate(zip(prepared, nearest, strict=True)):
+                written.append(self._write_one(item, near, source, scope))
+                latest[written[-1][0].id] = i
+            keep = sorted(latest.values())
+            self._index([written[i] for i in keep], vectors[keep])
             if stamp == self._stamp:  # nothing else changed the directories since our last look
                 self._stamp = self._dir_stamp()
         return [n.id for n, _ in written]
