@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 from agent.errors import StoreError
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: HNSW tuned for recall (ef_search 400, M 32)
 _FORMAT_KEY = "agent_index_format"
 _EMBED_KEY = "agent_embedding"
 
@@ -28,10 +28,15 @@ def embedding_id() -> str:
 
 
 @cache
-def _settings() -> Any:
+def _base_settings() -> Any:
     from chromadb.config import Settings  # building one takes ~0.1 s: build it once
 
     return Settings(anonymized_telemetry=False, allow_reset=True)
+
+
+def _settings() -> Any:
+    """A fresh copy each time: chromadb's client constructors write into the settings they are given."""
+    return _base_settings().model_copy()
 
 
 class ChromaIndex:
@@ -115,7 +120,7 @@ class ChromaIndex:
         return self._client.get_or_create_collection(
             self.name,
             metadata={_FORMAT_KEY: INDEX_FORMAT, _EMBED_KEY: embedding_id()},
-            configuration={"hnsw": {"space": "cosine"}},
+            configuration={"hnsw": {"space": "cosine", "ef_construction": 200, "ef_search": 400, "max_neighbors": 32}},
             embedding_function=chroma_embedding_function(),
         )
 
