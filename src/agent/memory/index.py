@@ -51,6 +51,7 @@ class ChromaIndex:
         self.rebuilt = False  # True when opening had to drop the old collection
         self._gen_path = lock_path.with_suffix(".gen")
         self._gen = self._read_gen()
+        self._vectors: tuple[list[str], Any, list[str]] | None = None  # ids, matrix, scopes: exact search
         self._client = self._connect()
         self.collection = self._open_collection()
 
@@ -86,6 +87,7 @@ class ChromaIndex:
             from agent.memory.notes import new_id
 
             self._gen = new_id("gen")
+            self._vectors = None
             atomic_write_text(self._gen_path, self._gen)
 
     def _fresh(self) -> None:
@@ -100,6 +102,7 @@ class ChromaIndex:
         self._client = self._connect()
         self.collection = self._create()
         self._gen = self._read_gen()
+        self._vectors = None
 
     def _forget_system(self) -> None:
         """Make the next PersistentClient for our path start a new engine (chromadb caches one per path)."""
@@ -182,10 +185,17 @@ class ChromaIndex:
                 self._bump()
 
     def query(self, embeddings: Any, k: int, where: dict[str, Any] | None = None) -> list[list[tuple[str, float]]]:
-        """For each query vector, up to k (id, cosine similarity) pairs, best first."""
+        """For each query vector, up to k (id, cosine similarity) pairs, best first.
+
+        A local index is searched exactly over all its vectors (a note store is small: 10,000 notes
+        is one 15 MB matrix product, ~1 ms); HNSW's approximate search missed good matches among many
+        similar notes. A server is asked through its HNSW index.
+        """
         try:
             with self.lock:  # another process may be half-way through its first write
                 self._fresh()
+                if not self.server_url:
+                    return self._exact(embeddings, k, where)
                 total = self.collection.count()
                 if total == 0:
                     return [[] for _ in embeddings]
@@ -201,6 +211,26 @@ class ChromaIndex:
             [(i, 1.0 - float(d)) for i, d in zip(ids, dists, strict=True)]
             for ids, dists in zip(got["ids"], got["distances"], strict=True)
         ]
+
+    def _exact(self, embeddings: Any, k: int, where: dict[str, Any] | None) -> list[list[tuple[str, float]]]:
+        import numpy as np
+
+        if self._vectors is None:
+            got = self.collection.get(include=["embeddings", "metadatas"])
+            matrix = np.asarray(got["embeddings"], dtype=np.float32)
+            self._vectors = (list(got["ids"]), matrix, [str((m or {}).get("scope")) for m in got["metadatas"]])
+        ids, matrix, scopes = self._vectors
+        if not ids:
+            return [[] for _ in embeddings]
+        sims = np.asarray(embeddings, dtype=np.float32).reshape(-1, matrix.shape[1]) @ matrix.T
+        if where:
+            sims[:, np.array([s != where.get("scope") for s in scopes])] = -np.inf
+        out = []
+        for row in sims:
+            top = np.argpartition(-row, min(k, len(row)) - 1)[:k]
+            top = top[np.argsort(-row[top])]
+            out.append([(ids[i], float(row[i])) for i in top if np.isfinite(row[i])])
+        return out
 
     def count(self) -> int:
         """Number of entries."""
