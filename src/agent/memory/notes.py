@@ -127,7 +127,8 @@ def parse(text: str, path: Path, scope: str) -> Note:
     if not match:
         raise StoreError(f"{path}: no YAML front matter (--- ... ---)")
     try:
-        head = yaml.safe_load(match.group(1))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on recall's hot path
+        head = yaml.load(match.group(1), Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise StoreError(f"{path}: bad YAML front matter: {str(exc).splitlines()[0]}") from exc
     _check(head, path)
