@@ -16,8 +16,9 @@ import typer
 from agent import __version__
 from agent.commands import chat as chat_cmd
 from agent.commands import guard as guard_cmd
-from agent.commands import map as map_cmd
 from agent.commands import hook as hook_cmd
+from agent.commands import map as map_cmd
+from agent.commands import memory as memory_cmd
 from agent.commands import review as review_cmd
 from agent.commands import run as run_cmd
 from agent.commands import runs as runs_cmd
@@ -40,6 +41,7 @@ app.command("guard", help=guard_cmd.HELP)(guard_cmd.guard)
 app.command("map", help=map_cmd.HELP)(map_cmd.map_command)
 app.command("review", help=review_cmd.HELP)(review_cmd.review)
 app.add_typer(hook_cmd.app, name="hook")
+app.add_typer(memory_cmd.app, name="memory", help=memory_cmd.HELP)
 
 
 def _version(value: bool) -> None:

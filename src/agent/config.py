@@ -149,6 +149,18 @@ class ReviewConfig(_Section):
     max_file_kb: int = Field(500, ge=1, description="staged files larger than this are reported")
 
 
+class MemoryConfig(_Section):
+    """Where notes live, where their index lives, and how recall behaves."""
+
+    enabled: bool = Field(True, description="open the memory store for runs")
+    dir: str = Field(".agent/memory", description="repo-scope notes, relative to the repo root")
+    user_dir: str | None = Field(None, description="user-scope notes (default: the user data dir)")
+    index_dir: str | None = Field(None, description="local index (default: the user cache dir, per repo)")
+    server_url: str | None = Field(None, description="Chroma server, e.g. http://127.0.0.1:8000 (team scale)")
+    collection: str | None = Field(None, description="collection name on the server (default: per repo)")
+    dedup_threshold: float = Field(0.85, gt=0, le=1, description="cosine similarity above which a note updates")
+
+
 class AgentConfig(_Section):
     """All configuration, one section per component."""
 
@@ -159,7 +171,7 @@ class AgentConfig(_Section):
     context: ContextConfig = Field(default_factory=ContextConfig)
     chat: ChatConfig = Field(default_factory=ChatConfig)
     git: GitConfig = Field(default_factory=GitConfig)
-    memory: dict[str, Any] = Field(default_factory=dict, description="memory store settings")
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
 
 

@@ -29,6 +29,9 @@ REGISTRY: dict[str, str] = {
     "edit_file": "agent.tools.edit:edit_file",
     "run_shell": "agent.tools.shell:run_shell",
     "run_tests": "agent.tools.tests:run_tests",
+    "remember": "agent.tools.memory:remember",
+    "recall": "agent.tools.memory:recall",
+    "forget": "agent.tools.memory:forget",
     "finish": "agent.tools.finish:finish",
 }
 NEEDS_MEMORY = {"remember", "recall", "forget"}  # left out when no memory store is open

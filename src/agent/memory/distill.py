@@ -1,0 +1,72 @@
+"""At the end of a run: ask the model for a few durable lessons and store them, deduplicated and secret-free."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from agent.errors import StoreError
+from agent.protocols import Backend, Message
+
+MAX_LESSONS = 5
+MAX_TRANSCRIPT_CHARS = 16000
+MAX_LESSON_CHARS = 600
+
+
+def transcript(messages: list[Message], limit: int = MAX_TRANSCRIPT_CHARS) -> str:
+    """A plain-text transcript of a run; the middle is cut when it is longer than `limit`."""
+    parts = []
+    for m in messages:
+        text = str(m.get("content") or "")
+        for call in m.get("tool_calls") or []:
+            fn = call.get("function", call)
+            args = fn.get("arguments", {})
+            text += f"\n[calls {fn.get('name')}({args if isinstance(args, str) else json.dumps(args)})]"
+        parts.append(f"{m.get('role', '?')}: {text.strip()}")
+    joined = "\n\n".join(parts)
+    if len(joined) <= limit:
+        return joined
+    half = limit // 2
+    return f"{joined[:half]}\n\n[... {len(joined) - limit} characters left out ...]\n\n{joined[-half:]}"
+
+
+def parse_lessons(content: str) -> list[str]:
+    """The lessons in a reply: a JSON array of strings, else bullet or numbered lines."""
+    match = re.search(r"\[.*\]", content, re.S)
+    if match:
+        try:
+            data = json.loads(match.group(0))
+            if isinstance(data, list):
+                return [str(x).strip() for x in data if str(x).strip()]
+        except ValueError:
+            pass
+    bullets = re.findall(r"^\s*(?:[-*•]|\d+[.)])\s+(.+)$", content, re.M)
+    return [b.strip() for b in bullets if b.strip()]
+
+
+def _clean(lessons: list[str]) -> list[str]:
+    """Redact secrets; drop a lesson that still holds one after redaction."""
+    from agent.memory.secretscan import find_secrets, redact
+
+    lessons = [" ".join(x.split())[:MAX_LESSON_CHARS] for x in lessons][:MAX_LESSONS]
+    redacted = [redact(x, found) for x, found in zip(lessons, find_secrets(lessons), strict=True)] if lessons else []
+    still = find_secrets(redacted) if redacted else []
+    return [x for x, found in zip(redacted, still, strict=True) if not found and x.strip()]
+
+
+def distill(store: Any, backend: Backend, messages: list[Message]) -> list[str]:
+    """Ask the model for durable lessons from a finished run and store them; return the note ids."""
+    from agent.prompts import render
+
+    prompt = render("distill", transcript=transcript(messages), max_lessons=MAX_LESSONS)
+    reply = backend.complete([{"role": "user", "content": prompt}], [])
+    ids: list[str] = []
+    for lesson in _clean(parse_lessons(reply.content)):
+        try:
+            note_id = store.remember(lesson, [], ["lesson"], source="agent")
+        except StoreError:
+            continue  # e.g. refused as a secret: never fatal at the end of a run
+        if note_id not in ids:
+            ids.append(note_id)
+    return ids

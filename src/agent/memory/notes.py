@@ -1,0 +1,197 @@
+"""Note files: Markdown with YAML front matter, one note per file, the source of truth.
+
+    ---
+    format: 1
+    id: pin-litellm-3fa9c1
+    scope: repo
+    created: 2025-01-01T12:00:00Z
+    updated: 2025-01-01T12:00:00Z
+    source: user
+    tags: [deps]
+    anchors:
+    - {path: pyproject.toml, symbol: null, hash: 1a2b3c4d5e6f7a8b}
+    ---
+    The note's text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agent.atomic import atomic_write_text
+from agent.errors import StoreError
+
+NOTE_FORMAT = 1
+SOURCES = ("agent", "user", "review")
+SCOPES = ("repo", "user")
+_YAML_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf"}
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
+
+
+@dataclass
+class Anchor:
+    """A piece of code a note is about: a file, or a symbol in it, with the hash of its text."""
+
+    path: str
+    symbol: str | None = None
+    hash: str | None = None
+
+    def spec(self) -> str:
+        """`path` or `path:symbol`."""
+        return f"{self.path}:{self.symbol}" if self.symbol else self.path
+
+
+@dataclass
+class Note:
+    """One durable note."""
+
+    id: str
+    text: str
+    scope: str = "repo"
+    source: str = "agent"
+    tags: list[str] = field(default_factory=list)
+    anchors: list[Anchor] = field(default_factory=list)
+    created: str = ""
+    updated: str = ""
+    path: Path | None = None  # the file it was read from / written to
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (anchors as dicts, no file path)."""
+        data = asdict(self)
+        data.pop("path")
+        return data
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 with seconds."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_id(text: str) -> str:
+    """A readable, unique id: a slug of the first words plus random hex."""
+    words = re.findall(r"[a-z0-9]+", text.lower())[:6]
+    slug = "-".join(words)[:40].strip("-") or "note"
+    return f"{slug}-{secrets.token_hex(4)}"
+
+
+def _scalar(value: str | None) -> str:
+    """A YAML scalar: JSON-quoted (valid YAML) unless it is a plain word that YAML reads back as itself."""
+    if value is None:
+        return "null"
+    if re.fullmatch(r"[A-Za-z_][\w./-]*", value) and value.lower() not in _YAML_WORDS:
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def render(note: Note) -> str:
+    """The file text of a note (front matter written by hand: yaml.safe_dump is ~1 ms a note)."""
+    tags = ", ".join(_scalar(t) for t in note.tags)
+    lines = [
+        "---", f"format: {NOTE_FORMAT}", f"id: {_scalar(note.id)}", f"scope: {_scalar(note.scope)}",
+        f"created: {_scalar(note.created)}", f"updated: {_scalar(note.updated)}", f"source: {_scalar(note.source)}",
+        f"tags: [{tags}]", "anchors:" + ("" if note.anchors else " []"),
+    ]
+    for a in note.anchors:
+        lines.append(f"- {{path: {_scalar(a.path)}, symbol: {_scalar(a.symbol)}, hash: {_scalar(a.hash)}}}")
+    return "\n".join([*lines, "---", note.text.strip()]) + "\n"
+
+
+def _check(head: Any, path: Path) -> None:
+    if not isinstance(head, dict):
+        raise StoreError(f"{path}: front matter is not a mapping")
+    version = head.get("format")
+    if not isinstance(version, int) or version < 1:
+        raise StoreError(f"{path}: missing or bad `format`")
+    if version > NOTE_FORMAT:
+        raise StoreError(f"{path}: written by a newer agent (format {version} > {NOTE_FORMAT})")
+    if not isinstance(head.get("id"), str) or not _ID.match(head["id"]):
+        raise StoreError(f"{path}: missing or bad `id`")
+    if head.get("source", "agent") not in SOURCES:
+        raise StoreError(f"{path}: `source` must be one of {', '.join(SOURCES)}")
+    if not isinstance(head.get("tags") or [], list) or not isinstance(head.get("anchors") or [], list):
+        raise StoreError(f"{path}: `tags` and `anchors` must be lists")
+
+
+def parse(text: str, path: Path, scope: str) -> Note:
+    """Parse a note file's text; raise StoreError naming the file when it is malformed."""
+    import yaml
+
+    match = re.match(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?(.*)\Z", text, re.S | re.M)
+    if not match:
+        raise StoreError(f"{path}: no YAML front matter (--- ... ---)")
+    try:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on recall's hot path
+        head = yaml.load(match.group(1), Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        raise StoreError(f"{path}: bad YAML front matter: {str(exc).splitlines()[0]}") from exc
+    _check(head, path)
+    try:
+        anchors = [Anchor(str(a["path"]), a.get("symbol"), a.get("hash")) for a in head.get("anchors") or []]
+    except (TypeError, KeyError) as exc:
+        raise StoreError(f"{path}: each anchor needs a `path`") from exc
+    body = match.group(2).strip()
+    if not body:
+        raise StoreError(f"{path}: the note has no text")
+    return Note(
+        id=head["id"],
+        text=body,
+        scope=scope,
+        source=head.get("source", "agent"),
+        tags=[str(t) for t in head.get("tags") or []],
+        anchors=anchors,
+        created=str(head.get("created", "")),
+        updated=str(head.get("updated", head.get("created", ""))),
+        path=path,
+    )
+
+
+def note_path(directory: Path, note_id: str) -> Path:
+    """The file of a note id in a scope directory."""
+    if not _ID.match(note_id):
+        raise StoreError(f"bad note id: {note_id!r}")
+    return directory / f"{note_id}.md"
+
+
+def write(directory: Path, note: Note) -> Path:
+    """Write a note atomically; return its path."""
+    path = note_path(directory, note.id)
+    atomic_write_text(path, render(note))
+    note.path = path
+    return path
+
+
+def digest(data: bytes) -> str:
+    """The content hash used to notice hand edits."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def scan(directory: Path) -> list[Path]:
+    """The note files of a scope directory (README.md and hidden files excluded), sorted."""
+    if not directory.is_dir():
+        return []
+    return sorted(
+        p for p in directory.glob("*.md") if p.name.lower() != "readme.md" and not p.name.startswith(".")
+    )
+
+
+def load(path: Path, scope: str) -> tuple[Note, str]:
+    """Read and parse one note file; return it with the hash of its bytes."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StoreError(f"{path}: not UTF-8 text") from exc
+    note = parse(text, path, scope)
+    if path.stem != note.id:
+        raise StoreError(f"{path}: file name does not match id {note.id!r}")
+    return note, digest(data)

@@ -1,0 +1,75 @@
+"""distill() with the real ScriptedBackend, and prompt_notes() for the first prompt."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from memory_support import _shared_model, model_cache, repo  # noqa: F401
+
+from agent.backends.scripted import ScriptedBackend
+from agent.config import MemoryConfig
+from agent.memory import MemoryStore, distill, prompt_notes
+from agent.memory.context import approx_tokens
+from agent.memory.distill import parse_lessons, transcript
+
+RUN = [
+    {"role": "system", "content": "You are a coding agent."},
+    {"role": "user", "content": "Fix the failing test in app/ops.py"},
+    {"role": "assistant", "content": "", "tool_calls": [{"id": "1", "type": "function",
+     "function": {"name": "run_shell", "arguments": "{\"command\": \"python -m unittest\"}"}}]},
+    {"role": "tool", "tool_call_id": "1", "content": "no tests ran; this repo uses pytest"},
+]
+
+
+@pytest.fixture
+def store(repo: Path, tmp_path: Path) -> MemoryStore:
+    return MemoryStore(repo, MemoryConfig(user_dir=str(tmp_path / "user")))
+
+
+def test_distill_stores_lessons_deduplicated_and_without_secrets(store: MemoryStore) -> None:
+    existing = store.remember("The tests of this repository run with pytest, not unittest.", [], [])
+    lessons = [
+        "This repository's tests are run with pytest rather than unittest.",  # same as `existing`
+        "app/ops.py keeps geometry helpers; area() uses math.pi.",
+        "Deploy with the key AKIAIOSFODNN7EXAMPLE from the vault.",  # redacted, then stored
+        "export TOKEN=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",
+    ]
+    backend = ScriptedBackend([{"content": "Here you go:\n" + json.dumps(lessons), "tool_calls": []}])
+    ids = distill(store, backend, RUN)
+    assert ids[0] == existing and len(ids) == 4
+    texts = {n.id: n.text for n in store.notes()}
+    assert texts[existing] == lessons[0] and len(texts) == 4
+    assert not any("AKIA" in t or "ghp_" in t for t in texts.values())
+    assert any("[REDACTED]" in t and "vault" in t for t in texts.values())
+    prompt = backend.seen[0][0]["content"]
+    assert "python -m unittest" in prompt and "JSON array" in prompt
+
+
+def test_distill_with_nothing_to_learn(store: MemoryStore) -> None:
+    assert distill(store, ScriptedBackend([{"content": "[]"}]), RUN) == []
+    assert store.notes() == []
+
+
+def test_parse_lessons_and_transcript() -> None:
+    assert parse_lessons('["a", " ", "b"]') == ["a", "b"]
+    assert parse_lessons("Lessons:\n- first one\n2. second one\nnot a bullet") == ["first one", "second one"]
+    text = transcript(RUN)
+    assert "[calls run_shell(" in text and text.startswith("system: You are")
+    long = transcript([{"role": "user", "content": "x" * 50000}], limit=1000)
+    assert len(long) < 1100 and "left out" in long
+
+
+def test_prompt_notes_are_labelled_and_within_budget(store: MemoryStore, repo: Path) -> None:
+    stale_id = store.remember("area() is computed with math.pi * r * r", ["app/ops.py:area"], [])
+    store.remember("The user wants answers in British English.", [], [], scope="user")
+    for i in range(30):
+        store.remember(f"Geometry fact {i}: shape number {i} has {i + 3} corners and colour code C{i * 37}.", [], [])
+    ops = repo / "app/ops.py"
+    ops.write_text(ops.read_text().replace("math.pi * r * r", "r ** 2 * math.pi"))
+    block = prompt_notes(store, "fix the area computation", 200)
+    assert f"[stale, repo] {stale_id}" in block and "Notes from earlier sessions" in block
+    assert approx_tokens(block) <= 200
+    assert prompt_notes(store, "spelling conventions for answers", 600).count("[fresh, user]") == 1
+    assert prompt_notes(store, "anything", 0) == "" and prompt_notes(None, "x", 100) == ""
