@@ -170,7 +170,7 @@ def test_undo_is_exact_and_refuses_after_user_changes(tmp_path: Path) -> None:
     assert git(repo, "rev-parse", "HEAD").strip() == initial
     assert git(repo, "rev-parse", "HEAD^{tree}").strip() == initial_tree
     assert (repo / "a.py").read_text() == "a = 1\n" and (repo / "b.py").read_text() == "b = 1  # user\n"
-    assert git(repo, "status", "--porcelain").split() == ["M", "b.py", "??", ".agent/"]
+    assert git(repo, "status", "--porcelain").split() == ["M", "b.py"]  # .agent/ ignores itself
     with pytest.raises(AgentError, match="not an agent commit"):
         undo_last(repo)
 

@@ -151,3 +151,19 @@ def test_headless_run_may_not_edit_tests_by_default(tmp_path: Path) -> None:
     assert denied["ok"] is False and "test file" in denied["output"]
     assert (repo / "tests/test_calc.py").read_text() == BUGGY["tests/test_calc.py"]
     assert code == 1 and events[-1]["verified"] is False and events[-1]["guard_findings"] == []
+
+
+def test_a_done_run_distils_its_lessons_into_notes(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {"a.py": "x = 1\n"})
+    lesson = "The project formats code with black, line length 100."
+    model = script(tmp_path / "r.json", [
+        {"tool_calls": [call("finish", summary="nothing to change")]},
+        {"content": json.dumps([lesson])},  # the distillation reply
+    ])
+    code, events = run_json(repo, model)
+    distilled = [e for e in events if e["type"] == "memory_distilled"]
+    assert code == 0 and len(distilled) == 1 and len(distilled[0]["notes"]) == 1
+    notes = list((repo / ".agent" / "memory").glob("*.md"))
+    assert len(notes) == 1 and lesson in notes[0].read_text() and "source: agent" in notes[0].read_text()
+    search = agent_cli("memory", "search", "which formatter and line length?", "--repo", str(repo), "--json")
+    assert search.returncode == 0 and lesson in search.stdout

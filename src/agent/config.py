@@ -159,6 +159,7 @@ class MemoryConfig(_Section):
     server_url: str | None = Field(None, description="Chroma server, e.g. http://127.0.0.1:8000 (team scale)")
     collection: str | None = Field(None, description="collection name on the server (default: per repo)")
     dedup_threshold: float = Field(0.85, gt=0, le=1, description="cosine similarity above which a note updates")
+    distill: bool = Field(True, description="at the end of a done or failed run, store its lessons as notes")
 
 
 class AgentConfig(_Section):

@@ -9,7 +9,7 @@ from typing import Any
 
 from agent.backends import create_backend
 from agent.config import AgentConfig
-from agent.errors import ToolError
+from agent.errors import AgentError, ToolError
 from agent.gitops import GitGuard
 from agent.gitstate import changed_paths, snapshot_commit
 from agent.loop import Agent, Outcome
@@ -116,11 +116,22 @@ class Session:
         files = changed_paths(self.root, start, snapshot_commit(self.root, f"agent: end of run {run_id}"))
         verification = self.verify(emit, start, outcome.status == "done")
         verified = bool(verification.get("passed")) and not any(f["severity"] == "high" for f in verification["findings"])
+        if outcome.status in ("done", "failed") and self.ws.memory is not None and self.config.memory.distill:
+            self._distill(messages, emit)
         result = RunResult(run_id, outcome, verified, files, time.monotonic() - started, verification)
         final = finished_event(result)
         emit(final)
         log.finish({**final, "task": task})
         return result
+
+    def _distill(self, messages: list[Message], emit: EventSink) -> None:
+        """Store what the run taught as notes; a model or store failure is reported, never fatal."""
+        from agent.memory import distill
+
+        try:
+            emit({"type": "memory_distilled", "notes": distill(self.ws.memory, self.backend, messages)})
+        except AgentError as exc:
+            emit({"type": "memory_distill_skipped", "reason": str(exc)})
 
     def verify(self, emit: EventSink, start: str, done: bool) -> dict[str, Any]:
         """Name any test tampering since `start`; if the run is done, run the ORIGINAL tests on its source."""

@@ -105,7 +105,7 @@ class LlamaCppBackend:
     def complete(
         self, messages: list[Message], tools: list[dict[str, Any]], on_text: Callable[[str], None] | None = None
     ) -> Reply:
-        """Generate one grammar-constrained tool call."""
+        """Generate one grammar-constrained tool call (plain text when no tools are offered)."""
         prompt = self.format(messages=self._chat(messages, tools)).prompt
         tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         if len(tokens) + self.config.max_reply_tokens > self.config.n_ctx:
@@ -116,19 +116,22 @@ class LlamaCppBackend:
         try:
             out = self.llm.create_completion(
                 prompt=tokens, max_tokens=self.config.max_reply_tokens, temperature=self.config.temperature,
-                grammar=self._grammar(tools),
+                grammar=self._grammar(tools) if tools else None,
             )
         except (ValueError, RuntimeError) as exc:
             raise BackendError(f"llama.cpp failed: {exc}") from exc
         text = out["choices"][0]["text"]
         if on_text:
             on_text(text)
+        usage = out.get("usage", {})
+        counts = (usage.get("prompt_tokens", len(tokens)), usage.get("completion_tokens", 0), 0.0)
+        evaluated = len(tokens) - min(cached, len(tokens) - 1)
+        if not tools:
+            return Reply(text, [], *counts, prompt_tokens_evaluated=evaluated)
         self._calls += 1
         call, thought = self._parse(f"call_{self._calls}", text, out["choices"][0].get("finish_reason"))
         self._raw[call.id] = text
-        usage = out.get("usage", {})
-        return Reply(thought, [call], usage.get("prompt_tokens", len(tokens)), usage.get("completion_tokens", 0),
-                     0.0, prompt_tokens_evaluated=len(tokens) - min(cached, len(tokens) - 1))
+        return Reply(thought, [call], *counts, prompt_tokens_evaluated=evaluated)
 
     def _grammar(self, tools: list[dict[str, Any]]) -> Any:
         import llama_cpp

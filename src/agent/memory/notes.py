@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import secrets
 from dataclasses import asdict, dataclass, field
@@ -31,7 +30,6 @@ from agent.errors import StoreError
 NOTE_FORMAT = 1
 SOURCES = ("agent", "user", "review")
 SCOPES = ("repo", "user")
-_YAML_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf"}
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
 
 
@@ -81,26 +79,18 @@ def new_id(text: str) -> str:
     return f"{slug}-{secrets.token_hex(4)}"
 
 
-def _scalar(value: str | None) -> str:
-    """A YAML scalar: JSON-quoted (valid YAML) unless it is a plain word that YAML reads back as itself."""
-    if value is None:
-        return "null"
-    if re.fullmatch(r"[A-Za-z_][\w./-]*", value) and value.lower() not in _YAML_WORDS:
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
 def render(note: Note) -> str:
-    """The file text of a note (front matter written by hand: yaml.safe_dump is ~1 ms a note)."""
-    tags = ", ".join(_scalar(t) for t in note.tags)
-    lines = [
-        "---", f"format: {NOTE_FORMAT}", f"id: {_scalar(note.id)}", f"scope: {_scalar(note.scope)}",
-        f"created: {_scalar(note.created)}", f"updated: {_scalar(note.updated)}", f"source: {_scalar(note.source)}",
-        f"tags: [{tags}]", "anchors:" + ("" if note.anchors else " []"),
-    ]
-    for a in note.anchors:
-        lines.append(f"- {{path: {_scalar(a.path)}, symbol: {_scalar(a.symbol)}, hash: {_scalar(a.hash)}}}")
-    return "\n".join([*lines, "---", note.text.strip()]) + "\n"
+    """The file text of a note: YAML front matter (libyaml's dumper when present: ~0.3 ms a note), then the text."""
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    head = {
+        "format": NOTE_FORMAT, "id": note.id, "scope": note.scope, "created": note.created, "updated": note.updated,
+        "source": note.source, "tags": list(note.tags),
+        "anchors": [{"path": a.path, "symbol": a.symbol, "hash": a.hash} for a in note.anchors],
+    }
+    front = yaml.dump(head, Dumper=dumper, sort_keys=False, default_flow_style=None, allow_unicode=True, width=1000)
+    return f"---\n{front}---\n{note.text.strip()}\n"
 
 
 def _check(head: Any, path: Path) -> None:
