@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_repo
+from conftest import init_repo
 
 CODE = {
     "app/ops.py": (
@@ -34,4 +34,4 @@ def _shared_model(monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A real git repo with some Python and JavaScript code."""
-    return make_repo(tmp_path / "repo", CODE)
+    return init_repo(tmp_path / "repo", CODE)
