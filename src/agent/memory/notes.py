@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,8 +62,9 @@ class Note:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (anchors as dicts, no file path)."""
-        data = asdict(self)
-        data.pop("path")
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "path"}
+        data["tags"] = list(self.tags)
+        data["anchors"] = [asdict(a) for a in self.anchors]
         return data
 
 
@@ -171,12 +172,27 @@ def scan(directory: Path) -> list[Path]:
     )
 
 
+_PARSED: dict[tuple[str, str], Note] = {}  # (path, hash of its bytes) -> parsed note: recall skips the YAML
+
+
 def load(path: Path, scope: str) -> tuple[Note, str]:
     """Read and parse one note file; return it with the hash of its bytes."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise StoreError(f"{path}: cannot read: {exc.strerror}") from exc
+    sha = digest(data)
+    cached = _PARSED.get((str(path), sha))
+    if cached is not None and cached.scope == scope:
+        return replace(cached, tags=list(cached.tags), anchors=[replace(a) for a in cached.anchors]), sha
+    note, sha = _load_bytes(path, scope, data)
+    if len(_PARSED) > 50_000:
+        _PARSED.clear()
+    _PARSED[(str(path), sha)] = note
+    return replace(note, tags=list(note.tags), anchors=[replace(a) for a in note.anchors]), sha
+
+
+def _load_bytes(path: Path, scope: str, data: bytes) -> tuple[Note, str]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
