@@ -132,3 +132,14 @@ def test_detect_test_command(tmp_path: Path) -> None:
     assert detect_test_command(empty) is None
     (empty / "test_x.py").write_text("")
     assert "-m pytest -q" in (detect_test_command(empty) or "")
+
+
+def test_a_write_failing_late_rolls_back_the_earlier_files(ws: Workspace) -> None:
+    # found by the fuzzer: the second path runs through a file, so its write fails after the first
+    before = (ws.root / "src/app.py").read_text()
+    with pytest.raises(ToolError, match="no file was changed"):
+        call(ws, "edit_file", edits=[
+            {"path": "src/app.py", "old": "def greet", "new": "def welcome"},
+            {"path": "src/app.py/inner.py", "old": "", "new": "x = 1\n"},
+        ])
+    assert (ws.root / "src/app.py").read_text() == before

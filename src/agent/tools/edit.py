@@ -136,7 +136,7 @@ def edit_file(
             if text != originals[key]:
                 ws.write_bytes(paths[key], (text or "").encode("utf-8", "surrogateescape"))
                 written.append(key)
-    except OSError as exc:
+    except (OSError, ToolError) as exc:  # e.g. a later path runs through a file: undo the earlier writes
         _roll_back(ws, written, originals, paths)
         raise ToolError(f"could not write {key}: {exc}; no file was changed") from exc
     ws.state.setdefault("changed", set()).update(written)
