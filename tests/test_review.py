@@ -270,7 +270,6 @@ def test_cost_cap_zero_skips_the_model(repo: Path, tmp_path: Path) -> None:
 
 
 def test_dismissed_finding_is_remembered_and_not_reported_again(repo: Path) -> None:
-    pytest.importorskip("agent.memory", reason="agent.memory is not merged into this branch yet")
     write(repo, {"calc.py": CALC + "\n\ndef shell():\n    breakpoint()  # the REPL helper, on purpose\n"})
     git(repo, "add", "-A")
     report, _ = run(repo)

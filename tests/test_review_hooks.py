@@ -149,7 +149,6 @@ def _hook_repo(tmp_path: Path) -> tuple[Path, str]:
 
 
 def test_pre_commit_framework_runs_the_agent_review_hook(repo: Path, tmp_path: Path) -> None:
-    pytest.importorskip("pre_commit", reason="pre-commit is in the dev extra")
     hook_repo, rev = _hook_repo(tmp_path)
     # `language: python` would make pre-commit pip-install this project and its dependencies from the
     # network; the override runs the same hook (id, entry, pass_filenames from .pre-commit-hooks.yaml)

@@ -61,15 +61,12 @@ def first_messages(ws: Workspace, task: str, tool_names: list[str]) -> list[Mess
 
 
 def gather_context(ws: Workspace, task: str) -> str:
-    """The repo map and recalled notes for the task, within their budgets (empty when unavailable)."""
+    """The repo map and recalled notes for the task, within their budgets."""
     parts = []
     if ws.config.context.map_tokens:
-        try:
-            from agent.repomap import build_map
+        from agent.repomap import build_map
 
-            parts.append(build_map(ws.root, query=task, budget=ws.config.context.map_tokens).text)
-        except ImportError:
-            pass
+        parts.append(build_map(ws.root, query=task, budget=ws.config.context.map_tokens).text)
     if ws.memory is not None and ws.config.context.memory_tokens:
         from agent.memory import prompt_notes
 
@@ -113,16 +110,24 @@ class Session:
             checkpoint.restore(saved, self.backend)
         observers.append(checkpoint.on_event)
         outcome = agent.run(messages)
-        files = changed_paths(self.root, start, snapshot_commit(self.root, f"agent: end of run {run_id}"))
-        verification = self.verify(emit, start, outcome.status == "done")
-        verified = bool(verification.get("passed")) and not any(f["severity"] == "high" for f in verification["findings"])
-        if outcome.status in ("done", "failed") and self.ws.memory is not None and self.config.memory.distill:
-            self._distill(messages, emit)
-        result = RunResult(run_id, outcome, verified, files, time.monotonic() - started, verification)
+        result = self._conclude(run_id, start, outcome, messages, emit)
+        result.duration_s = time.monotonic() - started
         final = finished_event(result)
         emit(final)
         log.finish({**final, "task": task})
         return result
+
+    def _conclude(
+        self, run_id: str, start: str, outcome: Outcome, messages: list[Message], emit: EventSink
+    ) -> RunResult:
+        """What changed, whether the original tests pass on it, and the lessons to keep."""
+        files = changed_paths(self.root, start, snapshot_commit(self.root, f"agent: end of run {run_id}"))
+        verification = self.verify(emit, start, outcome.status == "done")
+        high = any(f["severity"] == "high" for f in verification["findings"])
+        verified = bool(verification.get("passed")) and not high
+        if outcome.status in ("done", "failed") and self.ws.memory is not None and self.config.memory.distill:
+            self._distill(messages, emit)
+        return RunResult(run_id, outcome, verified, files, 0.0, verification)
 
     def _distill(self, messages: list[Message], emit: EventSink) -> None:
         """Store what the run taught as notes; a model or store failure is reported, never fatal."""
@@ -179,8 +184,6 @@ def _tee(log: Trajectory, on_event: EventSink, observers: list[EventSink]) -> Ev
 
 
 def _open_memory(root: Path, config: AgentConfig) -> Any:
-    try:
-        from agent.memory import open_store
-    except ImportError:
-        return None
+    from agent.memory import open_store
+
     return open_store(root, config)

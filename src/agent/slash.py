@@ -86,10 +86,8 @@ def cmd_files(repl: Any, arg: str) -> None:
 
 
 def cmd_map(repl: Any, arg: str) -> None:
-    try:
-        from agent.repomap import build_map
-    except ImportError:
-        raise AgentError("the repository map is not available in this build") from None
+    from agent.repomap import build_map
+
     budget = repl.conv.config.context.map_tokens or 1024
     repl.console.print(escape(build_map(repl.conv.root, query=arg, budget=budget).text))
 
@@ -105,7 +103,7 @@ def cmd_search(repl: Any, arg: str) -> None:
 def cmd_memory(repl: Any, arg: str) -> None:
     store = repl.conv.ws.memory
     if store is None:
-        raise AgentError("memory is not available in this build")
+        raise AgentError("memory is disabled (memory.enabled = false)")
     action, _, rest = arg.partition(" ")
     rest = rest.strip()
     if action == "search" and rest:

@@ -10,10 +10,6 @@ from agent.review.model import Finding
 MAX_CONTEXT_FILES = 400
 
 
-class GuardUnavailable(Exception):
-    """agent.guard is not installed in this build."""
-
-
 def _context_tests(root: Path, base: str, changed: set[str]) -> dict[str, str]:
     """Unchanged test files at `base`: the guard compares source changes with the values they expect."""
     from agent.guard.paths import is_test_file, language_of
@@ -33,12 +29,10 @@ def _context_tests(root: Path, base: str, changed: set[str]) -> dict[str, str]:
 
 
 def guard_findings(root: Path, base: str, changes: list[FileChange]) -> list[Finding]:
-    """The guard's findings for the change; GuardUnavailable when agent.guard is missing."""
-    try:
-        from agent.guard import check_patch
-        from agent.guard.paths import is_source_file
-    except ImportError as exc:
-        raise GuardUnavailable(f"test-integrity guard unavailable ({exc.name or exc})") from None
+    """The guard's findings for the change."""
+    from agent.guard import check_patch
+    from agent.guard.paths import is_source_file
+
     old = {c.path: t for c in changes if (t := c.text("old")) is not None}
     new = {c.path: t for c in changes if (t := c.text("new")) is not None}
     if any(is_source_file(c.path) for c in changes) and base != EMPTY_TREE:

@@ -63,10 +63,8 @@ def _fit(text: str, tokens: int) -> tuple[str, bool]:
 
 
 def _repo_map(root: Path, files: list[str], budget: int) -> str:
-    try:
-        from agent.repomap import build_map
-    except ImportError:
-        return ""
+    from agent.repomap import build_map
+
     try:
         return str(build_map(root, " ".join(files), files, budget).text)
     except AgentError:

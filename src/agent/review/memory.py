@@ -30,11 +30,8 @@ def _note_dirs(root: Path, config: Any) -> list[tuple[str, Path]]:
 
 def dismissed_ids(root: Path, config: Any) -> set[str]:
     """Ids of findings dismissed earlier, read from the note files (no index, no embedding: fast)."""
-    try:
-        from agent.memory import notes as nf
-    except ImportError:
-        return set()
     from agent.errors import StoreError
+    from agent.memory import notes as nf
 
     found: set[str] = set()
     for scope, directory in _note_dirs(root, config):
@@ -50,10 +47,8 @@ def dismissed_ids(root: Path, config: Any) -> set[str]:
 
 def dismiss(root: Path, config: Any, finding_id: str, why: str, finding: Finding | None) -> str:
     """Record a dismissed finding as a memory note (source "review", tag "dismissed"); return the note id."""
-    try:
-        from agent.memory import open_store
-    except ImportError:
-        raise UsageError("cannot dismiss: agent.memory is not available in this build") from None
+    from agent.memory import open_store
+
     if not why.strip():
         raise UsageError("--dismiss needs --why TEXT: the reason becomes the memory note")
     store = open_store(root, config)
@@ -71,10 +66,8 @@ def dismiss(root: Path, config: Any, finding_id: str, why: str, finding: Finding
 
 def recall_notes(root: Path, config: Any, query: str, k: int = 5) -> list[str]:
     """Memory notes relevant to the change, labelled with their freshness; [] without memory."""
-    try:
-        from agent.memory import open_store
-    except ImportError:
-        return []
+    from agent.memory import open_store
+
     store = open_store(root, config)
     if store is None or not query.strip():
         return []
