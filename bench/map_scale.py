@@ -1,11 +1,11 @@
 """Scale benchmark: cold index and warm new-query map on a large tree, ours beside aider's RepoMap.
 
     PYTHONPATH=src python bench/map_scale.py --repo /work/bench-data/django-5.2.19 \
-        [--aider-python /work/tmp-venvs/aider/bin/python] [--budget 1024] [--repeat 3]
+        [--aider-python /work/tmp-venvs/aider/bin/python] [--budget 1024] [--repeat 3] [--cold-runs 3]
 
 The tree should be a git repository (e.g. `git init && git add -A && git commit` in the unpacked
 sdist of `pip download --no-binary :all: --no-deps 'django==5.2.*'`). Each side runs in its own
-fresh process, one after the other; imports and the tokenizer are loaded before the clock starts.
+fresh process (--cold-runs of them, median shown), one after the other; imports and the tokenizer are loaded before the clock starts.
 Cold = no cache on disk. Warm = the on-disk cache exists, a new query, a fresh in-memory index.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -71,12 +72,19 @@ print(json.dumps({"cold": cold, "warm": warm, "files": len(files), "mem": None, 
 """
 
 
-def run(cmd: list[str]) -> dict:
-    """Run one side in a fresh process and parse its JSON line."""
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"{cmd[0]} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def run(cmd: list[str], runs: int) -> dict:
+    """Run one side `runs` times, each in a fresh process from an empty cache; median cold, all warm samples."""
+    results = []
+    for _ in range(runs):
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"{cmd[0]} failed:\n{proc.stderr[-3000:]}")
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    out = dict(results[-1])
+    out["cold"] = statistics.median(r["cold"] for r in results)
+    out["cpu"] = statistics.median(r["cpu"] for r in results)
+    out["warm"] = [w for r in results for w in r["warm"]]
+    return out
 
 
 def main() -> None:
@@ -86,13 +94,15 @@ def main() -> None:
     ap.add_argument("--aider-python", default=None)
     ap.add_argument("--budget", type=int, default=1024)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--cold-runs", type=int, default=3, help="fresh processes per tool; the median cold time is shown")
     args = ap.parse_args()
     common = [str(args.repo.resolve()), str(args.budget), json.dumps(QUERIES), str(args.repeat)]
-    rows = {"agent": run([sys.executable, "-c", OURS, *common])}
+    rows = {"agent": run([sys.executable, "-c", OURS, *common], args.cold_runs)}
     if args.aider_python:
-        rows["aider"] = run([args.aider_python, "-c", AIDER, *common, str(Path(__file__).parent.resolve())])
+        rows["aider"] = run([args.aider_python, "-c", AIDER, *common, str(Path(__file__).parent.resolve())], args.cold_runs)
     mb = 1024 * 1024
-    print(f"\n{args.repo.name}: budget {args.budget}, warm = median of {len(rows['agent']['warm'])} new queries")
+    print(f"\n{args.repo.name}: budget {args.budget}, cold = median of {args.cold_runs} fresh processes, "
+          f"warm = median of {len(rows['agent']['warm'])} new queries; cpus {os.cpu_count()}, load {os.getloadavg()[0]:.1f}")
     print(f"{'tool':<7}{'files':>7}{'cold s':>9}{'warm s':>9}{'cpu s':>8}{'peak RSS MB':>13}{'index MB':>10}{'disk MB':>9}{'tokens':>8}")
     for name, r in rows.items():
         mem = f"{r['mem'] / mb:.1f}" if r["mem"] is not None else "-"

@@ -98,3 +98,41 @@ def test_parse_query_paths_and_code_words() -> None:
     assert "src/click/_termui_impl.py" in q.paths
     assert q.terms["pager"] == 2.0 and q.terms["formatter"] == 2.0
     assert "get_pager_file" in q.names
+
+
+TIERED = {
+    "src/app/views.py": "def render_page(request):\n    return make_client()\n",
+    "tests/conftest.py": "import pytest\n\n@pytest.fixture\ndef make_client():\n    return object()\n",
+    "tests/test_views.py": (
+        "from app.views import render_page\n\n\nclass TestRenderPage:\n"
+        "    def test_render_page_escapes_html(self):\n        assert render_page(None)\n"
+    ),
+}
+
+
+def test_test_files_are_indexed_lexically_and_parsed_when_shown(tmp_path: Path) -> None:
+    from agent.repomap.index import load_index
+    from agent.repomap.tags import definitions
+
+    repo = init_repo(tmp_path / "r", TIERED)
+    index = load_index(repo)
+    lexical = {p for i, p in enumerate(index.paths) if index.lexical_only(i)}
+    assert lexical == {"tests/conftest.py", "tests/test_views.py"}
+    i = index.paths.index("tests/test_views.py")
+    assert index.defs(i) == definitions((repo / "tests/test_views.py").read_bytes(), "python")
+    # a query naming the test shows its file in detail, with signatures from the parse
+    res = build_map(repo, "test_render_page_escapes_html fails", budget=200)
+    assert "tests/test_views.py" in [p for p, _ in res.files]
+    assert "tests/test_views.py:\n  class TestRenderPage:\n    def test_render_page_escapes_html(self):" in res.text
+    # in the one-line list a lexical-only file is its bare path
+    listed = build_map(repo, "render_page view", budget=25).text
+    assert "\ntests/test_views.py\n" in listed or listed.endswith("tests/test_views.py\n")
+
+
+def test_find_symbol_finds_definitions_in_lexical_files(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "r", TIERED)
+    defs, refs = find_symbol(repo, "make_client")
+    assert [(h.path, h.line, h.text) for h in defs] == [
+        ("tests/conftest.py", 4, "def make_client():")
+    ]
+    assert [(h.path, h.line) for h in refs] == [("src/app/views.py", 2)]

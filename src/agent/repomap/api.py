@@ -61,8 +61,11 @@ def find_symbol(root: Path, name: str, max_refs: int = 200) -> tuple[list[Symbol
     from agent.repomap.index import load_index
 
     index = load_index(Path(root))
-    candidates = index.definers.get(name.lower(), [])
-    hits = [(i, d) for i in sorted(set(candidates)) for d in index.defs(i) if d.name.lower() == name.lower()]
+    low = name.lower()
+    candidates = set(index.definers.get(low, []))
+    # files indexed without parsing (tests, vendored, generated) are parsed here when they contain the name
+    candidates.update(i for i, p in enumerate(index.paths) if index.lexical_only(i) and _contains(index.root / p, low))
+    hits = [(i, d) for i in sorted(candidates) for d in index.defs(i) if d.name.lower() == low]
     exact = [(i, d) for i, d in hits if d.name == name]
     defs = [SymbolHit(index.paths[i], d.line, d.sig, d.kind) for i, d in exact or hits]
     def_lines = {(h.path, h.line) for h in defs}
@@ -72,6 +75,13 @@ def find_symbol(root: Path, name: str, max_refs: int = 200) -> tuple[list[Symbol
             break
         refs += _references(index.root / path, path, name, def_lines)[: max_refs - len(refs)]
     return defs, refs
+
+
+def _contains(file: Path, lower_name: str) -> bool:
+    from agent.repomap.files import read_source
+
+    data = read_source(file)
+    return data is not None and lower_name.encode() in data.lower()
 
 
 def _references(file: Path, path: str, name: str, skip: set[tuple[str, int]]) -> list[SymbolHit]:

@@ -20,6 +20,8 @@ _AUX_DIRS = {"docs", "doc", "examples", "example", "samples", "benchmarks", "ben
 
 # multiplier applied to a file's score when locating code to change
 PENALTY = {"source": 1.0, "aux": 0.5, "test": 0.3, "vendor": 0.2, "generated": 0.2}
+# categories whose definitions are parsed when indexing; the others are parsed when a map shows them
+PARSED = frozenset({"source", "aux"})
 
 
 def category(path: str) -> str:

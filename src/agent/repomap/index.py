@@ -8,7 +8,6 @@ needs (postings, graph, definitions), so a new query re-ranks without re-reading
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import pickle
 from collections import defaultdict
@@ -20,12 +19,12 @@ from typing import Any
 import numpy as np
 
 from agent.atomic import atomic_write_bytes
-from agent.repomap.files import PENALTY, candidate_files, category, read_source
-from agent.repomap.languages import GRAMMARS, query_source
-from agent.repomap.tags import Def, FileTags, extract
+from agent.repomap.files import PARSED, PENALTY, candidate_files, category, read_source
+from agent.repomap.languages import GRAMMARS, language_for, query_source
+from agent.repomap.tags import Def, FileTags, definitions, extract, lexical
 from agent.repomap.text import path_terms
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 CACHE_DIR = Path(".agent") / "cache"
 MAX_DEFINERS = 20  # a name defined in more files than this is too generic to link files
 PARALLEL_MIN = 64  # files to parse before worker processes pay off
@@ -59,16 +58,27 @@ class RepoIndex:
     prior: Any = None  # global PageRank of each file
     definers: dict[str, list[int]] = field(default_factory=dict)  # lower-case name -> files
     refcount: dict[str, int] = field(default_factory=dict)  # name -> files referencing it
-    def_blobs: list[bytes] = field(default_factory=list)  # pickled list[Def] per file, read on demand
+    def_blobs: list[bytes | None] = field(default_factory=list)  # pickled list[Def] per file; None: not parsed
     parsed: list[str] = field(default_factory=list)  # files (re)parsed by the last refresh
     _defs: dict[int, list[Def]] = field(default_factory=dict, repr=False)
 
     def defs(self, i: int) -> list[Def]:
-        """The definitions of file `i`, in source order."""
+        """The definitions of file `i`, in source order; a lexical-only file is parsed now."""
         hit = self._defs.get(i)
         if hit is None:
-            hit = self._defs[i] = [Def(*t) for t in pickle.loads(self.def_blobs[i])]
+            blob = self.def_blobs[i]
+            if blob is not None:
+                hit = [Def(*t) for t in pickle.loads(blob)]
+            else:
+                path = self.paths[i]
+                data, lang = read_source(self.root / path), language_for(path)
+                hit = definitions(data, lang) if data is not None and lang is not None else []
+            self._defs[i] = hit
         return hit
+
+    def lexical_only(self, i: int) -> bool:
+        """Whether file `i` was indexed without parsing (a test, vendored or generated file)."""
+        return self.def_blobs[i] is None
 
     def position(self, path: str) -> int | None:
         """Index of a path, or None."""
@@ -78,18 +88,21 @@ class RepoIndex:
             return None
 
 
-def _parse_batch(root: str, batch: list[tuple[str, str]]) -> list[tuple[str, FileTags | None, str]]:
+def _parse_batch(root: str, batch: list[tuple[str, str]]) -> list[tuple[str, bytes | None, str]]:
+    """Parse files; each file's tags come back pickled, the form they are sent in and cached in."""
     out = []
     for path, lang in batch:
         data = read_source(Path(root) / path)
         if data is None:
             out.append((path, None, ""))
             continue
-        out.append((path, extract(data, lang), hashlib.blake2b(data, digest_size=16).hexdigest()))
+        tags = extract(data, lang) if category(path) in PARSED else lexical(data, lang)
+        blob = pickle.dumps(tags, protocol=5)
+        out.append((path, blob, hashlib.blake2b(data, digest_size=16).hexdigest()))
     return out
 
 
-def _parse_all(root: Path, todo: list[tuple[str, str]]) -> list[tuple[str, FileTags | None, str]]:
+def _parse_all(root: Path, todo: list[tuple[str, str]]) -> list[tuple[str, bytes | None, str]]:
     workers = min(os.cpu_count() or 1, 8)
     if len(todo) < PARALLEL_MIN or workers < 2:
         return _parse_batch(str(root), todo)
@@ -145,6 +158,10 @@ def _current_stats(root: Path, files: list[tuple[str, str]]) -> dict[str, tuple[
     return out
 
 
+Entry = tuple[tuple[int, int, str], str, bytes]
+"""One cached file: (size, mtime_ns, content digest), its grammar, and its pickled FileTags."""
+
+
 def load_index(root: Path) -> RepoIndex:
     """Load the cached index of `root`, re-parsing only files whose content changed."""
     root = root.resolve()
@@ -157,31 +174,32 @@ def load_index(root: Path) -> RepoIndex:
         if set(old) == set(now) and all(old[p][:2] == now[p] for p in now):
             return _from_state(root, state)
     old_entries = _load(root / CACHE_DIR / "repomap-entries.pkl", fp) if state is not None else None
-    entries: dict[str, tuple[tuple[int, int, str], FileTags]] = (old_entries or {}).get("files", {})
+    entries: dict[str, Entry] = (old_entries or {}).get("files", {})
     return _refresh(root, files, now, entries, fp)
 
 
 def _refresh(root: Path, files: list[tuple[str, str]], now: dict[str, tuple[int, int]],
-             entries: dict[str, tuple[tuple[int, int, str], FileTags]], fp: str) -> RepoIndex:
-    keep: dict[str, tuple[tuple[int, int, str], FileTags]] = {}
+             entries: dict[str, Entry], fp: str) -> RepoIndex:
+    keep: dict[str, Entry] = {}
     todo = []
     for path, lang in files:
         if path not in now:
             continue
         hit = entries.get(path)
-        if hit is not None and hit[0][:2] == now[path] and hit[1].lang == lang and isinstance(hit[1], FileTags):
+        if hit is not None and hit[0][:2] == now[path] and hit[1] == lang:
             keep[path] = hit
         else:
             todo.append((path, lang))
     parsed = []
-    for path, tags, digest in _parse_all(root, todo):
-        if tags is None:
+    langs = dict(files)
+    for path, blob, digest in _parse_all(root, todo):
+        if blob is None:
             continue
         old = entries.get(path)
-        if old is not None and old[0][2] == digest:  # touched, not changed
-            keep[path] = ((*now[path], digest), old[1])
+        if old is not None and old[0][2] == digest and old[1] == langs[path]:  # touched, not changed
+            keep[path] = ((*now[path], digest), old[1], old[2])
             continue
-        keep[path] = ((*now[path], digest), tags)
+        keep[path] = ((*now[path], digest), langs[path], blob)
         parsed.append(path)
     ordered = sorted(keep)
     state = derive(ordered, [keep[p] for p in ordered])
@@ -221,25 +239,43 @@ def _postings(tags: list[FileTags]) -> dict[str, Any]:
 
 
 def _graph(tags: list[FileTags]) -> dict[str, Any]:
+    """Edges referencer -> definer, weighted by uses, for names defined in few enough files."""
     n = len(tags)
     exact: dict[str, list[int]] = defaultdict(list)
     for i, t in enumerate(tags):
-        for name in t.names:
+        for name in dict.fromkeys(t.names):
             exact[name].append(i)
     linkable = {name for name, ds in exact.items() if len(name) >= 3 and len(ds) <= MAX_DEFINERS}
+    name_ids: dict[str, int] = {}
+    definers_flat: list[int] = []
+    def_ptr = [0]
     src: list[int] = []
-    dst: list[int] = []
-    wts: list[float] = []
+    nid: list[int] = []
+    uses: list[float] = []
     refcount: dict[str, int] = defaultdict(int)
     for i, t in enumerate(tags):
-        for name in linkable.intersection(t.refs):
-            ds = exact[name]
+        own = set(t.names)
+        for name in linkable.intersection(t.words):
+            count = t.words[name] - (t.names.count(name) if name in own else 0)
+            if count <= 0:
+                continue
+            k = name_ids.get(name)
+            if k is None:
+                k = name_ids[name] = len(name_ids)
+                definers_flat.extend(exact[name])
+                def_ptr.append(len(definers_flat))
             refcount[name] += 1
-            w = math.sqrt(t.refs[name]) / len(ds) * (0.3 if name.startswith("_") else 1.0)
-            src.extend([i] * len(ds))
-            dst.extend(ds)
-            wts.extend([w] * len(ds))
-    s, d, w = np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64), np.asarray(wts)
+            src.append(i)
+            nid.append(k)
+            uses.append(count * (0.09 if name.startswith("_") else 1.0))  # 0.3 after the square root
+    ptr = np.asarray(def_ptr, dtype=np.int64)
+    k = np.asarray(nid, dtype=np.int64)
+    ndef = (ptr[1:] - ptr[:-1])[k]
+    w = np.sqrt(np.asarray(uses, dtype=np.float64)) / np.maximum(ndef, 1)
+    offsets = np.arange(int(ndef.sum()), dtype=np.int64) - np.repeat(np.cumsum(ndef) - ndef, ndef)
+    s = np.repeat(np.asarray(src, dtype=np.int64), ndef)
+    d = np.asarray(definers_flat, dtype=np.int64)[np.repeat(ptr[:-1][k], ndef) + offsets]
+    w = np.repeat(w, ndef)
     keep = s != d
     keys, inverse = np.unique(s[keep] * max(n, 1) + d[keep], return_inverse=True)
     edges = ((keys // max(n, 1)).astype(np.int32), (keys % max(n, 1)).astype(np.int32),
@@ -250,11 +286,11 @@ def _graph(tags: list[FileTags]) -> dict[str, Any]:
     return {"edges": edges, "definers": dict(definers), "refcount": dict(refcount)}
 
 
-def derive(paths: list[str], entries: list[tuple[tuple[int, int, str], FileTags]]) -> dict[str, Any]:
+def derive(paths: list[str], entries: list[Entry]) -> dict[str, Any]:
     """Build the query-time structures from per-file tags."""
     from agent.repomap.rank import pagerank
 
-    tags = [e[1] for e in entries]
+    tags: list[FileTags] = [pickle.loads(e[2]) for e in entries]
     state: dict[str, Any] = {"paths": paths, "stats": [e[0] for e in entries]}
     state["penalty"] = np.asarray([PENALTY[category(p)] for p in paths], dtype=np.float64)
     state["path_terms"] = [frozenset(path_terms(p)) for p in paths]

@@ -102,9 +102,12 @@ class _Files:
         return self._order[i]
 
     def line(self, i: int) -> tuple[str, int]:
-        """File i's one-line entry and its token count."""
+        """File i's one-line entry and its token count (the bare path for a lexical-only file)."""
         if i not in self._line:
-            text = _line(self.index.paths[i], self.index.defs(i), self.order(i))
+            if self.index.lexical_only(i):
+                text = _line(self.index.paths[i], [], [])
+            else:
+                text = _line(self.index.paths[i], self.index.defs(i), self.order(i))
             self._line[i] = (text, self.count([text])[0])
         return self._line[i]
 

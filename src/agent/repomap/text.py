@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+WORD_BYTES = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 _HUMPS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 STOPWORDS = frozenset(
@@ -16,6 +16,8 @@ STOPWORDS = frozenset(
 )
 
 _cache: dict[str, tuple[str, ...]] = {}
+_part_cache: dict[str, tuple[str, ...]] = {}
+_CACHE_MAX = 500_000
 
 
 def stem(word: str) -> str:
@@ -31,30 +33,42 @@ def stem(word: str) -> str:
     return word
 
 
+def _part(low: str) -> tuple[str, ...]:
+    """The term of one lower-case part: its stem, or nothing for stopwords, numbers and single letters."""
+    hit = _part_cache.get(low)
+    if hit is None:
+        hit = () if len(low) < 2 or low.isdigit() or low in STOPWORDS else (stem(low),)
+        if len(_part_cache) < _CACHE_MAX:
+            _part_cache[low] = hit
+    return hit
+
+
 def subwords(token: str) -> tuple[str, ...]:
     """Terms of one identifier: its stemmed lower-case parts, plus the whole name when it has several."""
     hit = _cache.get(token)
     if hit is not None:
         return hit
     if token.isalpha() and (token.islower() or token[1:].islower()):  # a plain word: no sub-words
+        result = _part(token.lower())
+    else:
         low = token.lower()
-        result: tuple[str, ...] = () if len(low) < 2 or low in STOPWORDS else (stem(low),)
-        if len(_cache) < 500_000:
-            _cache[token] = result
-        return result
-    parts = [p.lower() for chunk in token.split("_") for p in _HUMPS.findall(chunk)]
-    terms = [stem(p) for p in parts if len(p) > 1 and not p.isdigit() and p not in STOPWORDS]
-    whole = token.strip("_").lower()
-    if len(parts) > 1 and len(whole) > 2:
-        terms.append(whole)
-    result = tuple(terms)
-    if len(_cache) < 500_000:
+        if token == low:  # snake_case: the chunks are the parts, unless letters and digits mix
+            chunks = token.split("_")
+            parts = [p for c in chunks if c for p in ((c,) if c.isalpha() else _HUMPS.findall(c))]
+        else:
+            parts = [p.lower() for chunk in token.split("_") for p in _HUMPS.findall(chunk)]
+        terms = [t for p in parts for t in _part(p)]
+        whole = low.strip("_")
+        if len(parts) > 1 and len(whole) > 2:
+            terms.append(whole)
+        result = tuple(terms)
+    if len(_cache) < _CACHE_MAX:
         _cache[token] = result
     return result
 
 
-def term_counts(words: Counter[str]) -> dict[str, int]:
-    """Fold a Counter of raw words into term frequencies."""
+def term_counts(words: dict[str, int]) -> dict[str, int]:
+    """Fold raw word counts into term frequencies."""
     out: dict[str, int] = {}
     get = _cache.get
     for word, n in words.items():
