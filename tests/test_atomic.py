@@ -92,3 +92,25 @@ def test_atomic_write_keeps_mode_and_replaces_a_link_instead_of_following_it(tmp
     atomic_write_text(tmp_path / "deep" / "er" / "x.txt", "made")
     assert (tmp_path / "deep" / "er" / "x.txt").read_text() == "made"
     assert [p.name for p in tmp_path.rglob("*.tmp")] == []
+
+
+def test_write_many_replaces_each_file_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    from agent.atomic import atomic_write_many
+
+    (tmp_path / "a.md").write_text("old a")
+    atomic_write_many(tmp_path, {"a.md": b"new a", "b.md": b"new b"})
+    assert (tmp_path / "a.md").read_bytes() == b"new a" and (tmp_path / "b.md").read_bytes() == b"new b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "b.md"]
+
+
+def test_write_many_stops_at_a_failing_file_and_keeps_what_it_wrote(tmp_path: Path) -> None:
+    import pytest
+
+    from agent.atomic import atomic_write_many
+
+    (tmp_path / "c.md").mkdir()  # a directory cannot be replaced by a file
+    with pytest.raises(OSError):
+        atomic_write_many(tmp_path, {"a.md": b"a", "c.md": b"c", "d.md": b"d"})
+    assert (tmp_path / "a.md").read_bytes() == b"a" and (tmp_path / "c.md").is_dir()
+    assert not (tmp_path / "d.md").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "c.md"]

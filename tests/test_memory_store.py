@@ -143,7 +143,21 @@ def test_reindex_forget_and_get(store: MemoryStore) -> None:
 
 def test_one_batch_updating_the_same_note_twice(store: MemoryStore) -> None:
     first = store.remember("The nightly build runs at 02:00 UTC.", [], [])
-    ids = store.remember_many([{"text": "The nightly build runs at 02:00 UTC daily."},
-                               {"text": "The nightly build runs every day at 02:00 UTC."}])
+    ids = store.remember_many([{"text": "The nightly build runs at 02:00 UTC daily.", "tags": ["ci"]},
+                               {"text": "The nightly build runs every day at 02:00 UTC.", "tags": ["cron"]}])
     assert ids == [first, first] and store.index.count() == 1
-    assert store.get(first).text == "The nightly build runs every day at 02:00 UTC."
+    note = store.get(first)
+    assert note.text == "The nightly build runs every day at 02:00 UTC."
+    assert note.tags == ["ci", "cron"]  # the second update builds on the first, not on the file before the batch
+
+
+def test_searches_after_own_writes_match_a_fresh_process(store: MemoryStore) -> None:
+    """The writer keeps its in-memory vectors current instead of re-reading the index after each write."""
+    ids = store.remember_many([{"text": t} for t in NOTES])
+    store.recall("anything", k=1)  # loads the in-memory copy
+    store.forget(ids[1])
+    new = store.remember("Release notes are written in docs/changes.rst, newest first.", [], [])
+    query = "where do the release notes go"
+    mine = [(h["id"], h["score"]) for h in store.recall(query, k=5)]
+    fresh = [(h["id"], h["score"]) for h in reopen(store).recall(query, k=5)]
+    assert mine == fresh and mine[0][0] == new and ids[1] not in {i for i, _ in mine} and len(mine) == 3

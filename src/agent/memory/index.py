@@ -80,14 +80,18 @@ class ChromaIndex:
         except OSError:
             return ""
 
-    def _bump(self) -> None:
-        """Record a write, so other processes know their in-memory view of the index is old."""
+    def _bump(self, keep_view: bool = False) -> None:
+        """Record a write, so other processes know their in-memory view of the index is old.
+
+        `keep_view`: the caller has already applied its write to our in-memory vectors.
+        """
         if not self.server_url:
             from agent.atomic import atomic_write_text
             from agent.memory.notes import new_id
 
             self._gen = new_id("gen")
-            self._vectors = None
+            if not keep_view:
+                self._vectors = None
             atomic_write_text(self._gen_path, self._gen)
 
     def _fresh(self) -> None:
@@ -164,17 +168,21 @@ class ChromaIndex:
 
     def upsert(self, ids: list[str], embeddings: Any, documents: list[str], metadatas: list[dict[str, Any]]) -> None:
         """Add or replace entries (under the cross-process lock), in batches chromadb accepts."""
+        import numpy as np
+
         step = 4000
+        vectors = np.asarray(embeddings, dtype=np.float32).reshape(len(ids), -1)
         with self.lock:
             self._fresh()
             for i in range(0, len(ids), step):
                 self.collection.upsert(
                     ids=ids[i : i + step],
-                    embeddings=[list(map(float, e)) for e in embeddings[i : i + step]],
+                    embeddings=vectors[i : i + step],
                     documents=documents[i : i + step],
                     metadatas=metadatas[i : i + step],
                 )
-            self._bump()
+            self._apply(ids, vectors, [str(m.get("scope")) for m in metadatas])
+            self._bump(keep_view=True)
 
     def delete(self, ids: list[str]) -> None:
         """Remove entries."""
@@ -182,7 +190,29 @@ class ChromaIndex:
             with self.lock:
                 self._fresh()
                 self.collection.delete(ids=ids)
-                self._bump()
+                self._apply(ids, None, [])
+                self._bump(keep_view=True)
+
+    def _apply(self, ids: list[str], vectors: Any, scopes: list[str]) -> None:
+        """Bring the in-memory copy used by exact search up to date with our own write (no re-read)."""
+        import numpy as np
+
+        if self._vectors is None:
+            return
+        old_ids, matrix, old_scopes = self._vectors
+        changed = set(ids)
+        keep = [j for j, i in enumerate(old_ids) if i not in changed]
+        new_ids = [old_ids[j] for j in keep]
+        new_scopes = [old_scopes[j] for j in keep]
+        parts = [matrix[keep]] if len(keep) else []
+        if vectors is not None:
+            latest = {i: j for j, i in enumerate(ids)}  # an id given twice: its last vector wins
+            rows = sorted(latest.values())
+            new_ids += [ids[j] for j in rows]
+            new_scopes += [scopes[j] for j in rows]
+            parts.append(vectors[rows])
+        merged = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)  # no ids: never searched
+        self._vectors = (new_ids, merged.astype(np.float32, copy=False), new_scopes)
 
     def query(self, embeddings: Any, k: int, where: dict[str, Any] | None = None) -> list[list[tuple[str, float]]]:
         """For each query vector, up to k (id, cosine similarity) pairs, best first.

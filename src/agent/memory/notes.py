@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.atomic import atomic_write_text
 from agent.errors import StoreError
 
 NOTE_FORMAT = 1
@@ -152,10 +151,20 @@ def note_path(directory: Path, note_id: str) -> Path:
 
 def write(directory: Path, note: Note) -> Path:
     """Write a note atomically; return its path."""
-    path = note_path(directory, note.id)
-    atomic_write_text(path, render(note))
-    note.path = path
-    return path
+    return write_many(directory, [note])[0][0]
+
+
+def write_many(directory: Path, notes: list[Note]) -> list[tuple[Path, str]]:
+    """Write notes atomically (one directory sync for all); return each one's path and content hash."""
+    from agent.atomic import atomic_write_many
+
+    rendered = {note_path(directory, n.id).name: render(n).encode("utf-8") for n in notes}
+    atomic_write_many(directory, rendered)
+    out = []
+    for n in notes:
+        n.path = note_path(directory, n.id)
+        out.append((n.path, digest(rendered[n.path.name])))
+    return out
 
 
 def digest(data: bytes) -> str:

@@ -241,42 +241,52 @@ class MemoryStore:
              "tags": [str(t) for t in item.get("tags") or []]}
             for text, item in zip(texts, items, strict=True)
         ]
-        vectors = embedder().embed(texts)
+        return self._store(prepared, embedder().embed(texts), source, scope)
+
+    def _store(self, prepared: list[dict[str, Any]], vectors: Any, source: str, scope: str) -> list[str]:
+        """Deduplicate against the index, write the note files (one directory sync) and index them."""
         with self.index.lock:  # one writer at a time, so the duplicate check sees every other writer's notes
             stamp = self._dir_stamp()
             nearest = self.index.query(vectors, 1, {"scope": scope})
-            latest: dict[str, int] = {}  # two items of one batch may update the same note: index it once
-            written = []
-            for i, (item, near) in enumerate(zip(prepared, nearest, strict=True)):
-                written.append(self._write_one(item, near, source, scope))
-                latest[written[-1][0].id] = i
-            keep = sorted(latest.values())
-            self._index([written[i] for i in keep], vectors[keep])
+            latest: dict[str, Note] = {}  # two items of one batch may update the same note: write it once
+            ids = []
+            for item, near in zip(prepared, nearest, strict=True):
+                note = self._prepare(item, near, source, scope, latest)
+                latest[note.id] = note
+                ids.append(note.id)
+            notes = list(latest.values())
+            written = nf.write_many(self.dirs[scope], notes)
+            for note, (path, sha) in zip(notes, written, strict=True):
+                self._files[note.id] = (scope, path, sha)
+            last = {note_id: i for i, note_id in enumerate(ids)}  # the vector of a note's final text
+            entries = [(n, sha) for n, (_, sha) in zip(notes, written, strict=True)]
+            self._index(entries, vectors[[last[n.id] for n in notes]])
             if stamp == self._stamp:  # nothing else changed the directories since our last look
                 self._stamp = self._dir_stamp()
-        return [n.id for n, _ in written]
+        return ids
 
-    def _write_one(
-        self, item: dict[str, Any], nearest: list[tuple[str, float]], source: str, scope: str
-    ) -> tuple[Note, str]:
+    def _prepare(
+        self, item: dict[str, Any], nearest: list[tuple[str, float]], source: str, scope: str, pending: dict[str, Note]
+    ) -> Note:
+        """The note to write for `item`: a near-duplicate updated (`pending`: this batch's notes), or a new note."""
         dup = next((nid for nid, sim in nearest if sim >= self.config.dedup_threshold), None)
-        note = self._updated(dup, scope, item) if dup else None
+        note = self._updated(dup, scope, item, pending.get(dup)) if dup else None
         if note is None:
             created = nf.now()
             text = item["text"]
             note = Note(nf.new_id(text), text, scope, source, item["tags"], item["anchors"], created, created)
-        path = nf.write(self.dirs[scope], note)
-        sha = nf.digest(path.read_bytes())
-        self._files[note.id] = (scope, path, sha)
-        return note, sha
+        return note
 
-    def _updated(self, note_id: str, scope: str, item: dict[str, Any]) -> Note | None:
+    def _updated(self, note_id: str, scope: str, item: dict[str, Any], pending: Note | None) -> Note | None:
         text, anchors, tags = item["text"], item["anchors"], item["tags"]
-        scope, path, _ = self._files.get(note_id) or (scope, nf.note_path(self.dirs[scope], note_id), "")
-        try:
-            note = nf.load(path, scope)[0]  # may be a note another process wrote since our last sync
-        except StoreError:
-            return None
+        if pending is not None:  # updated earlier in the same batch, not written yet
+            note = pending
+        else:
+            scope, path, _ = self._files.get(note_id) or (scope, nf.note_path(self.dirs[scope], note_id), "")
+            try:
+                note = nf.load(path, scope)[0]  # may be a note another process wrote since our last sync
+            except StoreError:
+                return None
         note.text = text
         note.tags = list(dict.fromkeys([*note.tags, *tags]))
         merged = {a.spec(): a for a in note.anchors} | {a.spec(): a for a in anchors}
