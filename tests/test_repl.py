@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pexpect
+import pytest
 from conftest import ROOT, init_repo
 
 FILES = {
@@ -33,8 +35,10 @@ def call(name: str, **arguments: Any) -> dict[str, Any]:
     return {"name": name, "arguments": arguments}
 
 
-def spawn(repo: Path, replies: list[dict[str, Any]], *args: str, name: str = "replies.json") -> pexpect.spawn:
-    """Start the real REPL on `repo` in a 40x100 pty."""
+def spawn(
+    repo: Path, replies: list[dict[str, Any]], *args: str, name: str = "replies.json", sigint_ignored: bool = False
+) -> pexpect.spawn:
+    """Start the real REPL on `repo` in a 40x100 pty (`sigint_ignored`: as a parent that ignores Ctrl-C would)."""
     script = repo.parent / name
     script.write_text(json.dumps(replies))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color"}
@@ -46,6 +50,7 @@ def spawn(repo: Path, replies: list[dict[str, Any]], *args: str, name: str = "re
         encoding="utf-8",
         timeout=60,
         dimensions=(40, 100),
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None,
     )
     child.logfile_read = (repo.parent / "screen.log").open("a")
     return child
@@ -146,7 +151,8 @@ def test_always_is_remembered_and_completion_works(tmp_path: Path) -> None:
     assert finish(child) == 0
 
 
-def test_ctrl_c_stops_the_step_and_the_conversation_goes_on(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["default", "inherited-ignore"])
+def test_ctrl_c_stops_the_step_and_the_conversation_goes_on(tmp_path: Path, sigint_ignored: bool) -> None:
     repo = init_repo(tmp_path / "repo", FILES)
     child = spawn(
         repo,
@@ -155,6 +161,7 @@ def test_ctrl_c_stops_the_step_and_the_conversation_goes_on(tmp_path: Path) -> N
             {"content": "Still here."},
         ],
         "--yes",
+        sigint_ignored=sigint_ignored,
     )
     child.expect(PROMPT)
     child.sendline("wait for it")

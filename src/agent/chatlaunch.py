@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +50,9 @@ def launch(repo: Path, model: str | None, yes: bool, resume: bool, gpu_layers: i
     except UsageError as exc:
         sys.stderr.write(f"agent: error: {exc}\n")
         return 2
+    # Ctrl-C stops a step: that holds even when our parent left SIGINT ignored (as a shell does for a
+    # background job, or C's system() while it runs), where Python would not install its handler
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     backend = {
         k: v for k, v in {"model": model, "gpu_layers": gpu_layers, "api_base": api_base}.items() if v is not None
     }
