@@ -70,6 +70,6 @@ def test_signature_drops_comments_and_keeps_class_nesting() -> None:
 
 def test_references_exclude_own_definitions() -> None:
     tags = extract(b"def helper():\n    return 1\n\ndef main():\n    return helper() + other()\n", "python")
-    assert tags.refs["helper"] == 1
-    assert "main" not in tags.refs
-    assert tags.refs["other"] == 1
+    assert tags.uses("helper") == 1
+    assert tags.uses("main") == 0
+    assert tags.uses("other") == 1

@@ -254,9 +254,8 @@ def _graph(tags: list[FileTags]) -> dict[str, Any]:
     uses: list[float] = []
     refcount: dict[str, int] = defaultdict(int)
     for i, t in enumerate(tags):
-        own = set(t.names)
         for name in linkable.intersection(t.words):
-            count = t.words[name] - (t.names.count(name) if name in own else 0)
+            count = t.uses(name)
             if count <= 0:
                 continue
             k = name_ids.get(name)

@@ -10,15 +10,17 @@ index on large repositories). `references()` runs the reference patterns for exa
 Tests, vendored and generated files are indexed lexically only (`lexical()`: words and terms, no
 parse): they are most of a large repository's bytes (60% of Django's parse time is its tests) and
 rank below source anyway. For ranking, their defined names come from a keyword pattern (`def`,
-`class`, `function`, `fn`, `func`, `struct`...: 99.8% precise, 79% recall on Django's tests);
-what a map shows of them is always parsed, when it shows them in detail or `find_symbol` looks for
-a name they contain.
+`class`, `function`, `fn`, `func`, `struct`...): against tree-sitter's function and class names in
+Django's test files it finds 99.9% of them with 15 wrong in 24,886 (94.8% over all of Django's
+lexical-only files: it misses the methods of vendored JavaScript). What a map shows of them is
+always parsed: when it shows them in detail, or when `find_symbol` looks for a name they contain.
 """
 
 from __future__ import annotations
 
 import pickle
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from typing import NamedTuple
 
@@ -61,17 +63,10 @@ class FileTags(NamedTuple):
         """The definitions as Def records (none for a lexical-only entry)."""
         return [Def(*d) for d in pickle.loads(self.def_blob)] if self.def_blob is not None else []
 
-    @property
-    def refs(self) -> dict[str, int]:
-        """Words used other than at their own definitions: each definition takes one use of its name."""
-        refs = dict(self.words)
-        for name in self.names:
-            n = refs.get(name, 0) - 1
-            if n > 0:
-                refs[name] = n
-            else:
-                refs.pop(name, None)
-        return refs
+    def uses(self, name: str) -> int:
+        """How often `name` is used other than at its own definitions (each definition takes one use)."""
+        defined = bisect_right(self.names, name) - bisect_left(self.names, name)
+        return self.words.get(name, 0) - defined
 
 
 def _signature(node: object, source: bytes, lang: str) -> str:
