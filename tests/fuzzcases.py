@@ -22,7 +22,7 @@ from agent.backends.scripted import _tool_call as scripted_call
 from agent.config import AgentConfig, PermissionsConfig
 from agent.errors import ToolError
 from agent.loop import Agent
-from agent.permissions import shell_verdict
+from agent.policy.permissions import shell_verdict
 from agent.tools import REGISTRY, load_tools
 from agent.tools.edit import Edit, apply_edit, edit_file
 from agent.workspace import Workspace

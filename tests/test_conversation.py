@@ -10,9 +10,9 @@ import pytest
 from conftest import init_repo
 
 from agent.backends.scripted import ScriptedBackend
-from agent.chatstore import FORMAT_VERSION, latest_session, read_session, restore
+from agent.chat.conversation import Conversation, close_dangling
+from agent.chat.store import FORMAT_VERSION, latest_session, read_session, restore
 from agent.config import load_config
-from agent.conversation import Conversation, close_dangling
 from agent.errors import AgentError, StoreError
 from agent.session import Session
 

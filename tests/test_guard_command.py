@@ -9,7 +9,7 @@ import typer
 from conftest import git, write
 from typer.testing import CliRunner
 
-from agent.commands import guard as guard_cmd
+from agent.cli.commands import guard as guard_cmd
 
 app = typer.Typer()
 app.command("guard", help=guard_cmd.HELP)(guard_cmd.guard)

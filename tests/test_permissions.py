@@ -9,7 +9,7 @@ from conftest import init_repo
 
 from agent.config import AgentConfig, PermissionsConfig, load_config
 from agent.errors import PermissionDenied
-from agent.permissions import decide, shell_verdict
+from agent.policy.permissions import decide, shell_verdict
 from agent.tools.shell import run_shell
 from agent.workspace import Workspace
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conftest import agent_cli, git, init_repo
 
-from agent import runs as registry
+from agent.runs import registry
 
 FILES = {"a.py": "a = 1\n", "b.py": "b = 1\n"}
 

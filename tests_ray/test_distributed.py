@@ -1,4 +1,4 @@
-"""agent.distributed on a real local Ray instance. Not part of the main suite (needs the `ray` extra):
+"""agent.runs.distributed on a real local Ray instance. Not part of the main suite (needs the `ray` extra):
 
 PYTHONPATH=src /work/tmp-venvs/ray/bin/python -m pytest tests_ray -q
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import ray
 
-from agent import runs
-from agent.distributed import run_on_ray
+from agent.runs import registry as runs
+from agent.runs.distributed import run_on_ray
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -1,3 +1,3 @@
-from agent.entry import main
+from agent.cli.entry import main
 
 main()

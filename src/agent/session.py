@@ -10,8 +10,8 @@ from typing import Any
 from agent.backends import create_backend
 from agent.config import AgentConfig
 from agent.errors import AgentError, ToolError
-from agent.gitops import GitGuard
-from agent.gitstate import changed_paths, snapshot_commit
+from agent.git.commits import GitGuard
+from agent.git.plumbing import changed_paths, snapshot_commit
 from agent.loop import Agent, Outcome
 from agent.prompts import render
 from agent.protocols import Backend, EventSink, Message
@@ -95,7 +95,7 @@ class Session:
         log = Trajectory(log_root, run_id or allocate_run_id(log_root), append=resume)
         run_id = log.run_id
         saved = load_checkpoint(log.dir) if resume and (log.dir / "checkpoint.json").exists() else None
-        # git safety (agent.gitops): commits each edit, guards the user's dirty files, snapshots before shell
+        # git safety (agent.git.commits): commits each edit, guards the user's dirty files, snapshots before shell
         guard = GitGuard(self.root, self.config.git, run_id, task, self.ws.approve, lambda e: emit(e))
         observers: list[EventSink] = [guard.observe]
         emit = _tee(log, on_event, observers)

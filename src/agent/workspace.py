@@ -173,7 +173,7 @@ class Workspace:
 
     def check(self, kind: str, detail: str) -> None:
         """Apply the permission policy to an action; raise PermissionDenied when refused."""
-        from agent.permissions import decide
+        from agent.policy.permissions import decide
 
         verdict, reason = decide(self.config.permissions, kind, detail, self)
         if verdict == "allow":

@@ -1,7 +1,7 @@
 """Launching `agent chat` fast: stdlib only, so the first prompt is painted before anything heavy loads.
 
-`agent.entry` sends `agent chat ...` here (argparse, no typer: typer's option processing imports pydantic);
-`agent chat --help` still goes through typer (agent.commands.chat), which calls `launch` too.
+`agent.cli.entry` sends `agent chat ...` here (argparse, no typer: typer's option processing imports pydantic);
+`agent chat --help` still goes through typer (agent.cli.commands.chat), which calls `launch` too.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ HINT = "/help for commands · @file adds a file · Alt-Enter for a new line · C
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    """The options of `agent chat` (mirrors agent.commands.chat)."""
+    """The options of `agent chat` (mirrors agent.cli.commands.chat)."""
     parser = argparse.ArgumentParser(prog="agent chat", add_help=False)
     parser.add_argument("--repo", "-r", type=Path, default=Path("."))
     parser.add_argument("--model", "-m")
@@ -62,12 +62,12 @@ def launch(repo: Path, model: str | None, yes: bool, resume: bool, gpu_layers: i
     label = model or os.environ.get("AGENT_MODEL") or "default model"
     banner = f"\x1b[1magent chat\x1b[0m · {label} · {root}\n\x1b[2m{HINT}\x1b[0m\n"
     if resume:
-        from agent.chatstore import resume_line
+        from agent.chat.store import resume_line
 
         banner += resume_line(root)
     restore = paint_prompt(banner)
     try:
-        from agent.repl import main as repl_main
+        from agent.cli.repl import main as repl_main
 
         return repl_main(root, overrides, resume, label)
     finally:

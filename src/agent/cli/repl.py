@@ -122,9 +122,9 @@ class Repl:
             from rich.console import Console
 
             self.console = Console(highlight=False)
-            from agent.chatstore import latest_session, read_session, restore
+            from agent.chat.conversation import Conversation
+            from agent.chat.store import latest_session, read_session, restore
             from agent.config import load_config
-            from agent.conversation import Conversation
             from agent.session import Session
 
             config = load_config(self.root, self.overrides)
@@ -172,7 +172,7 @@ class Repl:
             if not self.wait():
                 return 1
             if text.startswith("/"):
-                from agent.slash import dispatch
+                from agent.cli.slash import dispatch
 
                 if dispatch(self, text):
                     break
@@ -182,8 +182,8 @@ class Repl:
 
     def run_turn(self, text: str) -> None:
         """Send one request; Ctrl-C stops the step and the conversation goes on."""
-        from agent.chatrender import ChatPrinter
-        from agent.conversation import close_dangling
+        from agent.chat.conversation import close_dangling
+        from agent.cli.chatrender import ChatPrinter
         from agent.errors import AgentError
 
         self.printer = ChatPrinter(self.console, self.conv.config.chat.fold_lines)
@@ -266,7 +266,7 @@ class Repl:
 
 def _history(root: Path) -> Any:
     try:
-        from agent.chatstore import history_path
+        from agent.chat.store import history_path
 
         return FileHistory(str(history_path(root)))
     except OSError:

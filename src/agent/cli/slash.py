@@ -129,8 +129,8 @@ def cmd_undo(repl: Any, arg: str) -> None:
 
 
 def cmd_diff(repl: Any, arg: str) -> None:
-    from agent.chatrender import diff_text
-    from agent.gitstate import git, snapshot_tree
+    from agent.cli.chatrender import diff_text
+    from agent.git.plumbing import git, snapshot_tree
 
     conv = repl.conv
     if not conv.undo_stack:
@@ -174,7 +174,7 @@ def cmd_model(repl: Any, arg: str) -> None:
     conv = repl.conv
     if arg:
         from agent.backends import create_backend
-        from agent.conversation import context_limit
+        from agent.chat.conversation import context_limit
 
         backend = create_backend(conv.config.backend.model_copy(update={"model": arg}))
         conv.backend = conv.session.backend = backend
@@ -183,7 +183,7 @@ def cmd_model(repl: Any, arg: str) -> None:
 
 
 def cmd_tokens(repl: Any, arg: str) -> None:
-    from agent.compaction import estimate_tokens
+    from agent.chat.compaction import estimate_tokens
 
     conv = repl.conv
     table = Table(show_header=False, box=None, padding=(0, 2))
@@ -200,7 +200,7 @@ def cmd_tokens(repl: Any, arg: str) -> None:
 
 
 def cmd_compact(repl: Any, arg: str) -> None:
-    from agent.chatrender import print_compaction
+    from agent.cli.chatrender import print_compaction
 
     print_compaction(repl.console, repl.conv.compact().as_event())
 

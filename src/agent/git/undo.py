@@ -1,7 +1,7 @@
 """Exact undo of a chat turn's file changes, from git tree snapshots taken before and after the turn.
 
 A turn is recorded as {"before": tree, "after": tree, "paths": [...]} (tree ids from
-`agent.gitstate.snapshot_tree`). Undo puts every path back to its `before` content, but only when the
+`agent.git.plumbing.snapshot_tree`). Undo puts every path back to its `before` content, but only when the
 file still matches `after`: the user's later edits are never overwritten.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from agent.atomic import atomic_write_bytes
 from agent.errors import AgentError
-from agent.gitstate import changed_paths, git, snapshot_tree
+from agent.git.plumbing import changed_paths, git, snapshot_tree
 
 
 def record_turn(root: Path, before: str) -> dict[str, Any] | None:

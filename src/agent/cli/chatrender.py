@@ -11,7 +11,7 @@ from rich.markdown import Markdown
 from rich.markup import escape
 from rich.text import Text
 
-from agent.render import short
+from agent.cli.render import short
 
 CODE_THEME = "monokai"
 DIFF_SHOWN = {"edit_file", "write_file"}

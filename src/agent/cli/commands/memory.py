@@ -21,7 +21,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")
 
 def _with_store(repo: Path, body: Callable[[Any], None]) -> None:
     """Open the repo's store, run `body`, print warnings; AgentError -> one line and exit 2 (1 if the store failed)."""
-    from agent.cli import fail
+    from agent.cli.app import fail
     from agent.config import load_config
     from agent.errors import AgentError, StoreError, UsageError
     from agent.memory.store import MemoryStore

@@ -14,9 +14,9 @@ def undo(
     repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
 ) -> None:
     """Revert the last agent commit."""
-    from agent.cli import fail
+    from agent.cli.app import fail
     from agent.errors import AgentError, UsageError
-    from agent.gitops import undo_last
+    from agent.git.commits import undo_last
     from agent.workspace import find_repo_root
 
     try:

@@ -1,7 +1,7 @@
 """The `agent` command line: parse, wire, render. No logic lives here.
 
 `agent --version` and `agent --help` must start near bare-Python time: the console script is
-`agent.entry`, which answers them before this module (and typer) is imported.
+`agent.cli.entry`, which answers them before this module (and typer) is imported.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from agent import __version__
-from agent.commands import chat as chat_cmd
-from agent.commands import guard as guard_cmd
-from agent.commands import hook as hook_cmd
-from agent.commands import map as map_cmd
-from agent.commands import memory as memory_cmd
-from agent.commands import review as review_cmd
-from agent.commands import run as run_cmd
-from agent.commands import runs as runs_cmd
-from agent.commands import undo as undo_cmd
+from agent.cli.commands import chat as chat_cmd
+from agent.cli.commands import guard as guard_cmd
+from agent.cli.commands import hook as hook_cmd
+from agent.cli.commands import map as map_cmd
+from agent.cli.commands import memory as memory_cmd
+from agent.cli.commands import review as review_cmd
+from agent.cli.commands import run as run_cmd
+from agent.cli.commands import runs as runs_cmd
+from agent.cli.commands import undo as undo_cmd
 from agent.errors import AgentError, UsageError
 
 app = typer.Typer(
@@ -64,8 +64,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Run the typer app (agent.entry answers --version and cached --help before this is imported)."""
-    from agent import helpcache
+    """Run the typer app (agent.cli.entry answers --version and cached --help before this is imported)."""
+    from agent.cli import helpcache
 
     args = sys.argv[1:] if argv is None else argv
     try:

@@ -12,7 +12,7 @@ from agent.errors import StoreError
 from agent.trajectory import agent_dir, new_run_id
 
 if TYPE_CHECKING:
-    from agent.conversation import Conversation
+    from agent.chat.conversation import Conversation
 
 FORMAT_VERSION = 1
 FIELDS = ("messages", "turn_starts", "files", "tokens_in", "tokens_out", "cost_usd", "notes_recalled", "undo_stack")

@@ -17,7 +17,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 def _guarded(action: Any) -> Any:
     """Call `action()`, turning AgentError into one line on stderr and an exit code."""
-    from agent.cli import fail
+    from agent.cli.app import fail
     from agent.errors import AgentError, UsageError
 
     try:
@@ -58,10 +58,10 @@ def read_tasks(path: Path) -> list[str]:
 
 def start(repo: Path, task: str | None, overrides: dict[str, Any], opts: dict[str, Any]) -> int:
     """`agent run` with --worktree, --detach, --tasks or --resume; returns the exit code."""
-    from agent import runs as registry
-    from agent.commands.run import event_sink
+    from agent.cli.commands.run import event_sink
     from agent.config import load_config
     from agent.errors import UsageError
+    from agent.runs import registry
 
     def go() -> int:
         root = _root(repo)
@@ -90,10 +90,10 @@ def start(repo: Path, task: str | None, overrides: dict[str, Any], opts: dict[st
 
 
 def _resume(root: Path, run_id: str, overrides: dict[str, Any], opts: dict[str, Any]) -> int:
-    from agent import runs as registry
-    from agent.commands.run import event_sink
+    from agent.cli.commands.run import event_sink
     from agent.config import _merge
     from agent.errors import UsageError
+    from agent.runs import registry
 
     state = registry.status(root, run_id)
     if state in ("running", "done"):
@@ -123,7 +123,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 @app.command("list")
 def list_cmd(repo: RepoOpt = Path("."), as_json: JsonOpt = False) -> None:
     """List runs with their status (running, done, failed, limits, error, interrupted)."""
-    from agent import runs as registry
+    from agent.runs import registry
 
     rows = _guarded(lambda: registry.list_runs(_root(repo)))
     if as_json:
@@ -138,13 +138,13 @@ def list_cmd(repo: RepoOpt = Path("."), as_json: JsonOpt = False) -> None:
 @app.command("show")
 def show_cmd(run_id: IdArg, repo: RepoOpt = Path("."), as_json: JsonOpt = False) -> None:
     """Show a run: its record, status and event log."""
-    from agent import runs as registry
+    from agent.runs import registry
 
     data = _guarded(lambda: registry.show(_root(repo), run_id))
     if as_json:
         typer.echo(json.dumps(data, default=str))
         return
-    from agent.render import EventPrinter
+    from agent.cli.render import EventPrinter
 
     typer.echo(f"run {data['id']}: {data['status']}  branch={data['branch'] or '(in place)'}  task: {data['task']}")
     printer = EventPrinter()
@@ -155,7 +155,7 @@ def show_cmd(run_id: IdArg, repo: RepoOpt = Path("."), as_json: JsonOpt = False)
 @app.command("diff")
 def diff_cmd(run_id: IdArg, repo: RepoOpt = Path(".")) -> None:
     """Print the run's changes as a diff."""
-    from agent import runs as registry
+    from agent.runs import registry
 
     typer.echo(_guarded(lambda: registry.diff(_root(repo), run_id)), nl=False)
 
@@ -163,7 +163,7 @@ def diff_cmd(run_id: IdArg, repo: RepoOpt = Path(".")) -> None:
 @app.command("apply")
 def apply_cmd(run_id: IdArg, repo: RepoOpt = Path(".")) -> None:
     """Apply a worktree run's commits onto the current branch (all or nothing; conflicts reported)."""
-    from agent import runs as registry
+    from agent.runs import registry
 
     typer.echo(_guarded(lambda: registry.apply(_root(repo), run_id)))
 
@@ -171,6 +171,6 @@ def apply_cmd(run_id: IdArg, repo: RepoOpt = Path(".")) -> None:
 @app.command("rm")
 def rm_cmd(run_id: IdArg, repo: RepoOpt = Path(".")) -> None:
     """Remove a run: its worktree, branch, snapshots and log."""
-    from agent import runs as registry
+    from agent.runs import registry
 
     typer.echo(_guarded(lambda: registry.remove(_root(repo), run_id)))

@@ -48,7 +48,7 @@ def review(  # noqa: PLR0913 (a typer command: one parameter per CLI option)
     ] = None,
 ) -> None:
     """Review a change before it is committed."""
-    from agent.cli import fail
+    from agent.cli.app import fail
     from agent.config import load_config
     from agent.errors import AgentError, UsageError
     from agent.review import ReviewOptions, exit_code

@@ -35,7 +35,7 @@ def install(
     severity: Annotated[str | None, typer.Option("--severity", help="Blocking threshold with --strict.")] = None,
 ) -> None:
     """Write the hooks (both when neither flag is given); existing hooks are kept and chained."""
-    from agent.cli import fail
+    from agent.cli.app import fail
     from agent.errors import AgentError, UsageError
     from agent.review.hooks import HOOKS
     from agent.review.hooks import install as do_install
@@ -56,7 +56,7 @@ def uninstall(
     repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
 ) -> None:
     """Remove agent's hooks and restore the hooks they replaced."""
-    from agent.cli import fail
+    from agent.cli.app import fail
     from agent.errors import AgentError, UsageError
     from agent.review.hooks import uninstall as do_uninstall
 
@@ -74,7 +74,7 @@ def message(
     commit: Annotated[str, typer.Argument(help="The commit amended, if any.")] = "",
 ) -> None:
     """prepare-commit-msg: propose a message for the staged change when the user has not written one."""
-    from agent.cli import fail
+    from agent.cli.app import fail
     from agent.config import load_config
     from agent.errors import AgentError
     from agent.review.message import propose

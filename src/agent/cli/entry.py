@@ -14,13 +14,13 @@ def main() -> None:
         print(f"agent {__version__}")
         return
     if args[:1] == ["chat"] and not {"-h", "--help"} & set(args):
-        from agent.chatlaunch import main as chat_main
+        from agent.cli.chatlaunch import main as chat_main
 
         sys.exit(chat_main(args[1:]))
-    from agent import helpcache
+    from agent.cli import helpcache
 
     if helpcache.serve(args):
         return
-    from agent.cli import main as cli_main
+    from agent.cli.app import main as cli_main
 
     cli_main(args)

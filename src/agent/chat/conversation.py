@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.compaction import Compaction, compact_messages, estimate_tokens
+from agent.chat.compaction import Compaction, compact_messages, estimate_tokens
 from agent.errors import AgentError, PermissionDenied, ToolError, UsageError
-from agent.gitstate import snapshot_tree
+from agent.git.plumbing import snapshot_tree
+from agent.git.undo import record_turn, undo_last
 from agent.loop import Agent
 from agent.prompts import render
 from agent.protocols import Event, EventSink, Message
 from agent.session import Session, gather_context, project_instructions
-from agent.undo import record_turn, undo_last
 from agent.workspace import Workspace
 
 EDIT_TOOLS = {"edit_file", "write_file"}
@@ -85,7 +85,7 @@ class Conversation:
     """Messages kept across turns, the files in context, tokens and cost, and the turns' undo records."""
 
     def __init__(self, session: Session, session_id: str | None = None):
-        from agent.chatstore import new_session_id
+        from agent.chat.store import new_session_id
 
         self.session, self.root, self.config = session, session.root, session.config
         self.backend, self.tools = session.backend, session.tools
@@ -248,7 +248,7 @@ class Conversation:
 
     def save(self) -> Path:
         """Write the session to .agent/sessions/<id>.json."""
-        from agent.chatstore import save_session
+        from agent.chat.store import save_session
 
         return save_session(self)
 

@@ -4,7 +4,7 @@ A run lives in <repo>/.agent/runs/<id>/: run.json (what to run and where), event
 checkpoint.json and summary.json (written by the session). A worktree run works in
 <repo>/.agent/worktrees/<id> on branch agent/<id>; the user's checkout is never touched until
 `apply`, which replays the run's commits in a scratch worktree first so nothing is half-applied.
-Run as `python -m agent.runs REPO ID [--resume]` it executes a prepared run (the detached child).
+Run as `python -m agent.runs.registry REPO ID [--resume]` it executes a prepared run (the detached child).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from agent.atomic import atomic_write_text
 from agent.errors import AgentError, StoreError, UsageError
-from agent.gitops import commit_paths, dirty_paths, ensure_agent_ignored, git, head, identity_env, run_git
+from agent.git.commits import commit_paths, dirty_paths, ensure_agent_ignored, git, head, identity_env, run_git
 from agent.protocols import EventSink
 from agent.trajectory import agent_dir, allocate_run_id, process_alive, process_token, read_events, runs_dir
 
@@ -140,11 +140,11 @@ def execute(root: Path, run_id: str, on_event: EventSink, resume: bool = False) 
 def launch(root: Path, run_id: str, resume: bool = False) -> subprocess.Popen[bytes]:
     """Start a prepared run as a detached child (own session; output to the run dir) and return it."""
     path = run_path(root, run_id)
-    package_parent = str(Path(__file__).resolve().parents[1])  # the child imports this very `agent`
+    package_parent = str(Path(__file__).resolve().parents[2])  # the child imports this very `agent`
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
     with (path / "stdout.log").open("ab") as out, (path / "stderr.log").open("ab") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "agent.runs", str(root), run_id, *(["--resume"] if resume else [])],
+            [sys.executable, "-m", "agent.runs.registry", str(root), run_id, *(["--resume"] if resume else [])],
             cwd=root,
             env=env,
             stdin=subprocess.DEVNULL,

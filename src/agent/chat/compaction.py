@@ -15,7 +15,7 @@ from agent.prompts import render
 from agent.protocols import Message
 
 if TYPE_CHECKING:
-    from agent.conversation import Conversation
+    from agent.chat.conversation import Conversation
 
 TRANSCRIPT_CHARS = 2000  # per message, in the transcript the model summarises
 FOLD_KEEP_CHARS = 300

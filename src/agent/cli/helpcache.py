@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import zlib
+
 TYPE_CHECKING = False  # importing typing costs more than the rest of this path
 if TYPE_CHECKING:
     from typing import Any
@@ -27,7 +28,7 @@ def _key() -> str:
 
     here = os.path.dirname(__file__)
     commands = os.path.join(here, "commands")
-    files = [os.path.join(here, "cli.py")] + sorted(
+    files = [os.path.join(here, "app.py")] + sorted(
         os.path.join(commands, n) for n in os.listdir(commands) if n.endswith(".py")
     )
     mtimes = [str(os.stat(f).st_mtime_ns) for f in files]

@@ -44,10 +44,10 @@ def run(
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="With --tasks: runs at once.")] = 2,
 ) -> None:
     """Run a task headless."""
-    from agent import runs as registry
-    from agent.cli import fail
+    from agent.cli.app import fail
     from agent.config import load_config
     from agent.errors import AgentError, UsageError
+    from agent.runs import registry
     from agent.session import Session
     from agent.workspace import find_repo_root
 
@@ -55,8 +55,8 @@ def run(
         "model": _absolute_model(model), "max_steps": max_steps, "budget_usd": budget_usd, "gpu_layers": gpu_layers,
         "api_base": api_base, "yes": yes, "allow_test_edits": allow_test_edits,
     })
-    if resume or tasks or worktree or detach:  # runs kept apart from the user's checkout (agent.runs)
-        from agent.commands.runs import start
+    if resume or tasks or worktree or detach:  # runs kept apart from the user's checkout (agent.runs.registry)
+        from agent.cli.commands.runs import start
 
         raise typer.Exit(start(repo, task, overrides, {"worktree": worktree or detach, "detach": detach, "resume": resume,
                                                        "tasks": tasks, "parallel": parallel, "json": as_json}))
@@ -78,7 +78,7 @@ def event_sink(as_json: bool) -> Any:
     """JSON Lines on stdout, or the human renderer."""
     if as_json:
         return _print_json
-    from agent.render import EventPrinter
+    from agent.cli.render import EventPrinter
 
     return EventPrinter()
 

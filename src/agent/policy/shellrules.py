@@ -1,6 +1,6 @@
 """What each part of a shell command line would do: the built-in verdicts behind the shell policy.
 
-`analyze(command, ctx)` parses the line (agent.shellparse), unwraps `env`, `xargs`, `timeout`,
+`analyze(command, ctx)` parses the line (agent.policy.shellparse), unwraps `env`, `xargs`, `timeout`,
 `bash -c`, `eval`, `find -exec`, here-documents and pipes into shells, and gives every simple
 command its own Part with a verdict: deny for destructive or out-of-repository actions, allow for
 read-only commands and the test command, and the configured default for the rest. A destructive part
@@ -13,8 +13,8 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 
-from agent.shellparse import Command, Pipeline, ShellSyntaxError, Word, parse
-from agent.shellwords import (
+from agent.policy.shellparse import Command, Pipeline, ShellSyntaxError, Word, parse
+from agent.policy.shellwords import (
     DEVICES,
     DOWNLOADERS,
     GIT_READ_ONLY,

@@ -2,7 +2,7 @@
 
 Kinds of action: "read" and "edit" (a repository path), "shell" (a command line), "test" (the test
 command) and "tool" (any tool by name, from `permissions.tools`). Shell commands are split into
-their parts by agent.shellrules; the strictest part decides, after the user's patterns:
+their parts by agent.policy.shellrules; the strictest part decides, after the user's patterns:
 shell_deny > shell_allow > shell_ask > built-in rules (destructive: deny; read-only and the test
 command: allow; anything else: `permissions.shell`).
 """
@@ -15,7 +15,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from agent.guard.paths import is_test_file, is_whole_test_config
-from agent.shellrules import RANK, Context, Part, analyze
+from agent.policy.shellrules import RANK, Context, Part, analyze
 
 if TYPE_CHECKING:
     from agent.config import PermissionsConfig, Verdict

@@ -1,6 +1,6 @@
 """`agent chat`: the interactive REPL. Only typer and the stdlib at module top: the prompt must come fast.
 
-The console script (agent.entry) sends `agent chat ...` straight to agent.chatlaunch without typer; this
+The console script (agent.cli.entry) sends `agent chat ...` straight to agent.cli.chatlaunch without typer; this
 typer command serves `agent chat --help` and calls from the typer app.
 """
 
@@ -29,6 +29,6 @@ def chat(
     api_base: Annotated[str | None, typer.Option("--api-base", help="Base URL of an OpenAI-compatible server.")] = None,
 ) -> None:
     """Start the interactive chat."""
-    from agent.chatlaunch import launch
+    from agent.cli.chatlaunch import launch
 
     raise typer.Exit(launch(repo, model, yes, resume, gpu_layers, api_base))

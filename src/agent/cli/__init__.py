@@ -1,0 +1,1 @@
+"""The command line: the console script, the typer app, its commands, and the chat REPL."""

@@ -1,0 +1,1 @@
+"""Git: plumbing, agent commits through a private index, snapshots and undo."""
