@@ -71,11 +71,23 @@ class PermissionsConfig(_Section):
     shell_deny: list[str] = Field(default_factory=list, description="fnmatch patterns always denied")
     extra_paths: list[str] = Field(default_factory=list, description="paths outside the repository tools may use")
     approve_all: bool = Field(False, description="approve every `ask` (like --yes)")
-    trust_repo_config: bool = Field(False, description="let the repository's own config loosen permissions")
+    trust_repo_config: bool = Field(False, description="trust every repository's own config (loosen, redirect)")
+    trusted_repos: list[str] = Field(
+        default_factory=list, description="repositories whose own config is trusted (user config only)"
+    )
 
 
 _STRICT = {"allow": 0, "ask": 1, "deny": 2}
-_LOOSENING = ("shell_allow", "extra_paths", "approve_all", "trust_repo_config")
+_LOOSENING = ("shell_allow", "extra_paths", "approve_all", "trust_repo_config", "trusted_repos")
+
+# Settings that decide where code, keys and commands go: an untrusted repository may not set them.
+REDIRECTING = {
+    "backend": ("model", "api_base"),
+    "review": ("model",),
+    "memory": ("dir", "user_dir", "index_dir", "server_url", "collection"),
+}
+REDIRECTING_SECTIONS = ("mcp",)  # whole tables
+_LOCAL_MODELS = ("local", "scripted:", "gguf:")  # in-process models: nothing leaves the machine
 
 
 def restrict_repo_permissions(trusted: dict[str, Any], repo: dict[str, Any]) -> dict[str, Any]:
@@ -235,7 +247,52 @@ def repo_layer(repo: Path) -> dict[str, Any]:
     return agent_table if isinstance(agent_table, dict) else {}
 
 
-def _restricted(trusted: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+def redirecting_keys(own: dict[str, Any]) -> list[str]:
+    """The dotted keys of a repository's config that would decide where code, keys or commands go."""
+    found = [s for s in REDIRECTING_SECTIONS if own.get(s)]
+    for section, keys in REDIRECTING.items():
+        table = own.get(section)
+        if isinstance(table, dict):
+            found += [f"{section}.{k}" for k in keys if _redirects(k, table.get(k))]
+    memory_dir = (own.get("memory") or {}).get("dir") if isinstance(own.get("memory"), dict) else None
+    if "memory.dir" in found and isinstance(memory_dir, str) and _inside_repo(memory_dir):
+        found.remove("memory.dir")  # a notes folder inside the repository sends nothing anywhere
+    return found
+
+
+def _redirects(key: str, value: Any) -> bool:
+    if value in (None, ""):
+        return False
+    return not (key == "model" and isinstance(value, str) and value.startswith(_LOCAL_MODELS))
+
+
+def _inside_repo(path: str) -> bool:
+    parts = Path(path).parts
+    return not Path(path).is_absolute() and not path.startswith("~") and ".." not in parts
+
+
+def repo_trusted(repo: Path, trusted: dict[str, Any]) -> bool:
+    """Whether the user trusts this repository's own config (trust_repo_config, or listed in trusted_repos)."""
+    perms = trusted.get("permissions", {})
+    if not isinstance(perms, dict):
+        return False
+    if perms.get("trust_repo_config") in (True, "true", "1"):
+        return True
+    listed = perms.get("trusted_repos") or []
+    real = os.path.realpath(repo)
+    return isinstance(listed, list) and any(
+        isinstance(p, str) and os.path.realpath(os.path.expanduser(p)) == real for p in listed
+    )
+
+
+def _restricted(repo: Path, trusted: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """An untrusted repository's layer: permissions only tighten; redirecting settings are refused."""
+    keys = redirecting_keys(own)
+    if keys:
+        raise UsageError(
+            f"the repository's own config sets {', '.join(keys)}, which decides where code and keys go; "
+            f"trust it first: add {str(repo)!r} to permissions.trusted_repos in {user_config_path()}"
+        )
     try:
         return restrict_repo_permissions(trusted, own)
     except ValidationError as exc:
@@ -256,8 +313,7 @@ def load_config(
     layers = [user]
     if repo is not None:
         own = repo_layer(repo)
-        trust = trusted.get("permissions", {}).get("trust_repo_config") in (True, "true", "1")
-        layers.append(own if trust else _restricted(trusted, own))
+        layers.append(own if repo_trusted(repo, trusted) else _restricted(repo, trusted, own))
     layers += top
     merged: dict[str, Any] = {}
     for layer in layers:
