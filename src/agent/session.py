@@ -184,6 +184,12 @@ def _tee(log: Trajectory, on_event: EventSink, observers: list[EventSink]) -> Ev
 
 
 def _open_memory(root: Path, config: AgentConfig) -> Any:
-    from agent.memory import open_store
+    from agent.extras import MissingExtra, degrade
 
-    return open_store(root, config)
+    try:
+        from agent.memory import open_store
+
+        return open_store(root, config)
+    except MissingExtra as exc:  # a light install: the run goes on without memory, and says so once
+        degrade(exc, "running without memory")
+        return None

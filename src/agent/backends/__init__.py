@@ -42,6 +42,9 @@ def create_backend(config: BackendConfig) -> Backend:
     spec = (config.model or default_model()).strip()
     if not spec:
         raise UsageError("empty model name")
+    from agent.extras import require_model
+
+    require_model(spec)  # one line naming the extra to install, before any backend module is imported
     if spec.startswith("scripted:"):
         path = Path(spec.removeprefix("scripted:")).expanduser()
         return _load("scripted").from_file(path)  # type: ignore[no-any-return]

@@ -13,6 +13,9 @@ from agent.protocols import Message, Reply, ToolCall
 
 
 def _litellm() -> Any:
+    from agent.extras import require
+
+    require("llm", "hosted models (litellm)")
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the cost map
     os.environ.setdefault("LITELLM_TELEMETRY", "False")
     import litellm

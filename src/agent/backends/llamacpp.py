@@ -77,6 +77,9 @@ class LlamaCppBackend:
     """Runs a GGUF model with llama.cpp; `reuse_cache=False` re-evaluates the whole prompt each step."""
 
     def __init__(self, model_path: Path, config: BackendConfig, reuse_cache: bool = True):
+        from agent.extras import require
+
+        require("local", "the local model")
         import llama_cpp
 
         self.name = f"gguf:{model_path.name}"
@@ -97,10 +100,10 @@ class LlamaCppBackend:
     @classmethod
     def from_config(cls, config: BackendConfig, path: str | None) -> LlamaCppBackend:
         """Load the model a config and optional path name; raise UsageError if unusable."""
-        model_path = resolve_gguf(config, path)
-        if importlib.util.find_spec("llama_cpp") is None:
-            raise UsageError("the local model needs llama-cpp-python: pip install 'agent[local]'")
-        return cls(model_path, config)
+        from agent.extras import require
+
+        require("local", "the local model")  # before the GGUF lookup: the extra is the first thing to fix
+        return cls(resolve_gguf(config, path), config)
 
     def complete(
         self, messages: list[Message], tools: list[dict[str, Any]], on_text: Callable[[str], None] | None = None

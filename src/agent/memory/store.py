@@ -51,6 +51,9 @@ class MemoryStore:
     """Durable notes: remember, recall (labelled fresh/stale/orphaned and by scope), forget."""
 
     def __init__(self, root: Path, config: MemoryConfig | None = None) -> None:
+        from agent.extras import require
+
+        require("memory")  # chromadb, onnxruntime, tokenizers and the embedding model
         self.root = Path(root).resolve()
         self.config = config or MemoryConfig()
         repo_dir = Path(self.config.dir).expanduser()

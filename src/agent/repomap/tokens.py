@@ -39,9 +39,15 @@ def _batch_counter(enc: object) -> Callable[[list[str]], list[int]]:
     return count
 
 
+def _byte_counter(texts: list[str]) -> list[int]:
+    return [len(t.encode("utf-8")) for t in texts]
+
+
 @cache
 def counter() -> tuple[Callable[[list[str]], list[int]], bool]:
     """(count a batch of texts, exact?) -- exact is False when only the byte fallback is available."""
+    if importlib.util.find_spec("tiktoken") is None:  # a light install (no 'llm' extra): bytes
+        return _byte_counter, False
     for d in _cache_dirs():
         if (d / _KEY).is_file():
             import tiktoken
@@ -59,7 +65,7 @@ def counter() -> tuple[Callable[[list[str]], list[int]], bool]:
                     os.environ["TIKTOKEN_CACHE_DIR"] = old
 
             return _batch_counter(enc), True
-    return (lambda texts: [len(t.encode("utf-8")) for t in texts]), False
+    return _byte_counter, False
 
 
 def count_tokens(text: str) -> int:

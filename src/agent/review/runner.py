@@ -59,7 +59,7 @@ def _unique_ids(findings: list[Finding]) -> None:
 
 
 def review(root: Path, config: AgentConfig, options: ReviewOptions) -> Report:
-    """Review the change in `root`; infrastructure failures land in `report.errors`, never as exceptions."""
+    """Review the change in `root`; infrastructure failures land in `report.errors` (MissingExtra is raised)."""
     from agent.review.memory import dismissed_ids
 
     start = time.monotonic()
@@ -95,6 +95,9 @@ def _model_layer(
     if config.review.budget_usd <= 0:
         report.model = ModelUsage(model=options.model, status="skipped")
         return
+    from agent.extras import require_model
+
+    require_model(options.model)  # a missing extra is the user's to fix: exit 2, not a report error
     try:
         found, report.model = model_review(root, changes, unified_diff(root, options.staged), config, options.model)
     except ModelReviewError as exc:

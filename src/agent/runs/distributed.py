@@ -11,16 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agent.errors import UsageError
-
-INSTALL_HINT = "Ray is not installed: pip install 'agent[ray]'"
-
 
 def _ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise UsageError(INSTALL_HINT) from None
+    from agent.extras import require
+
+    require("ray", "distributed runs")
+    import ray
+
     return ray
 
 
