@@ -53,7 +53,8 @@ def light_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def light(bin_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run the light venv's `agent` console script (the installed copy, not this checkout's src)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    return subprocess.run([str(bin_dir / "agent"), *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+    cmd = [str(bin_dir / "agent"), *args]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
 
 
 def one_error_line(proc: subprocess.CompletedProcess[str], extra: str) -> str:
@@ -92,7 +93,8 @@ def test_light_review_strict_blocks_a_weakened_test(light_bin: Path, repo: Path)
     hook = light(light_bin, "hook", "install", "--strict", cwd=repo)
     assert hook.returncode == 0, hook.stderr
     before = git(repo, "rev-parse", "HEAD")
-    commit = subprocess.run(["git", "commit", "-qm", "weaken"], cwd=repo, capture_output=True, text=True, env=_pip_env())
+    commit = subprocess.run(["git", "commit", "-qm", "weaken"], cwd=repo, capture_output=True, text=True,
+                            env=_pip_env())
     assert commit.returncode != 0 and git(repo, "rev-parse", "HEAD") == before, commit.stdout + commit.stderr
     assert "assertion_weakened" in commit.stderr
     guard = light(light_bin, "guard", cwd=repo)
@@ -134,7 +136,8 @@ def _hook_source(tmp_path: Path) -> tuple[Path, str]:
             shutil.copy2(src, source / name)
     git(source, "init", "-q", "-b", "main")
     git(source, "add", "-A")
-    git(source, "-c", "user.name=T", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", "commit", "-qm", "src")
+    identity = ["-c", "user.name=T", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
+    git(source, *identity, "commit", "-qm", "src")
     return source, git(source, "rev-parse", "HEAD").strip()
 
 
@@ -155,10 +158,9 @@ def test_pre_commit_framework_installs_the_light_hook_and_blocks(repo: Path, tmp
     assert "assertion_weakened" in out and "commit blocked" in out, out
     envs = [p for p in (tmp_path / "pc-home").glob("repo*/py_env-*") if p.is_dir()]
     assert len(envs) == 1, envs  # pre-commit built its own environment for the hook (language: python)
-    found = subprocess.run(
-        [str(envs[0] / "bin" / "python"), "-c", f"import importlib.util as u; print([m for m in {HEAVY!r} if u.find_spec(m)])"],
-        capture_output=True, text=True, env=env, check=True,
-    )
+    probe = f"import importlib.util as u; print([m for m in {HEAVY} if u.find_spec(m)])"
+    found = subprocess.run([str(envs[0] / "bin" / "python"), "-c", probe], capture_output=True, text=True, env=env,
+                           check=True)
     assert found.stdout.strip() == "[]"  # the light core only
     write(repo, {"tests/test_calc.py": TESTS + "\n\ndef test_more():\n    assert add(1, 1) == 2\n"})
     git(repo, "add", "-A")
