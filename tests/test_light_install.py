@@ -167,3 +167,47 @@ def test_pre_commit_framework_installs_the_light_hook_and_blocks(repo: Path, tmp
     passed = subprocess.run(["git", "commit", "-qm", "more"], cwd=repo, capture_output=True, text=True, env=env,
                             timeout=300)
     assert passed.returncode == 0 and git(repo, "rev-parse", "HEAD") != before, passed.stdout + passed.stderr
+
+
+def _ci_step(name: str) -> str:
+    """The `run:` script of a step of the GitHub Actions workflow in docs/ci.md."""
+    import yaml
+
+    text = (ROOT / "docs" / "ci.md").read_text()
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    steps = yaml.safe_load(block)["jobs"]["agent-review"]["steps"]
+    return str(next(s["run"] for s in steps if s.get("name") == name))
+
+
+def _pull_request_checkout(upstream: Path, tmp_path: Path, change: dict[str, str]) -> Path:
+    """A checkout like GitHub's for a pull request: HEAD is the merge of the branch into the base (first parent)."""
+    work = tmp_path / f"checkout-{len(list(tmp_path.glob('checkout-*')))}"
+    subprocess.run(["git", "clone", "-q", str(upstream), str(work)], check=True, capture_output=True)
+    for key, value in (("user.email", "ci@example.com"), ("user.name", "CI"), ("commit.gpgsign", "false")):
+        git(work, "config", key, value)
+    git(work, "checkout", "-q", "-b", "feature")
+    write(work, change)
+    git(work, "commit", "-qam", "the pull request")
+    git(work, "checkout", "-q", "main")
+    write(work, {"README.md": "base moved on\n"})  # the base branch has a commit the branch lacks
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "base")
+    git(work, "merge", "-q", "--no-ff", "--no-edit", "feature")
+    return work
+
+
+def test_the_ci_step_in_the_docs_fails_a_pull_request_that_weakens_a_test(
+    light_bin: Path, repo: Path, tmp_path: Path
+) -> None:
+    script = _ci_step("agent review --strict")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PATH"] = f"{light_bin}{os.pathsep}{env['PATH']}"
+    weak = _pull_request_checkout(repo, tmp_path, {"tests/test_calc.py": WEAKENED})
+    failed = subprocess.run(["bash", "-e", "-c", script], cwd=weak, capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "assertion_weakened" in failed.stdout and "1 finding in 1 file" in failed.stdout  # the PR's change only
+    honest = _pull_request_checkout(repo, tmp_path, {"calc.py": CALC + "\n\ndef sub(a, b):\n    return a - b\n"})
+    passed = subprocess.run(["bash", "-e", "-c", script], cwd=honest, capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert passed.returncode == 0 and "0 findings in 1 file" in passed.stdout, passed.stdout + passed.stderr
