@@ -103,6 +103,10 @@ def cmd_search(repl: Any, arg: str) -> None:
 def cmd_memory(repl: Any, arg: str) -> None:
     store = repl.conv.ws.memory
     if store is None:
+        if repl.conv.ws.config.memory.enabled:  # enabled, yet not opened: a light install
+            from agent.extras import require
+
+            require("memory")
         raise AgentError("memory is disabled (memory.enabled = false)")
     action, _, rest = arg.partition(" ")
     rest = rest.strip()
