@@ -65,3 +65,14 @@ def test_doctor_without_git_identity_or_model_gives_one_fix_line_each_and_exit_1
     assert any("missing.gguf does not exist" in p for p in problems)
     assert any("user.name and user.email" in p and "git config --global" in p for p in problems)
     assert "Traceback" not in proc.stderr
+
+
+def test_a_gguf_larger_than_the_available_memory_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "r", {"a.py": "x = 1\n"})
+    huge = tmp_path / "huge.gguf"
+    with huge.open("wb") as f:  # sparse: 4 TiB on paper, nothing on disk
+        f.truncate(4 * 2**40)
+    proc = agent_cli("run", "task", "--repo", str(repo), "--model", f"gguf:{huge}", timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not enough memory for huge.gguf" in lines[0], proc.stderr
