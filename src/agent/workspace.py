@@ -6,20 +6,17 @@ import errno
 import os
 import stat
 import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agent.atomic import write_at
 from agent.errors import PermissionDenied, ToolError, UsageError
 
 if TYPE_CHECKING:
     from agent.config import AgentConfig
-    from agent.protocols import MemoryStore
+    from agent.protocols import Approver, MemoryStore
 
-Approver = Callable[[str, str], bool]
-"""Asked (action kind, detail) when the policy says "ask"; True approves."""
 
 _DIR = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -76,7 +73,6 @@ class Workspace:
     config: AgentConfig
     approve: Approver = deny_all
     memory: MemoryStore | None = None
-    state: dict[str, Any] = field(default_factory=dict)  # per-run scratch (e.g. files read)
 
     def __post_init__(self) -> None:
         self.root = Path(os.path.realpath(self.root))
@@ -170,19 +166,3 @@ class Workspace:
 
     def _inside(self, path: Path) -> bool:
         return not path.is_symlink() or self._base(Path(os.path.realpath(path))) is not None
-
-    def check(self, kind: str, detail: str) -> None:
-        """Apply the permission policy to an action; raise PermissionDenied when refused."""
-        from agent.policy.permissions import decide
-
-        verdict, reason = decide(self.config.permissions, kind, detail, self)
-        if verdict == "allow":
-            return
-        if verdict == "ask" and self.approve(kind, detail):
-            return
-        if verdict == "deny":
-            raise PermissionDenied(f"permission denied: {reason}")
-        raise PermissionDenied(
-            f"not approved: {reason}. It needs approval and none was given (a headless run refuses every such "
-            "action); find another way, or the user can allow it in the permissions configuration"
-        )
