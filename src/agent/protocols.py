@@ -40,11 +40,29 @@ class Reply:
     prompt_tokens_evaluated: int | None = None  # llama.cpp: prompt tokens not served from the KV cache
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend's model can do, so front ends never branch on a backend's name.
+
+    context_window / max_output: tokens (None: unknown; chat then assumes 32768 for the window).
+    """
+
+    context_window: int | None = None
+    max_output: int | None = None
+    native_tools: bool = True  # tool calls come back structured (else constrained or parsed from text)
+    streaming: bool = False  # on_text receives deltas while the reply is generated
+    caching: bool = False  # a repeated prompt prefix is cheaper (KV cache, provider prompt caching)
+
+
 @runtime_checkable
 class Backend(Protocol):
-    """A model: turns messages and tool schemas into a reply."""
+    """A model: turns messages and tool schemas into a reply, and says what it can do."""
 
     name: str
+
+    def capabilities(self) -> Capabilities:
+        """The model's context window, output cap and features."""
+        ...
 
     def complete(
         self,

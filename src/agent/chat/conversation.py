@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from agent.chat.compaction import Compaction, compact_messages, estimate_tokens
+from agent.config import AgentConfig
 from agent.errors import AgentError, ToolError, UsageError
 from agent.git.commits import GitGuard, head
 from agent.git.plumbing import snapshot_tree
 from agent.git.undo import record_turn, undo_last
 from agent.loop import Agent
 from agent.prompts import render
-from agent.protocols import Decision, Event, EventSink, Message, ToolCall, ToolResult
+from agent.protocols import Backend, Decision, Event, EventSink, Message, ToolCall, ToolResult
 from agent.session import Session, gather_context, project_instructions
 from agent.toolchain import CallContext
 
@@ -108,6 +109,11 @@ class Conversation:
         self.undo_stack: list[dict[str, Any]] = []
         self.limit = context_limit(self.config, self.backend)
         self.schema_tokens = estimate_tokens([{"content": str([t.schema() for t in self.tools.values()])}])
+
+    def use_backend(self, backend: Backend) -> None:
+        """Switch the model for the next turns (and their context limit)."""
+        self.backend = self.session.backend = backend
+        self.limit = context_limit(self.config, backend)
 
     # -- turns ---------------------------------------------------------------------------------
 
@@ -263,20 +269,11 @@ class Conversation:
         return save_session(self)
 
 
-def context_limit(config: Any, backend: Any) -> int:
-    """The model's context size in tokens: configured, else known for the backend, else 32768."""
+def context_limit(config: AgentConfig, backend: Backend) -> int:
+    """The model's context size in tokens: configured, else the backend's capabilities, else 32768."""
     if config.chat.context_tokens:
         return int(config.chat.context_tokens)
-    if str(getattr(backend, "name", "")).startswith("gguf:"):
-        return int(config.backend.n_ctx)
-    model = getattr(backend, "model", None)
-    if model and getattr(backend, "litellm", None) is not None:
-        try:
-            info = backend.litellm.get_model_info(model)
-            return int(info.get("max_input_tokens") or info.get("max_tokens") or 32768)
-        except Exception:  # litellm raises plain Exception for unknown models
-            pass
-    return 32768
+    return backend.capabilities().context_window or 32768
 
 
 def close_dangling(messages: list[Message]) -> None:
