@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.atomic import write_at
-from agent.errors import PermissionDenied, ToolError, UsageError
+from agent.errors import PermissionDenied, ToolError
+from agent.git.plumbing import find_repo_root
+
+__all__ = ["Workspace", "deny_all", "find_repo_root"]
 
 if TYPE_CHECKING:
     from agent.config import AgentConfig
@@ -25,20 +28,6 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 def deny_all(kind: str, detail: str) -> bool:
     """The headless approver: never waits for input, always refuses."""
     return False
-
-
-def find_repo_root(path: Path) -> Path:
-    """Return the top of the git work tree that contains `path`, or raise UsageError."""
-    if not path.exists():
-        raise UsageError(f"repository path does not exist: {path}")
-    if not path.is_dir():
-        raise UsageError(f"repository path is not a directory: {path}")
-    proc = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        raise UsageError(f"not a git repository: {path}")
-    return Path(proc.stdout.strip()).resolve()
 
 
 def _open_child_dir(fd: int, part: str, create: bool, whole: Path) -> int:

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.config import GitConfig
-from agent.errors import AgentError
+from agent.errors import AgentError, GitError
+from agent.git.plumbing import EMPTY_TREE
 from agent.protocols import Decision, Event, EventSink, ToolCall, ToolResult
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
 TRAILER = "Agent-Run"
 SNAPSHOT_REFS = "refs/agent/snapshots"
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 ZERO = "0" * 40
 
 
@@ -46,10 +46,10 @@ def run_git(
 
 
 def git(root: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> str:
-    """Run git and return stdout; raise AgentError with git's message on failure."""
+    """Run git (literal pathspecs) and return stdout; raise GitError with git's message on failure."""
     proc = run_git(root, *args, env=env, stdin=stdin)
     if proc.returncode != 0:
-        raise AgentError(f"git {args[0]} failed: {(proc.stderr or proc.stdout).strip()}")
+        raise GitError(f"git {args[0]} failed: {(proc.stderr or proc.stdout).strip()}")
     return proc.stdout
 
 

@@ -44,9 +44,8 @@ def run(
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="With --tasks: runs at once.")] = 2,
 ) -> None:
     """Run a task headless."""
-    from agent.cli.app import fail
     from agent.config import load_config
-    from agent.errors import AgentError, UsageError
+    from agent.errors import UsageError
     from agent.runs import registry
     from agent.session import Session
     from agent.workspace import find_repo_root
@@ -60,15 +59,12 @@ def run(
 
         raise typer.Exit(start(repo, task, overrides, {"worktree": worktree or detach, "detach": detach, "resume": resume,
                                                        "tasks": tasks, "parallel": parallel, "json": as_json}))
-    try:
-        if not (task or "").strip():
-            raise UsageError("the task is empty")
-        root = find_repo_root(repo)
-        config = load_config(root, overrides)
-        session = Session(root, config)
-        info = registry.prepare(root, task or "", overrides, worktree=False)
-    except AgentError as exc:
-        fail(str(exc), 2 if isinstance(exc, UsageError) else 1)
+    if not (task or "").strip():
+        raise UsageError("the task is empty")
+    root = find_repo_root(repo)
+    config = load_config(root, overrides)
+    session = Session(root, config)
+    info = registry.prepare(root, task or "", overrides, worktree=False)
     signal.signal(signal.SIGTERM, _interrupt)
     result = session.run(task or "", event_sink(as_json), run_id=info.id)
     raise typer.Exit(result.exit_code)

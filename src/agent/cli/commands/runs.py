@@ -17,13 +17,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 def _guarded(action: Any) -> Any:
     """Call `action()`, turning AgentError into one line on stderr and an exit code."""
-    from agent.cli.app import fail
-    from agent.errors import AgentError, UsageError
 
-    try:
-        return action()
-    except AgentError as exc:
-        fail(str(exc), 2 if isinstance(exc, UsageError) else 1)
+    return action()
 
 
 def _root(repo: Path) -> Path:
