@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -44,6 +42,7 @@ def run(
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="With --tasks: runs at once.")] = 2,
 ) -> None:
     """Run a task headless."""
+    from agent.cli.sink import event_sink
     from agent.config import load_config
     from agent.errors import UsageError
     from agent.runs import registry
@@ -70,27 +69,12 @@ def run(
     raise typer.Exit(result.exit_code)
 
 
-def event_sink(as_json: bool) -> Any:
-    """JSON Lines on stdout, or the human renderer."""
-    if as_json:
-        return _print_json
-    from agent.cli.render import EventPrinter
-
-    return EventPrinter()
-
-
 def _absolute_model(model: str | None) -> str | None:
     """Make a file-based model spec absolute, so a run started elsewhere (worktree, child) finds it."""
     for prefix in ("scripted:", "gguf:"):
         if model and model.startswith(prefix):
             return prefix + str(Path(model.removeprefix(prefix)).expanduser().resolve())
     return model
-
-
-def _print_json(event: dict[str, Any]) -> None:
-    if event["type"] != "text_delta":
-        sys.stdout.write(json.dumps(event, default=str) + "\n")
-        sys.stdout.flush()
 
 
 def _interrupt(signum: int, frame: Any) -> None:

@@ -53,7 +53,7 @@ def read_tasks(path: Path) -> list[str]:
 
 def start(repo: Path, task: str | None, overrides: dict[str, Any], opts: dict[str, Any]) -> int:
     """`agent run` with --worktree, --detach, --tasks or --resume; returns the exit code."""
-    from agent.cli.commands.run import event_sink
+    from agent.cli.sink import event_sink
     from agent.config import load_config
     from agent.errors import UsageError
     from agent.runs import registry
@@ -85,7 +85,7 @@ def start(repo: Path, task: str | None, overrides: dict[str, Any], opts: dict[st
 
 
 def _resume(root: Path, run_id: str, overrides: dict[str, Any], opts: dict[str, Any]) -> int:
-    from agent.cli.commands.run import event_sink
+    from agent.cli.sink import event_sink
     from agent.config import _merge
     from agent.errors import UsageError
     from agent.runs import registry
