@@ -9,7 +9,7 @@ docs/events.schema.json is generated from these classes: `python -m agent.events
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict
@@ -232,12 +232,18 @@ RUN_EVENTS = (
     RunEnded,
 )
 CHAT_EVENTS = (FilesAdded, FileDiff, Compacted, CompactionFailed)
-AnyEvent = Annotated[Union[RUN_EVENTS + CHAT_EVENTS], Field(discriminator="type")]  # noqa: UP007
+AnyEvent = Annotated[
+    RunStarted | StepStarted | TextDelta | ModelReply | ToolCallEvent | ToolResultEvent | FormatErrorEvent | GitCommit
+    | GuardFindings | VerificationStarted | VerificationFinished | MemoryDistilled | MemoryDistillSkipped | RunFinished
+    | RunEnded | FilesAdded | FileDiff | Compacted | CompactionFailed,
+    Field(discriminator="type"),
+]
 
 
 def schema() -> dict[str, Any]:
     """The JSON Schema of one event line."""
-    out = TypeAdapter(AnyEvent).json_schema()
+    adapter: TypeAdapter[Any] = TypeAdapter(AnyEvent)
+    out = adapter.json_schema()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "agent event", **out}
 
 

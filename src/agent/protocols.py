@@ -82,8 +82,10 @@ class MemoryStore(Protocol):
         """Return the notes most relevant to `query`, each labelled fresh/stale/orphaned."""
         ...
 
-    def remember(self, text: str, anchors: list[str], tags: list[str], source: str = "agent") -> str:
-        """Store a note (or update a near-duplicate) and return its id."""
+    def remember(
+        self, text: str, anchors: list[str], tags: list[str], source: str = "agent", scope: str = "repo"
+    ) -> str:
+        """Store a note (or update a near-duplicate in the same scope) and return its id."""
         ...
 
     def forget(self, note_id: str) -> None:

@@ -92,7 +92,7 @@ class Tool:
         for p in params:
             default = ... if p.default is inspect.Parameter.empty else p.default
             fields[p.name] = (hints[p.name], default)
-        model = create_model(  # type: ignore[call-overload]
+        model = create_model(
             f"{function.__name__}_args", __config__=ConfigDict(extra="forbid"), **fields
         )
         doc = inspect.getdoc(function) or function.__name__
