@@ -231,7 +231,6 @@ class Sandbox:
         for name, data in SEED_FILES.items():
             (self.root / name).parent.mkdir(parents=True, exist_ok=True)
             (self.root / name).write_bytes(data)
-        self.ws.state.clear()
 
     def files(self) -> dict[str, bytes]:
         """Every file's bytes, .git excluded, plus the canary."""

@@ -63,3 +63,15 @@ def test_litellm_against_openai_compatible_server(stream: bool) -> None:
     assert server.requests[0]["model"] == "stub-model"
     if stream:
         assert "".join(chunks) == "Done."
+
+
+def test_backends_report_capabilities() -> None:
+    from agent.backends.litellm import LitellmBackend
+    from agent.protocols import Backend
+
+    scripted = ScriptedBackend([])
+    assert isinstance(scripted, Backend) and scripted.capabilities().context_window is None
+    known = LitellmBackend("openai/gpt-4o-mini", BackendConfig())
+    caps = known.capabilities()
+    assert isinstance(known, Backend) and caps.context_window and caps.context_window >= 100_000 and caps.streaming
+    assert LitellmBackend("openai/no-such-model-xyz", BackendConfig()).capabilities().context_window is None

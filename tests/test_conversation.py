@@ -203,3 +203,48 @@ def test_compaction_with_one_long_turn_folds_old_tool_output(tmp_path: Path) -> 
     assert [d.split(" (")[0] for d in done.dropped] == ["output of read_file"]
     assert done.tokens_after < before and "dropped to save context" in conv.messages[3]["content"]
     assert conv.messages[-1]["content"] == "read them all" and conv.turn_starts == [1]
+
+
+def test_a_chat_edit_is_committed_with_its_trailer_and_agent_undo_reverts_it(tmp_path: Path) -> None:
+    from conftest import agent_cli, git
+
+    repo = init_repo(tmp_path / "repo", FILES)
+    start = git(repo, "rev-parse", "HEAD").strip()
+    conv = conversation(
+        repo,
+        [
+            {"content": "add must add", "tool_calls": [call("read_file", path="calc/ops.py")]},
+            {"tool_calls": [call("edit_file", edits=[{"path": "calc/ops.py", "old": "a - b", "new": "a + b"}])]},
+            {"content": "fixed"},
+        ],
+    )
+    events: list[dict[str, Any]] = []
+    conv.turn("fix add", events.append)
+    commits = [e for e in events if e["type"] == "git_commit"]
+    assert len(commits) == 1 and commits[0]["paths"] == ["calc/ops.py"]
+    message = git(repo, "log", "-1", "--format=%B")
+    assert f"Agent-Run: {conv.id}" in message and "Task: fix add" in message
+    assert git(repo, "status", "--porcelain") == ""
+    undone = agent_cli("undo", "--repo", str(repo))
+    assert undone.returncode == 0, undone.stderr
+    assert git(repo, "rev-parse", "HEAD").strip() == start and (repo / "calc/ops.py").read_text() == FILES["calc/ops.py"]
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_chat_undo_also_takes_back_the_turn_commits(tmp_path: Path) -> None:
+    from conftest import git
+
+    repo = init_repo(tmp_path / "repo", FILES)
+    start = git(repo, "rev-parse", "HEAD").strip()
+    conv = conversation(
+        repo,
+        [
+            {"tool_calls": [call("read_file", path="calc/ops.py")]},
+            {"tool_calls": [call("edit_file", edits=[{"path": "calc/ops.py", "old": "a - b", "new": "a + b"}])]},
+            {"content": "fixed"},
+        ],
+    )
+    conv.turn("fix add", lambda e: None)
+    assert git(repo, "rev-parse", "HEAD").strip() != start
+    assert conv.undo() == ["calc/ops.py"]
+    assert git(repo, "rev-parse", "HEAD").strip() == start and git(repo, "status", "--porcelain") == ""

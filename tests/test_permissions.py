@@ -10,7 +10,8 @@ from conftest import init_repo
 from agent.config import AgentConfig, PermissionsConfig, load_config
 from agent.errors import PermissionDenied
 from agent.policy.permissions import decide, shell_verdict
-from agent.tools.shell import run_shell
+from agent.toolchain import PermissionHook, ToolChain
+from agent.tools import load_tools
 from agent.workspace import Workspace
 
 TEST = "python -m pytest -q"
@@ -187,6 +188,11 @@ def test_symlink_out_of_the_repo_counts_as_outside(root: Path, tmp_path: Path) -
         (root / "link").unlink()
 
 
+def run_shell(ws: Workspace, command: str) -> str:
+    """run_shell as the loop calls it: through the tool chain's permission policy."""
+    return ToolChain(load_tools(["run_shell"]), [PermissionHook()], ws.approve).call(ws, "run_shell", {"command": command})
+
+
 def ws_for(root: Path, **permissions: object) -> Workspace:
     return Workspace(root, AgentConfig.model_validate({"permissions": permissions, "tools": {"test_command": TEST}}))
 
@@ -241,3 +247,21 @@ def test_repo_config_can_only_tighten_permissions(tmp_path: Path) -> None:
     assert p.shell_deny == ["make*"] and p.tools == {"run_shell": "ask"}
     trusted = load_config(repo, overrides={"permissions": {"trust_repo_config": True}}, environ={})
     assert trusted.permissions.approve_all is True and trusted.permissions.shell_allow == ["*"]
+
+
+def test_permissions_test_deny_denies_run_tests_in_a_run(tmp_path: Path) -> None:
+    from agent.backends.scripted import ScriptedBackend
+    from agent.session import Session
+
+    repo = init_repo(tmp_path / "repo", {"README.md": "x\n"})
+    config = load_config(repo, {"permissions": {"test": "deny"}, "tools": {"test_command": "touch tests-ran"},
+                                "context": {"map_tokens": 0}})
+    backend = ScriptedBackend([
+        {"tool_calls": [{"name": "run_tests", "arguments": {}}]},
+        {"tool_calls": [{"name": "finish", "arguments": {"summary": "gave up"}}]},
+    ])
+    events: list[dict[str, object]] = []
+    Session(repo, config, backend=backend).run("run the tests", events.append)
+    result = next(e for e in events if e["type"] == "tool_result" and e["name"] == "run_tests")
+    assert result["ok"] is False and "permission denied: test touch tests-ran" in str(result["output"])
+    assert not (repo / "tests-ran").exists()

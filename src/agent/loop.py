@@ -10,10 +10,11 @@ import time
 from dataclasses import dataclass
 
 from agent.config import LoopConfig
-from agent.errors import AgentError, FormatError, LimitsExceeded, Submitted, ToolError
+from agent.errors import AgentError, FormatError, LimitsExceeded, Submitted
 from agent.prompts import render
 from agent.protocols import Backend, EventSink, Message, Reply, ToolCall
 from agent.redact import redact
+from agent.toolchain import PermissionHook, ToolChain
 from agent.tools import Tool
 from agent.workspace import Workspace
 
@@ -35,9 +36,16 @@ class Agent:
 
     text_ends_turn = False  # chat: a reply without tool calls answers the user and ends the run
 
-    def __init__(self, backend: Backend, tools: dict[str, Tool], ws: Workspace, config: LoopConfig, on_event: EventSink):
-        self.backend, self.tools, self.ws, self.config, self.emit = backend, tools, ws, config, on_event
-        self.schemas = [t.schema() for t in tools.values()]
+    def __init__(
+        self, backend: Backend, tools: ToolChain | dict[str, Tool], ws: Workspace, config: LoopConfig,
+        on_event: EventSink,
+    ):
+        """`tools`: the chain to call them through (a bare dict gets the permission policy only)."""
+        if not isinstance(tools, ToolChain):
+            tools = ToolChain(tools, [PermissionHook()], ws.approve)
+        self.backend, self.chain, self.ws, self.config, self.emit = backend, tools, ws, config, on_event
+        self.tools = tools.tools
+        self.schemas = [t.schema() for t in self.tools.values()]
         self.steps = self.tokens_in = self.tokens_out = 0
         self.cost_usd = 0.0
         self.format_errors = 0
@@ -85,31 +93,24 @@ class Agent:
             messages.append({"role": "tool", "tool_call_id": call.id, "content": self._execute(call)})
 
     def _execute(self, call: ToolCall) -> str:
-        """Run one tool call and return the observation; FormatError only when too many in a row."""
-        self.emit({"type": "tool_call", "step": self.steps, "id": call.id, "name": call.name, "arguments": call.arguments})
+        """Run one call through the tool chain and return the observation; FormatError only when too many in a row."""
+        self.emit({"type": "tool_call", "step": self.steps, "id": call.id, "name": call.name,
+                   "arguments": call.arguments})
         try:
             if call.error:
                 raise FormatError(f"could not parse the call to {call.name or 'a tool'}: {call.error}")
-            if call.name not in self.tools:
-                raise FormatError(f"unknown tool {call.name!r}; the tools are: {', '.join(self.tools)}")
-            self.ws.check("tool", call.name)
-            output, ok = self.tools[call.name](self.ws, call.arguments), True
-            self.format_errors = 0
+            result = self.chain.run(self.ws, call)
         except FormatError as exc:
             return self._format_error(str(exc))
         except Submitted:
-            self.emit({"type": "tool_result", "step": self.steps, "id": call.id, "name": call.name, "ok": True, "output": "finished"})
+            self.emit({"type": "tool_result", "step": self.steps, "id": call.id, "name": call.name, "ok": True,
+                       "output": "finished"})
             raise
-        except ToolError as exc:
-            output, ok = f"error: {exc}", False
+        if not result.crashed:
             self.format_errors = 0
-        except (LimitsExceeded, KeyboardInterrupt):
-            raise
-        except Exception as exc:  # a tool bug must not end the run: the model sees it
-            output, ok = f"error: {call.name} failed unexpectedly: {type(exc).__name__}: {exc}", False
-        output = redact(output)  # the one place every observation passes, errors included
-        self.emit({"type": "tool_result", "step": self.steps, "id": call.id, "name": call.name, "ok": ok, "output": output})
-        return output
+        self.emit({"type": "tool_result", "step": self.steps, "id": call.id, "name": call.name, "ok": result.ok,
+                   "output": result.output})
+        return result.output
 
     def _format_error(self, error: str) -> str:
         self.format_errors += 1

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from agent.toolchain import CallContext
 
 Message = dict[str, Any]
 """An OpenAI-style chat message: role, content, and tool_calls / tool_call_id."""
@@ -37,11 +40,29 @@ class Reply:
     prompt_tokens_evaluated: int | None = None  # llama.cpp: prompt tokens not served from the KV cache
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend's model can do, so front ends never branch on a backend's name.
+
+    context_window / max_output: tokens (None: unknown; chat then assumes 32768 for the window).
+    """
+
+    context_window: int | None = None
+    max_output: int | None = None
+    native_tools: bool = True  # tool calls come back structured (else constrained or parsed from text)
+    streaming: bool = False  # on_text receives deltas while the reply is generated
+    caching: bool = False  # a repeated prompt prefix is cheaper (KV cache, provider prompt caching)
+
+
 @runtime_checkable
 class Backend(Protocol):
-    """A model: turns messages and tool schemas into a reply."""
+    """A model: turns messages and tool schemas into a reply, and says what it can do."""
 
     name: str
+
+    def capabilities(self) -> Capabilities:
+        """The model's context window, output cap and features."""
+        ...
 
     def complete(
         self,
@@ -61,10 +82,80 @@ class MemoryStore(Protocol):
         """Return the notes most relevant to `query`, each labelled fresh/stale/orphaned."""
         ...
 
-    def remember(self, text: str, anchors: list[str], tags: list[str], source: str = "agent") -> str:
-        """Store a note (or update a near-duplicate) and return its id."""
+    def remember(
+        self, text: str, anchors: list[str], tags: list[str], source: str = "agent", scope: str = "repo"
+    ) -> str:
+        """Store a note (or update a near-duplicate in the same scope) and return its id."""
         ...
 
     def forget(self, note_id: str) -> None:
         """Delete a note."""
+        ...
+
+
+class Approver(Protocol):
+    """Answers an "ask": (action kind, detail) -> True to approve. Chat asks the user; headless refuses."""
+
+    def __call__(self, kind: str, detail: str) -> bool:
+        """Return True to let the action go ahead."""
+        ...
+
+
+Verdict = Literal["allow", "ask", "deny"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A hook's answer before a tool call: allow, deny, or ask the Approver the `questions` (all must pass).
+
+    `refusal` replaces the default message the model sees when the call is denied or an ask is refused;
+    `on_approve` runs once the asks are approved (e.g. to remember the approval).
+    """
+
+    verdict: Verdict = "allow"
+    reason: str = ""
+    questions: tuple[tuple[str, str], ...] = ()
+    refusal: str = ""
+    on_approve: Callable[[], None] | None = None
+
+    @classmethod
+    def allow(cls) -> Decision:
+        """Let the call go on to the next hook."""
+        return cls()
+
+    @classmethod
+    def deny(cls, reason: str, refusal: str = "") -> Decision:
+        """Refuse the call; the model sees `refusal` or "permission denied: REASON"."""
+        return cls("deny", reason, refusal=refusal)
+
+    @classmethod
+    def ask(cls, reason: str, kind: str, detail: str, refusal: str = "",
+            on_approve: Callable[[], None] | None = None) -> Decision:
+        """Ask the Approver about (kind, detail); refused, the model sees `refusal` or "not approved: REASON..."."""
+        return cls("ask", reason, ((kind, detail),), refusal, on_approve)
+
+
+@dataclass
+class ToolResult:
+    """A tool call's observation and whether it succeeded (`crashed`: the tool raised something unexpected)."""
+
+    output: str
+    ok: bool = True
+    crashed: bool = False
+
+
+@runtime_checkable
+class ToolHook(Protocol):
+    """One step of the tool chain (agent.toolchain): consulted before a call, and shown its result after.
+
+    `after` runs only for hooks whose `before` allowed the call, in reverse order (innermost first), for
+    failed calls too (`result.ok` False); it returns the result, changed or not.
+    """
+
+    def before(self, call: ToolCall, ctx: CallContext) -> Decision:
+        """Allow, deny or ask about the call; may keep per-call state in `ctx.scratch`."""
+        ...
+
+    def after(self, call: ToolCall, ctx: CallContext, result: ToolResult) -> ToolResult:
+        """Look at (or amend) the result of a call this hook allowed."""
         ...

@@ -14,11 +14,12 @@ from agent.git.commits import GitGuard
 from agent.git.plumbing import changed_paths, snapshot_commit
 from agent.loop import Agent, Outcome
 from agent.prompts import render
-from agent.protocols import Backend, EventSink, Message
+from agent.protocols import Approver, Backend, EventSink, Message, ToolHook
+from agent.toolchain import PermissionHook, ToolChain
 from agent.tools import NEEDS_MEMORY, REGISTRY, load_tools
 from agent.tools.tests import test_command
 from agent.trajectory import Checkpoint, Trajectory, allocate_run_id, load_checkpoint
-from agent.workspace import Approver, Workspace, deny_all
+from agent.workspace import Workspace, deny_all
 
 INSTRUCTION_FILES = ("AGENTS.md", "CLAUDE.md")
 EXIT_CODES = {"done": 0, "failed": 1, "error": 1, "limits": 3, "interrupted": 130}
@@ -82,6 +83,11 @@ class Session:
         self.backend = backend or create_backend(config.backend)
         self.ws = Workspace(root, config, approve, memory=_open_memory(root, config))
         self.tools = load_tools([n for n in REGISTRY if n not in NEEDS_MEMORY or self.ws.memory is not None])
+        self.hooks: list[ToolHook] = []  # extra hooks for every front end, run after the built-in ones
+
+    def chain(self, guard: GitGuard, *front_end: ToolHook) -> ToolChain:
+        """The tool chain of a run or a chat: permissions, the front end's own hooks, git safety, then `hooks`."""
+        return ToolChain(self.tools, [PermissionHook(), *front_end, guard, *self.hooks], self.ws.approve)
 
     def run(self, task: str, on_event: EventSink, *, run_id: str | None = None, log_root: Path | None = None,
             resume: bool = False) -> RunResult:
@@ -96,7 +102,7 @@ class Session:
         run_id = log.run_id
         saved = load_checkpoint(log.dir) if resume and (log.dir / "checkpoint.json").exists() else None
         # git safety (agent.git.commits): commits each edit, guards the user's dirty files, snapshots before shell
-        guard = GitGuard(self.root, self.config.git, run_id, task, self.ws.approve, lambda e: emit(e))
+        guard = GitGuard(self.root, self.config.git, run_id, task, lambda e: emit(e))
         observers: list[EventSink] = [guard.observe]
         emit = _tee(log, on_event, observers)
         start = (saved or {}).get("start_commit") or snapshot_commit(
@@ -104,7 +110,7 @@ class Session:
         emit({"type": "run_resumed" if saved else "run_started", "format": 1, "task": task, "model": self.backend.name,
               "repo": str(self.root), "start_commit": start})
         messages = saved["messages"] if saved else first_messages(self.ws, task, list(self.tools))
-        agent = Agent(self.backend, guard.wrap(self.tools), self.ws, self.config.loop, emit)
+        agent = Agent(self.backend, self.chain(guard), self.ws, self.config.loop, emit)
         checkpoint = Checkpoint(log.dir, messages, agent, {"start_commit": start})
         if saved:
             checkpoint.restore(saved, self.backend)

@@ -128,7 +128,7 @@ def load_checkpoint(run_dir: Path) -> dict[str, Any]:
         raise StoreError(f"run {run_dir.name} has no readable checkpoint: {exc}") from exc
     if saved.get("format") != FORMAT_VERSION:
         raise StoreError(f"run {run_dir.name}: checkpoint format {saved.get('format')} is not supported")
-    return saved  # type: ignore[no-any-return]
+    return saved
 
 
 def _proc_stat(pid: int) -> list[str] | None:

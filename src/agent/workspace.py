@@ -6,20 +6,20 @@ import errno
 import os
 import stat
 import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agent.atomic import write_at
-from agent.errors import PermissionDenied, ToolError, UsageError
+from agent.errors import PermissionDenied, ToolError
+from agent.git.plumbing import find_repo_root
+
+__all__ = ["Workspace", "deny_all", "find_repo_root"]
 
 if TYPE_CHECKING:
     from agent.config import AgentConfig
-    from agent.protocols import MemoryStore
+    from agent.protocols import Approver, MemoryStore
 
-Approver = Callable[[str, str], bool]
-"""Asked (action kind, detail) when the policy says "ask"; True approves."""
 
 _DIR = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -28,20 +28,6 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 def deny_all(kind: str, detail: str) -> bool:
     """The headless approver: never waits for input, always refuses."""
     return False
-
-
-def find_repo_root(path: Path) -> Path:
-    """Return the top of the git work tree that contains `path`, or raise UsageError."""
-    if not path.exists():
-        raise UsageError(f"repository path does not exist: {path}")
-    if not path.is_dir():
-        raise UsageError(f"repository path is not a directory: {path}")
-    proc = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        raise UsageError(f"not a git repository: {path}")
-    return Path(proc.stdout.strip()).resolve()
 
 
 def _open_child_dir(fd: int, part: str, create: bool, whole: Path) -> int:
@@ -76,7 +62,6 @@ class Workspace:
     config: AgentConfig
     approve: Approver = deny_all
     memory: MemoryStore | None = None
-    state: dict[str, Any] = field(default_factory=dict)  # per-run scratch (e.g. files read)
 
     def __post_init__(self) -> None:
         self.root = Path(os.path.realpath(self.root))
@@ -170,19 +155,3 @@ class Workspace:
 
     def _inside(self, path: Path) -> bool:
         return not path.is_symlink() or self._base(Path(os.path.realpath(path))) is not None
-
-    def check(self, kind: str, detail: str) -> None:
-        """Apply the permission policy to an action; raise PermissionDenied when refused."""
-        from agent.policy.permissions import decide
-
-        verdict, reason = decide(self.config.permissions, kind, detail, self)
-        if verdict == "allow":
-            return
-        if verdict == "ask" and self.approve(kind, detail):
-            return
-        if verdict == "deny":
-            raise PermissionDenied(f"permission denied: {reason}")
-        raise PermissionDenied(
-            f"not approved: {reason}. It needs approval and none was given (a headless run refuses every such "
-            "action); find another way, or the user can allow it in the permissions configuration"
-        )

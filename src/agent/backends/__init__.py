@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import UsageError
 
@@ -32,9 +32,9 @@ def default_model() -> str:
     return "local"
 
 
-def _load(kind: str) -> type:
+def _load(kind: str) -> Any:
     module, _, attr = REGISTRY[kind].partition(":")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), attr)
 
 
 def create_backend(config: BackendConfig) -> Backend:
@@ -47,7 +47,7 @@ def create_backend(config: BackendConfig) -> Backend:
     require_model(spec)  # one line naming the extra to install, before any backend module is imported
     if spec.startswith("scripted:"):
         path = Path(spec.removeprefix("scripted:")).expanduser()
-        return _load("scripted").from_file(path)  # type: ignore[no-any-return]
+        return _load("scripted").from_file(path)
     if spec == "local" or spec.startswith("gguf:"):
-        return _load("llamacpp").from_config(config, None if spec == "local" else spec.removeprefix("gguf:"))  # type: ignore[no-any-return]
-    return _load("litellm").from_config(config, spec)  # type: ignore[no-any-return]
+        return _load("llamacpp").from_config(config, None if spec == "local" else spec.removeprefix("gguf:"))
+    return _load("litellm").from_config(config, spec)

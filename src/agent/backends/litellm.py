@@ -9,7 +9,7 @@ from typing import Any
 
 from agent.config import BackendConfig
 from agent.errors import BackendError, UsageError
-from agent.protocols import Message, Reply, ToolCall
+from agent.protocols import Capabilities, Message, Reply, ToolCall
 
 
 def _litellm() -> Any:
@@ -34,6 +34,19 @@ class LitellmBackend:
         self.config = config
         self.api_key = api_key
         self.litellm = _litellm()
+
+    def capabilities(self) -> Capabilities:
+        """From litellm's model table when it knows the model (unknown: window None)."""
+        try:
+            info = self.litellm.get_model_info(self.model)
+        except Exception:  # litellm raises plain Exception for unknown models
+            return Capabilities(streaming=True)
+        window = info.get("max_input_tokens") or info.get("max_tokens")
+        return Capabilities(
+            int(window) if window else None, int(info["max_output_tokens"]) if info.get("max_output_tokens") else None,
+            native_tools=bool(info.get("supports_function_calling", True)), streaming=True,
+            caching=bool(info.get("supports_prompt_caching")),
+        )
 
     @classmethod
     def from_config(cls, config: BackendConfig, model: str) -> LitellmBackend:

@@ -17,7 +17,7 @@ from typing import Any
 from agent.config import BackendConfig
 from agent.errors import BackendError, UsageError
 from agent.prompts import render
-from agent.protocols import Message, Reply, ToolCall
+from agent.protocols import Capabilities, Message, Reply, ToolCall
 
 
 def packaged_gguf() -> Path | None:
@@ -96,6 +96,11 @@ class LlamaCppBackend:
         self._raw: dict[str, str] = {}  # tool call id -> the exact text generated, so the prompt stays append-only
         self._grammars: dict[str, Any] = {}
         self._calls = 0
+
+    def capabilities(self) -> Capabilities:
+        """The configured n_ctx; tool calls are grammar-constrained text; the KV cache serves a shared prefix."""
+        return Capabilities(self.config.n_ctx, self.config.max_reply_tokens, native_tools=False, streaming=True,
+                            caching=self.reuse_cache)
 
     @classmethod
     def from_config(cls, config: BackendConfig, path: str | None) -> LlamaCppBackend:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import BackendError, UsageError
-from agent.protocols import Message, Reply, ToolCall
+from agent.protocols import Capabilities, Message, Reply, ToolCall
 
 
 class ScriptedBackend:
@@ -25,6 +25,10 @@ class ScriptedBackend:
         self.position = 0
         self.tokens_per_reply = tokens_per_reply
         self.seen: list[list[Message]] = []  # the messages each call received, for inspection
+
+    def capabilities(self) -> Capabilities:
+        """A scripted model has no window of its own; it streams each reply's content as one delta."""
+        return Capabilities(native_tools=True, streaming=True)
 
     @classmethod
     def from_file(cls, path: Path) -> ScriptedBackend:

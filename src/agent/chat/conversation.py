@@ -13,16 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from agent.chat.compaction import Compaction, compact_messages, estimate_tokens
-from agent.errors import AgentError, PermissionDenied, ToolError, UsageError
+from agent.config import AgentConfig
+from agent.errors import AgentError, ToolError, UsageError
+from agent.git.commits import GitGuard, head
 from agent.git.plumbing import snapshot_tree
 from agent.git.undo import record_turn, undo_last
 from agent.loop import Agent
 from agent.prompts import render
-from agent.protocols import Event, EventSink, Message
+from agent.protocols import Backend, Decision, Event, EventSink, Message, ToolCall, ToolResult
 from agent.session import Session, gather_context, project_instructions
-from agent.workspace import Workspace
+from agent.toolchain import CallContext
 
-EDIT_TOOLS = {"edit_file", "write_file"}
 MENTION = re.compile(r"(?<![\w@])@([\w./\-]+)")
 FILE_CHAR_LIMIT = 60_000
 
@@ -37,26 +38,31 @@ class TurnResult:
     added: list[str] = field(default_factory=list)  # files put into context by @path
 
 
-class ChatWorkspace(Workspace):
-    """A workspace that also asks before editing a file that is not in play (in context, read or approved)."""
+@dataclass
+class ChatScope:
+    """Chat's scope rule (a tool-chain hook): an allowed edit of a file not in play (in context, read or edited
+    this session, or approved) still asks the user, unless everything is approved."""
 
     in_play: set[str]
 
-    def check(self, kind: str, detail: str) -> None:
-        """Apply the policy; an allowed edit of a file outside play still asks, unless everything is approved."""
-        super().check(kind, detail)
-        policy = self.config.permissions
-        if kind != "edit" or policy.approve_all or policy.edit != "allow":
-            return
-        try:
-            path = self.rel(self.resolve(detail))
-        except ToolError:
-            return
-        if path in self.in_play | self.state.get("read", set()) | self.state.get("changed", set()):
-            return
-        if not self.approve("edit", path):
-            raise PermissionDenied(f"not approved: edit {path} (not in the files in play)")
-        self.in_play.add(path)
+    def before(self, call: ToolCall, ctx: CallContext) -> Decision:
+        """Ask about each edited path outside play; approved paths join it."""
+        policy = ctx.ws.config.permissions
+        if ctx.kind != "edit" or policy.approve_all or policy.edit != "allow":
+            return Decision.allow()
+        outside = [p for p in ctx.paths if p not in self.in_play]
+        if not outside:
+            return Decision.allow()
+        names = ", ".join(outside)
+        return Decision("ask", f"edit {names} (not in the files in play)", tuple(("edit", p) for p in outside),
+                        f"not approved: edit {names} (not in the files in play)",
+                        lambda: self.in_play.update(outside))
+
+    def after(self, call: ToolCall, ctx: CallContext, result: ToolResult) -> ToolResult:
+        """Files the model read or edited are in play from now on."""
+        if result.ok and ctx.kind in ("read", "edit"):
+            self.in_play.update(ctx.paths)
+        return result
 
 
 class ChatAgent(Agent):
@@ -66,7 +72,7 @@ class ChatAgent(Agent):
 
     def __init__(self, conversation: Conversation, on_event: EventSink):
         c = conversation
-        super().__init__(c.backend, c.tools, c.ws, c.config.loop, on_event)
+        super().__init__(c.backend, c.chain, c.ws, c.config.loop, on_event)
         self.conversation = c
 
     def step(self, messages: list[Message]) -> None:
@@ -88,10 +94,11 @@ class Conversation:
         from agent.chat.store import new_session_id
 
         self.session, self.root, self.config = session, session.root, session.config
-        self.backend, self.tools = session.backend, session.tools
-        self.ws = ChatWorkspace(session.root, session.config, session.ws.approve, session.ws.memory)
-        self.ws.in_play = set()
+        self.backend, self.tools, self.ws = session.backend, session.tools, session.ws
+        self.in_play: set[str] = set()  # files the model may edit without asking (ChatScope)
         self.id = session_id or new_session_id()
+        self.guard = GitGuard(self.root, self.config.git, self.id, "", lambda e: None)
+        self.chain = session.chain(self.guard, ChatScope(self.in_play))
         self.messages: list[Message] = [self._system()]
         self.turn_starts: list[int] = []
         self.files: list[str] = []
@@ -102,6 +109,11 @@ class Conversation:
         self.undo_stack: list[dict[str, Any]] = []
         self.limit = context_limit(self.config, self.backend)
         self.schema_tokens = estimate_tokens([{"content": str([t.schema() for t in self.tools.values()])}])
+
+    def use_backend(self, backend: Backend) -> None:
+        """Switch the model for the next turns (and their context limit)."""
+        self.backend = self.session.backend = backend
+        self.limit = context_limit(self.config, backend)
 
     # -- turns ---------------------------------------------------------------------------------
 
@@ -114,10 +126,12 @@ class Conversation:
             on_event({"type": "files_added", "paths": added})
         self.turn_starts.append(len(self.messages))
         self.messages.append({"role": "user", "content": self._user_message(request)})
-        before = snapshot_tree(self.root)
-        outcome = ChatAgent(self, self._observe(on_event)).run(self.messages)
+        before, head_before = snapshot_tree(self.root), head(self.root)
+        emit = self._observe(on_event)
+        self.guard.run_id, self.guard.task, self.guard.emit = self.id, request, emit
+        outcome = ChatAgent(self, emit).run(self.messages)
         close_dangling(self.messages)
-        record = record_turn(self.root, before)
+        record = record_turn(self.root, before, head_before)
         if record:
             self.undo_stack.append(record)
         self.save()
@@ -162,9 +176,11 @@ class Conversation:
                 self.tokens_in += event["tokens_in"]
                 self.tokens_out += event["tokens_out"]
                 self.cost_usd += event["cost_usd"]
+            self.guard.observe(event)
             on_event(event)
-            if kind == "tool_call" and event["name"] in EDIT_TOOLS:
-                originals[event["id"]] = {p: self._read(p) for p in _edit_paths(event["arguments"])}
+            tool = self.tools.get(event["name"]) if kind == "tool_call" else None
+            if tool is not None and tool.kind == "edit":
+                originals[event["id"]] = {p: self._read(p) for p in tool.paths_of(self.ws, event["arguments"])}
             elif kind == "tool_result" and event["id"] in originals:
                 for path, old in originals.pop(event["id"]).items():
                     diff = unified_diff(path, old, self._read(path))
@@ -197,7 +213,7 @@ class Conversation:
             for path in matches:
                 if path not in self.files:
                     self.files.append(path)
-                    self.ws.in_play.add(path)
+                    self.in_play.add(path)
                     added.append(path)
         return added
 
@@ -253,20 +269,11 @@ class Conversation:
         return save_session(self)
 
 
-def context_limit(config: Any, backend: Any) -> int:
-    """The model's context size in tokens: configured, else known for the backend, else 32768."""
+def context_limit(config: AgentConfig, backend: Backend) -> int:
+    """The model's context size in tokens: configured, else the backend's capabilities, else 32768."""
     if config.chat.context_tokens:
         return int(config.chat.context_tokens)
-    if str(getattr(backend, "name", "")).startswith("gguf:"):
-        return int(config.backend.n_ctx)
-    model = getattr(backend, "model", None)
-    if model and getattr(backend, "litellm", None) is not None:
-        try:
-            info = backend.litellm.get_model_info(model)
-            return int(info.get("max_input_tokens") or info.get("max_tokens") or 32768)
-        except Exception:  # litellm raises plain Exception for unknown models
-            pass
-    return 32768
+    return backend.capabilities().context_window or 32768
 
 
 def close_dangling(messages: list[Message]) -> None:
@@ -295,9 +302,3 @@ def unified_diff(path: str, old: str | None, new: str | None) -> str:
             a, b, "/dev/null" if old is None else f"a/{path}", "/dev/null" if new is None else f"b/{path}"
         )
     )
-
-
-def _edit_paths(arguments: dict[str, Any]) -> list[str]:
-    paths = [e.get("path") for e in arguments.get("edits") or [] if isinstance(e, dict)]
-    paths.append(arguments.get("path"))
-    return list(dict.fromkeys(p for p in paths if isinstance(p, str) and p))

@@ -87,4 +87,4 @@ def restore(conv: Conversation, data: dict[str, Any]) -> None:
             setattr(conv, name, data[name])
     conv.id = data["id"]
     conv.messages[0] = system
-    conv.ws.in_play.update(conv.files)
+    conv.in_play.update(conv.files)

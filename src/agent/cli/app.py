@@ -24,7 +24,7 @@ from agent.cli.commands import review as review_cmd
 from agent.cli.commands import run as run_cmd
 from agent.cli.commands import runs as runs_cmd
 from agent.cli.commands import undo as undo_cmd
-from agent.errors import AgentError, UsageError
+from agent.errors import AgentError, exit_code
 
 app = typer.Typer(
     name="agent",
@@ -73,10 +73,11 @@ def main(argv: list[str] | None = None) -> Any:
     try:
         with helpcache.recording(args):
             return app(args=args, prog_name="agent", standalone_mode=True)
-    except AgentError as exc:  # only reached when a command forgot to translate
+    except AgentError as exc:  # the one mapping from an error to one line and an exit code
         if os.environ.get("AGENT_DEBUG"):
             raise
-        fail(str(exc), 2 if isinstance(exc, UsageError) else 1)
+        typer.echo(f"agent: error: {exc}", err=True)
+        raise SystemExit(exit_code(exc)) from None
 
 
 def repo_option(default: Path = Path(".")) -> Any:

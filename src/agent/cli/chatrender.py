@@ -48,7 +48,8 @@ class MarkdownStream:
     """Prints finished Markdown blocks for good and shows the unfinished one in a transient live view."""
 
     def __init__(self, console: Console):
-        self.console, self.buffer, self.live = console, "", None
+        self.console, self.buffer = console, ""
+        self.live: Live | None = None
 
     def feed(self, chunk: str) -> None:
         """Add streamed text."""

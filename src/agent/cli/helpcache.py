@@ -15,7 +15,7 @@ TYPE_CHECKING = False  # importing typing costs more than the rest of this path
 if TYPE_CHECKING:
     from typing import Any
 
-HELP_ARGS = ([], ["--help"], ["-h"])
+HELP_ARGS: tuple[list[str], ...] = ([], ["--help"], ["-h"])
 
 
 def _cache_dir() -> str:
@@ -58,7 +58,7 @@ class _Tee:
     """A stdout stand-in that keeps a copy of what is written and otherwise behaves like the real one."""
 
     def __init__(self, real: Any):
-        self.real, self.parts = real, []
+        self.real, self.parts = real, list[str]()
 
     def write(self, text: str | bytes) -> int:
         self.parts.append(text.decode("utf-8", "replace") if isinstance(text, bytes) else text)
@@ -78,7 +78,7 @@ class recording:  # noqa: N801 - used like a function: `with recording(args):`
         if self.active:
             self.real, self.key = sys.stdout, _key()
             self.tee = _Tee(self.real)
-            sys.stdout = self.tee  # type: ignore[assignment]
+            sys.stdout = self.tee
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
         if not self.active:

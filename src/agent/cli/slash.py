@@ -178,11 +178,7 @@ def cmd_model(repl: Any, arg: str) -> None:
     conv = repl.conv
     if arg:
         from agent.backends import create_backend
-        from agent.chat.conversation import context_limit
-
-        backend = create_backend(conv.config.backend.model_copy(update={"model": arg}))
-        conv.backend = conv.session.backend = backend
-        conv.limit = context_limit(conv.config, backend)
+        conv.use_backend(create_backend(conv.config.backend.model_copy(update={"model": arg})))
     repl.console.print(f"model [bold]{escape(conv.backend.name)}[/] · context {conv.limit:,} tokens")
 
 

@@ -6,7 +6,7 @@ and uncommitted changes are never read into a commit, reset, stashed or overwrit
 by compare-and-swap (`update-ref NEW OLD`). gitpython would wrap the same binary with more surface
 and its own index handling, which is exactly what must not touch the user's index.
 
-Commits happen after each successful mutating tool call (edit_file, write_file, run_shell, run_tests),
+Commits happen after each successful tool call of kind edit, shell or test (agent.tools.Effect),
 not at the end of a step: every commit is one action, so undo is exact at that grain, any file that
 is dirty when the agent is about to edit it can only be the user's, and a killed run loses at most
 the action in flight.
@@ -22,19 +22,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from agent.config import GitConfig
-from agent.errors import AgentError, PermissionDenied, ToolError
-from agent.protocols import Event, EventSink
-from agent.tools import Tool
-from agent.workspace import Approver, Workspace
+from agent.errors import AgentError, GitError
+from agent.git.plumbing import EMPTY_TREE
+from agent.protocols import Decision, Event, EventSink, ToolCall, ToolResult
+
+if TYPE_CHECKING:
+    from agent.toolchain import CallContext
 
 TRAILER = "Agent-Run"
 SNAPSHOT_REFS = "refs/agent/snapshots"
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 ZERO = "0" * 40
-MUTATING = {"edit_file": "edit", "write_file": "edit", "run_shell": "shell", "run_tests": "shell"}
 
 
 def run_git(
@@ -46,10 +46,10 @@ def run_git(
 
 
 def git(root: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> str:
-    """Run git and return stdout; raise AgentError with git's message on failure."""
+    """Run git (literal pathspecs) and return stdout; raise GitError with git's message on failure."""
     proc = run_git(root, *args, env=env, stdin=stdin)
     if proc.returncode != 0:
-        raise AgentError(f"git {args[0]} failed: {(proc.stderr or proc.stdout).strip()}")
+        raise GitError(f"git {args[0]} failed: {(proc.stderr or proc.stdout).strip()}")
     return proc.stdout
 
 
@@ -190,32 +190,15 @@ def undo_last(root: Path) -> str:
     return f"undid {commit[:10]} {subject} ({', '.join(paths)})"
 
 
-def _targets(ws: Workspace, name: str, arguments: dict[str, Any]) -> list[str]:
-    """The repo paths an edit call names (unresolvable ones are left for the tool to report)."""
-    if name == "write_file":
-        raw = [arguments.get("path")]
-    else:
-        raw = [e.get("path") for e in arguments.get("edits") or [] if isinstance(e, dict)]
-    out = []
-    for r in raw:
-        if not isinstance(r, str) or not r:
-            continue
-        try:
-            out.append(ws.rel(ws.resolve(r)))
-        except ToolError:
-            pass
-    return out
-
-
 @dataclass
 class GitGuard:
-    """Wraps mutating tools: refuses or asks before touching the user's dirty files, commits each action."""
+    """The git-safety hook of the tool chain: refuses or asks before touching the user's dirty files,
+    commits each edit through a private index, snapshots the work tree around shell and test commands."""
 
     root: Path
     config: GitConfig
     run_id: str
     task: str
-    approve: Approver
     emit: EventSink
     allowed_dirty: set[str] = field(default_factory=set)
     reason: str = ""
@@ -226,48 +209,43 @@ class GitGuard:
         if event["type"] == "model_reply":
             self.reason = str(event.get("content") or "")
 
-    def wrap(self, tools: dict[str, Tool]) -> dict[str, Tool]:
-        """The same tools, with the mutating ones going through this guard."""
-        return {
-            n: GuardedTool(t.name, t.description, t.function, t.arguments, self) if n in MUTATING else t
-            for n, t in tools.items()
-        }
+    def before(self, call: ToolCall, ctx: CallContext) -> Decision:
+        """Edits: the dirty-file rule; shell and test commands: snapshot the work tree first."""
+        if ctx.kind == "edit":
+            return self.check_dirty(ctx.paths)
+        if ctx.kind in ("shell", "test"):
+            ctx.scratch["git_before"] = self.before_shell(ctx.detail)
+        return Decision.allow()
 
-    def call(self, tool: Tool, ws: Workspace, arguments: dict[str, Any]) -> str:
-        """Run one mutating tool call under the guard."""
-        if MUTATING[tool.name] == "edit":
-            targets = _targets(ws, tool.name, arguments)
-            self.check_dirty(targets)
-            output = Tool.__call__(tool, ws, arguments)
-            self.commit(f"edit {', '.join(targets)}", [p for p in targets if p not in self.allowed_dirty])
-            return output
-        before = self.before_shell(str(arguments.get("command") or tool.name))
-        try:
-            output = Tool.__call__(tool, ws, arguments)
-        except ToolError:
-            self.after_shell(before, str(arguments.get("command") or tool.name))
-            raise
-        return output + self.after_shell(before, str(arguments.get("command") or tool.name))
+    def after(self, call: ToolCall, ctx: CallContext, result: ToolResult) -> ToolResult:
+        """Commit what the call changed (an edit only when it succeeded), noting user files left alone."""
+        if ctx.kind == "edit" and result.ok:
+            self.commit(f"edit {', '.join(ctx.paths)}", [p for p in ctx.paths if p not in self.allowed_dirty])
+        elif ctx.kind in ("shell", "test"):
+            note = self.after_shell(ctx.scratch.get("git_before"), ctx.detail)
+            if result.ok:
+                result.output += note
+        return result
 
-    def check_dirty(self, paths: list[str]) -> None:
+    def check_dirty(self, paths: list[str]) -> Decision:
         """Refuse (or ask about) paths that hold uncommitted changes the agent did not make."""
         dirty = sorted(dirty_paths(self.root, paths) - self.allowed_dirty) if paths else []
         mode = self.config.dirty_files
         if not dirty:
-            return
+            return Decision.allow()
         names = ", ".join(dirty)
-        if mode == "allow" or (
-            mode == "ask"
-            and self.approve(
-                "dirty_file", f"{names}: uncommitted changes of yours; let the agent edit (they stay uncommitted)?"
-            )
-        ):
-            self.allowed_dirty.update(dirty)
-            return
-        raise PermissionDenied(
+        refusal = (
             f"refusing to edit {names}: uncommitted changes that are not the agent's (git.dirty_files = {mode}); "
             "work on other files or ask the user to commit them first"
         )
+        if mode == "allow":
+            self.allowed_dirty.update(dirty)
+            return Decision.allow()
+        if mode == "ask":
+            question = f"{names}: uncommitted changes of yours; let the agent edit (they stay uncommitted)?"
+            return Decision.ask(f"{names} has uncommitted changes", "dirty_file", question, refusal,
+                                on_approve=lambda: self.allowed_dirty.update(dirty))
+        return Decision.deny(f"{names} has uncommitted changes", refusal)
 
     def commit(self, action: str, paths: list[str]) -> str | None:
         """Commit `paths` as one agent action and report it as a git_commit event."""
@@ -312,15 +290,3 @@ class GitGuard:
         )
         names = ", ".join(sorted(users))
         return f"\nnote: the command changed files with uncommitted user changes, not committed: {names}{saved}"
-
-
-@dataclass
-class GuardedTool(Tool):
-    """A tool whose calls go through a GitGuard."""
-
-    guard: GitGuard | None = None
-
-    def __call__(self, ws: Workspace, arguments: dict[str, Any]) -> str:
-        """Run the call under the guard."""
-        assert self.guard is not None
-        return self.guard.call(self, ws, arguments)

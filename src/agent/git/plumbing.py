@@ -7,15 +7,35 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from agent.errors import AgentError
+from agent.errors import GitError, UsageError
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's id of the tree with no entries
+__all__ = ["EMPTY_TREE", "changed_paths", "find_repo_root", "git", "snapshot_commit", "snapshot_tree"]
 
 
 def git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    """Run a git command in `root` and return stdout; raise AgentError with git's message on failure."""
-    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env)
+    """Run a git command in `root` and return stdout; raise GitError with git's message on failure."""
+    try:
+        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env)
+    except OSError as exc:
+        raise GitError(f"cannot run git: {exc}") from exc
     if proc.returncode != 0:
-        raise AgentError(f"git {args[0]} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+        raise GitError(f"git {args[0]} failed: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc.stdout
+
+
+def find_repo_root(path: Path) -> Path:
+    """Return the top of the git work tree that contains `path`, or raise UsageError."""
+    if not path.exists():
+        raise UsageError(f"repository path does not exist: {path}")
+    if not path.is_dir():
+        raise UsageError(f"repository path is not a directory: {path}")
+    proc = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise UsageError(f"not a git repository: {path}")
+    return Path(proc.stdout.strip()).resolve()
 
 
 def snapshot_tree(root: Path) -> str:

@@ -1,8 +1,9 @@
 """Exact undo of a chat turn's file changes, from git tree snapshots taken before and after the turn.
 
-A turn is recorded as {"before": tree, "after": tree, "paths": [...]} (tree ids from
-`agent.git.plumbing.snapshot_tree`). Undo puts every path back to its `before` content, but only when the
-file still matches `after`: the user's later edits are never overwritten.
+A turn is recorded as {"before": tree, "after": tree, "paths": [...], "head_before": sha, "head_after": sha}
+(tree ids from `agent.git.plumbing.snapshot_tree`). Undo puts every path back to its `before` content, but only
+when the file still matches `after`: the user's later edits are never overwritten. When the turn's edits were
+committed (agent commits, see agent.git.commits) and HEAD has not moved since, HEAD goes back to `head_before`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,29 @@ from typing import Any
 
 from agent.atomic import atomic_write_bytes
 from agent.errors import AgentError
+from agent.git.commits import head, trailer_of
 from agent.git.plumbing import changed_paths, git, snapshot_tree
 
 
-def record_turn(root: Path, before: str) -> dict[str, Any] | None:
+def record_turn(root: Path, before: str, head_before: str | None = None) -> dict[str, Any] | None:
     """Snapshot the tree after a turn; return the undo record, or None when nothing changed."""
     after = snapshot_tree(root)
     paths = changed_paths(root, before, after)
-    return {"before": before, "after": after, "paths": paths} if paths else None
+    if not paths:
+        return None
+    return {"before": before, "after": after, "paths": paths, "head_before": head_before, "head_after": head(root)}
+
+
+def _uncommit(root: Path, record: dict[str, Any]) -> None:
+    """Move HEAD back over the turn's agent commits, if HEAD is still where the turn left it."""
+    old, new = record.get("head_before"), record.get("head_after")
+    if not old or not new or old == new or head(root) != new:
+        return
+    commits = git(root, "rev-list", f"{old}..{new}").split()
+    if not commits or not all(trailer_of(root, c) for c in commits):
+        return
+    git(root, "update-ref", "-m", "agent: undo chat turn", "HEAD", old, new)
+    git(root, "reset", "-q", "--", *record["paths"])
 
 
 def _blob(root: Path, tree: str, path: str) -> bytes | None:
@@ -54,6 +70,7 @@ def undo_turn(root: Path, record: dict[str, Any]) -> list[str]:
         else:
             (root / path).parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(root / path, old)
+    _uncommit(root, record)
     return paths
 
 

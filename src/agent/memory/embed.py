@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -109,10 +108,3 @@ def pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def embedder() -> MiniLMEmbedder:
     """The process-wide embedder (loading it takes a moment)."""
     return MiniLMEmbedder()
-
-
-def chroma_embedding_function() -> Any:
-    """A chromadb EmbeddingFunction backed by the packaged model (imports chromadb)."""
-    from agent.memory.chroma_ef import MiniLMEmbeddingFunction
-
-    return MiniLMEmbeddingFunction()

@@ -122,13 +122,13 @@ class ChromaIndex:
         self.rebuilt = True
 
     def _create(self) -> Any:
-        from agent.memory.embed import chroma_embedding_function
+        from agent.memory.chroma_ef import MiniLMEmbeddingFunction
 
         return self._client.get_or_create_collection(
             self.name,
             metadata={_FORMAT_KEY: INDEX_FORMAT, _EMBED_KEY: embedding_id()},
             configuration={"hnsw": {"space": "cosine", "ef_construction": 200, "ef_search": 400, "max_neighbors": 32}},
-            embedding_function=chroma_embedding_function(),
+            embedding_function=MiniLMEmbeddingFunction(),
         )
 
     def _open_collection(self) -> Any:

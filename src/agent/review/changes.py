@@ -8,9 +8,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.errors import UsageError
+from agent.errors import GitError
+from agent.git.plumbing import EMPTY_TREE, find_repo_root
 
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _NULL_SHA = "0" * 40
 _SKIPPED_MODES = ("160000", "120000")  # submodules and symlinks carry no file content to check
 
@@ -39,26 +39,20 @@ class FileChange:
 
 
 def git(root: Path, *args: str, data: bytes | None = None) -> bytes:
-    """Run git in `root`; a failure raises UsageError with git's message."""
+    """Run git in `root` (bytes in and out); a failure raises GitError with git's message."""
     try:
         proc = subprocess.run(["git", "-C", str(root), *args], input=data, capture_output=True)
     except OSError as exc:
-        raise UsageError(f"cannot run git: {exc}") from exc
+        raise GitError(f"cannot run git: {exc}") from exc
     if proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip() or f"exit {proc.returncode}"
-        raise UsageError(f"git {' '.join(args[:2])} failed: {message}")
+        raise GitError(f"git {' '.join(args[:2])} failed: {message}")
     return proc.stdout
 
 
 def repo_root(path: Path) -> Path:
-    """The top of the work tree containing `path`."""
-    if not path.exists():
-        raise UsageError(f"{path} does not exist")
-    try:
-        out = git(path if path.is_dir() else path.parent, "rev-parse", "--show-toplevel")
-    except UsageError:
-        raise UsageError(f"{path} is not inside a git repository") from None
-    return Path(out.decode().strip())
+    """The top of the work tree containing `path` (a file or a folder)."""
+    return find_repo_root(path.parent if path.is_file() else path)
 
 
 def base_rev(root: Path) -> str:

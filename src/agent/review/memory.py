@@ -13,7 +13,7 @@ FINDING_TAG = "finding:"
 
 
 def _memory_section(config: Any) -> Any:
-    from agent.config import MemoryConfig  # type: ignore[attr-defined]
+    from agent.config import MemoryConfig
 
     section = getattr(config, "memory", None)
     return section if isinstance(section, MemoryConfig) else MemoryConfig.model_validate(section or {})

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.errors import ToolError
 from agent.redact import refuse_placeholders
+from agent.tools import effect
 from agent.tools.files import read_text
 from agent.workspace import Workspace
 
@@ -112,6 +113,7 @@ def _roll_back(ws: Workspace, written: list[str], originals: dict[str, str | Non
             ws.write_bytes(paths[key], old.encode("utf-8", "surrogateescape"))
 
 
+@effect("edit", paths=lambda a: [e.path for e in a.edits])
 def edit_file(
     ws: Workspace,
     edits: Annotated[list[Edit], Field(min_length=1, description="replacements, applied in order")],
@@ -124,7 +126,6 @@ def edit_file(
         real = ws.resolve(edit.path)
         key = ws.rel(real)
         if key not in current:
-            ws.check("edit", key)
             originals[key] = read_raw(ws, key) if real.exists() else None
             current[key], paths[key] = originals[key], real
         current[key] = apply_edit(current[key], edit)
@@ -139,7 +140,6 @@ def edit_file(
     except (OSError, ToolError) as exc:  # e.g. a later path runs through a file: undo the earlier writes
         _roll_back(ws, written, originals, paths)
         raise ToolError(f"could not write {key}: {exc}; no file was changed") from exc
-    ws.state.setdefault("changed", set()).update(written)
     diff = "".join(
         "".join(difflib.unified_diff((originals[k] or "").splitlines(True), (current[k] or "").splitlines(True), f"a/{k}", f"b/{k}"))
         for k in written

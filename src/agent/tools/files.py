@@ -9,6 +9,7 @@ from pydantic import Field
 
 from agent.errors import ToolError
 from agent.redact import refuse_placeholders
+from agent.tools import effect
 from agent.workspace import Workspace
 
 
@@ -28,6 +29,7 @@ def read_text(ws: Workspace, path: str) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+@effect("read", paths=lambda a: [a.path])
 def read_file(
     ws: Workspace,
     path: Annotated[str, Field(description="file path relative to the repository root")],
@@ -35,13 +37,11 @@ def read_file(
     end_line: Annotated[int | None, Field(ge=1, description="last line to show; default: one page")] = None,
 ) -> str:
     """Read a file with line numbers. Large files are paged: ask for the next range to read on."""
-    ws.check("read", path)
     lines = read_text(ws, path).splitlines()
     page = ws.config.tools.read_lines
     last = min(end_line or start_line + page - 1, len(lines), start_line + page - 1)
     if start_line > max(len(lines), 1):
         raise ToolError(f"{path} has {len(lines)} lines; start_line {start_line} is past the end")
-    ws.state.setdefault("read", set()).add(ws.rel(ws.resolve(path)))
     width = len(str(last))
     body = "\n".join(f"{n:>{width}}| {lines[n - 1]}" for n in range(start_line, last + 1))
     more = f"\n... {len(lines) - last} more lines; read_file(start_line={last + 1}) to go on" if last < len(lines) else ""
@@ -62,6 +62,7 @@ def list_files(
     return shown + (f"\n... and {len(names) - limit} more" if len(names) > limit else "")
 
 
+@effect("edit", paths=lambda a: [a.path])
 def write_file(
     ws: Workspace,
     path: Annotated[str, Field(description="file path relative to the repository root")],
@@ -71,7 +72,6 @@ def write_file(
     real = ws.resolve(path)
     if real.is_dir():
         raise ToolError(f"{path} is a directory")
-    ws.check("edit", ws.rel(real))
     existed = real.exists()
     if existed:
         refuse_placeholders(content, read_text(ws, path))
@@ -79,5 +79,4 @@ def write_file(
         ws.write_text(real, content)
     except OSError as exc:
         raise ToolError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    ws.state.setdefault("changed", set()).add(ws.rel(real))
     return f"{'replaced' if existed else 'created'} {path} ({len(content.splitlines())} lines)"

@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from agent.errors import StoreError, ToolError
+from agent.protocols import MemoryStore
 from agent.workspace import Workspace
 
 
-def _store(ws: Workspace):  # type: ignore[no-untyped-def]
+def _store(ws: Workspace) -> MemoryStore:
     if ws.memory is None:
         raise ToolError("memory is not enabled for this run")
     return ws.memory

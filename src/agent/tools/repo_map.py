@@ -7,9 +7,11 @@ from typing import Annotated
 from pydantic import Field
 
 from agent.errors import AgentError, ToolError
+from agent.tools import effect
 from agent.workspace import Workspace
 
 
+@effect("read", paths=lambda a: ["."])
 def repo_map(
     ws: Workspace,
     query: Annotated[str, Field(description="what you are looking for: task words, identifiers, file names")],
@@ -18,7 +20,6 @@ def repo_map(
     """Show the files and definitions most relevant to a query, ranked, as a compact map of the repository."""
     from agent.repomap import build_map
 
-    ws.check("read", ".")
     try:
         result = build_map(ws.root, query, budget=budget)
     except AgentError as exc:
@@ -26,6 +27,7 @@ def repo_map(
     return result.text or "the repository has no source files the map understands"
 
 
+@effect("read", paths=lambda a: ["."])
 def find_symbol(
     ws: Workspace,
     name: Annotated[str, Field(min_length=1, description="a function, class, method, type or constant name")],
@@ -34,7 +36,6 @@ def find_symbol(
     """Find where a symbol is defined and the lines that reference it, with paths and line numbers."""
     from agent.repomap import find_symbol as lookup
 
-    ws.check("read", ".")
     name = name.strip()
     try:
         defs, refs = lookup(ws.root, name, max_refs=max_references + 1)

@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import Field
 
 from agent.errors import ToolError
+from agent.tools import effect
 from agent.workspace import Workspace
 
 
@@ -55,13 +56,13 @@ def format_result(code: int | None, output: str, timeout_s: float, limit: int) -
     return f"{head}\n{cap(output, limit)}".rstrip()
 
 
+@effect("shell", detail=lambda ws, a: a.command)
 def run_shell(
     ws: Workspace,
     command: Annotated[str, Field(min_length=1, description="bash command, run in the repository root")],
     timeout_s: Annotated[float | None, Field(description="seconds before the command is killed (at most 3600)")] = None,
 ) -> str:
     """Run a shell command in the repository root; returns its exit code and output (capped)."""
-    ws.check("shell", command)
     limit = min(max(timeout_s, 1.0), 3600.0) if timeout_s else ws.config.tools.shell_timeout_s
     code, output = execute(ws, command, limit)
     return format_result(code, output, limit, ws.config.tools.output_chars)

@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import Field
 
 from agent.errors import ToolError
+from agent.tools import effect
 from agent.tools.shell import execute, format_result
 from agent.workspace import Workspace
 
@@ -52,15 +53,20 @@ def test_command(ws: Workspace) -> str:
     return command
 
 
+def full_command(ws: Workspace, args: str) -> str:
+    """The test command with the model's extra arguments."""
+    return test_command(ws) + (f" {args}" if args.strip() else "")
+
+
+@effect("test", detail=lambda ws, a: full_command(ws, a.args))
 def run_tests(
     ws: Workspace,
     args: Annotated[str, Field(description="extra arguments, e.g. a test file to run only it")] = "",
 ) -> str:
     """Run the repository's test suite (or part of it); returns the exit code and output."""
-    command = test_command(ws) + (f" {args}" if args.strip() else "")
+    command = full_command(ws, args)
     if any(ch in args for ch in ";&|`$<>\n"):
         raise ToolError("args may not contain shell operators; use run_shell for that")
     limit = ws.config.tools.shell_timeout_s
     code, output = execute(ws, command, limit)
-    ws.state["last_tests"] = {"command": command, "exit_code": code}
     return f"$ {command}\n" + format_result(code, output, limit, ws.config.tools.output_chars)

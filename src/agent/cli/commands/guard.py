@@ -34,7 +34,7 @@ def guard(
     json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Check a change for test tampering."""
-    from agent.errors import AgentError, UsageError
+    from agent.errors import AgentError, UsageError, exit_code
     from agent.guard import check_diff
     from agent.guard.gitio import git, toplevel
 
@@ -48,7 +48,7 @@ def guard(
         findings = check_diff(repo, base, head, staged=staged)
     except AgentError as exc:
         typer.echo(f"agent: error: {exc}", err=True)
-        raise typer.Exit(2 if isinstance(exc, UsageError) else 1) from None
+        raise typer.Exit(exit_code(exc)) from None
     shown_head = head if head is not None else ("INDEX" if staged else "WORKTREE")
     if json_out:
         payload = {"findings": [f.to_dict() for f in findings], "base": base, "head": shown_head}

@@ -35,20 +35,16 @@ def install(
     severity: Annotated[str | None, typer.Option("--severity", help="Blocking threshold with --strict.")] = None,
 ) -> None:
     """Write the hooks (both when neither flag is given); existing hooks are kept and chained."""
-    from agent.cli.app import fail
-    from agent.errors import AgentError, UsageError
+    from agent.errors import UsageError
     from agent.review.hooks import HOOKS
     from agent.review.hooks import install as do_install
 
     names = [n for n, wanted in zip(HOOKS, (pre_commit, prepare_msg), strict=True) if wanted] or list(HOOKS)
     args = (["--strict"] if strict else []) + (["--severity", severity] if severity else [])
-    try:
-        if severity and severity not in ("info", "low", "medium", "high", "critical"):
-            raise UsageError(f"--severity must be info, low, medium, high or critical, not {severity!r}")
-        for line in do_install(_root(repo), names, args):
-            typer.echo(line)
-    except AgentError as exc:
-        fail(str(exc), 2 if isinstance(exc, UsageError) else 1)
+    if severity and severity not in ("info", "low", "medium", "high", "critical"):
+        raise UsageError(f"--severity must be info, low, medium, high or critical, not {severity!r}")
+    for line in do_install(_root(repo), names, args):
+        typer.echo(line)
 
 
 @app.command("uninstall")
@@ -56,15 +52,10 @@ def uninstall(
     repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
 ) -> None:
     """Remove agent's hooks and restore the hooks they replaced."""
-    from agent.cli.app import fail
-    from agent.errors import AgentError, UsageError
     from agent.review.hooks import uninstall as do_uninstall
 
-    try:
-        for line in do_uninstall(_root(repo)) or ["no agent hooks installed"]:
-            typer.echo(line)
-    except AgentError as exc:
-        fail(str(exc), 2 if isinstance(exc, UsageError) else 1)
+    for line in do_uninstall(_root(repo)) or ["no agent hooks installed"]:
+        typer.echo(line)
 
 
 @app.command("message", hidden=True)
@@ -74,7 +65,6 @@ def message(
     commit: Annotated[str, typer.Argument(help="The commit amended, if any.")] = "",
 ) -> None:
     """prepare-commit-msg: propose a message for the staged change when the user has not written one."""
-    from agent.cli.app import fail
     from agent.config import load_config
     from agent.errors import AgentError
     from agent.review.message import propose
@@ -83,4 +73,4 @@ def message(
         root = _root(Path("."))
         propose(root, load_config(root), message_file if message_file.is_absolute() else root / message_file, source)
     except (AgentError, OSError) as exc:
-        fail(f"no commit message proposed: {exc}", 1)
+        raise AgentError(f"no commit message proposed: {exc}") from exc

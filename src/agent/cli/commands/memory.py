@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,10 +19,9 @@ AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")
 
 
 def _with_store(repo: Path, body: Callable[[Any], None]) -> None:
-    """Open the repo's store, run `body`, print warnings; AgentError -> one line and exit 2 (1 if the store failed)."""
-    from agent.cli.app import fail
+    """Open the repo's store, run `body`, print warnings; a store error once it is open is the user's (exit 2)."""
     from agent.config import load_config
-    from agent.errors import AgentError, StoreError, UsageError
+    from agent.errors import StoreError, UsageError
     from agent.memory.store import MemoryStore
     from agent.workspace import find_repo_root
 
@@ -33,11 +31,10 @@ def _with_store(repo: Path, body: Callable[[Any], None]) -> None:
         store = MemoryStore(root, load_config(root).memory)
         _warn(store)
         body(store)
-    except AgentError as exc:
-        if os.environ.get("AGENT_DEBUG"):
+    except StoreError as exc:
+        if store is None:
             raise
-        usage = isinstance(exc, UsageError) or (isinstance(exc, StoreError) and store is not None)
-        fail(str(exc), 2 if usage else 1)
+        raise UsageError(str(exc)) from exc
     _warn(store)
 
 

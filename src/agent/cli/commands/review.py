@@ -48,33 +48,29 @@ def review(  # noqa: PLR0913 (a typer command: one parameter per CLI option)
     ] = None,
 ) -> None:
     """Review a change before it is committed."""
-    from agent.cli.app import fail
     from agent.config import load_config
-    from agent.errors import AgentError, UsageError
+    from agent.errors import UsageError
     from agent.review import ReviewOptions, exit_code
     from agent.review import review as run_review
     from agent.review.changes import repo_root
 
     hook_mode = os.environ.get("PRE_COMMIT") == "1"
-    try:
-        if severity is not None and severity not in SEVERITY_NAMES:
-            raise UsageError(f"--severity must be one of {', '.join(SEVERITY_NAMES)}, not {severity!r}")
-        root = repo_root(repo.resolve())
-        config = load_config(
-            root, {"review": {k: v for k, v in {"model": model, "strict_severity": severity}.items() if v}}
-        )
-        if dismiss is not None:
-            _dismiss(root, config, dismiss, why or "")
-            return
-        options = ReviewOptions(
-            staged=staged or hook_mode,
-            model=None if no_model else config.review.model,
-            strict=strict or config.review.strict,
-            severity=config.review.strict_severity,
-        )
-        report = run_review(root, config, options)
-    except AgentError as exc:
-        fail(str(exc), 2 if isinstance(exc, UsageError) else 1)
+    if severity is not None and severity not in SEVERITY_NAMES:
+        raise UsageError(f"--severity must be one of {', '.join(SEVERITY_NAMES)}, not {severity!r}")
+    root = repo_root(repo.resolve())
+    config = load_config(
+        root, {"review": {k: v for k, v in {"model": model, "strict_severity": severity}.items() if v}}
+    )
+    if dismiss is not None:
+        _dismiss(root, config, dismiss, why or "")
+        return
+    options = ReviewOptions(
+        staged=staged or hook_mode,
+        model=None if no_model else config.review.model,
+        strict=strict or config.review.strict,
+        severity=config.review.strict_severity,
+    )
+    report = run_review(root, config, options)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:

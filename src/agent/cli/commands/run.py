@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -44,9 +42,9 @@ def run(
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="With --tasks: runs at once.")] = 2,
 ) -> None:
     """Run a task headless."""
-    from agent.cli.app import fail
+    from agent.cli.sink import event_sink
     from agent.config import load_config
-    from agent.errors import AgentError, UsageError
+    from agent.errors import UsageError
     from agent.git.identity import check_git
     from agent.runs import registry
     from agent.session import Session
@@ -61,28 +59,16 @@ def run(
 
         raise typer.Exit(start(repo, task, overrides, {"worktree": worktree or detach, "detach": detach, "resume": resume,
                                                        "tasks": tasks, "parallel": parallel, "json": as_json}))
-    try:
-        if not (task or "").strip():
-            raise UsageError("the task is empty")
-        root = find_repo_root(repo)
-        check_git(root)
-        config = load_config(root, overrides)
-        session = Session(root, config)
-        info = registry.prepare(root, task or "", overrides, worktree=False)
-    except AgentError as exc:
-        fail(str(exc), 2 if isinstance(exc, UsageError) else 1)
+    if not (task or "").strip():
+        raise UsageError("the task is empty")
+    root = find_repo_root(repo)
+    check_git(root)
+    config = load_config(root, overrides)
+    session = Session(root, config)
+    info = registry.prepare(root, task or "", overrides, worktree=False)
     signal.signal(signal.SIGTERM, _interrupt)
     result = session.run(task or "", event_sink(as_json), run_id=info.id)
     raise typer.Exit(result.exit_code)
-
-
-def event_sink(as_json: bool) -> Any:
-    """JSON Lines on stdout, or the human renderer."""
-    if as_json:
-        return _print_json
-    from agent.cli.render import EventPrinter
-
-    return EventPrinter()
 
 
 def _absolute_model(model: str | None) -> str | None:
@@ -91,12 +77,6 @@ def _absolute_model(model: str | None) -> str | None:
         if model and model.startswith(prefix):
             return prefix + str(Path(model.removeprefix(prefix)).expanduser().resolve())
     return model
-
-
-def _print_json(event: dict[str, Any]) -> None:
-    if event["type"] != "text_delta":
-        sys.stdout.write(json.dumps(event, default=str) + "\n")
-        sys.stdout.flush()
 
 
 def _interrupt(signum: int, frame: Any) -> None:

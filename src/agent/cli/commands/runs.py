@@ -17,13 +17,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 def _guarded(action: Any) -> Any:
     """Call `action()`, turning AgentError into one line on stderr and an exit code."""
-    from agent.cli.app import fail
-    from agent.errors import AgentError, UsageError
 
-    try:
-        return action()
-    except AgentError as exc:
-        fail(str(exc), 2 if isinstance(exc, UsageError) else 1)
+    return action()
 
 
 def _root(repo: Path) -> Path:
@@ -58,7 +53,7 @@ def read_tasks(path: Path) -> list[str]:
 
 def start(repo: Path, task: str | None, overrides: dict[str, Any], opts: dict[str, Any]) -> int:
     """`agent run` with --worktree, --detach, --tasks or --resume; returns the exit code."""
-    from agent.cli.commands.run import event_sink
+    from agent.cli.sink import event_sink
     from agent.config import load_config
     from agent.errors import UsageError
     from agent.runs import registry
@@ -90,7 +85,7 @@ def start(repo: Path, task: str | None, overrides: dict[str, Any], opts: dict[st
 
 
 def _resume(root: Path, run_id: str, overrides: dict[str, Any], opts: dict[str, Any]) -> int:
-    from agent.cli.commands.run import event_sink
+    from agent.cli.sink import event_sink
     from agent.config import _merge
     from agent.errors import UsageError
     from agent.runs import registry

@@ -14,12 +14,7 @@ def undo(
     repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
 ) -> None:
     """Revert the last agent commit."""
-    from agent.cli.app import fail
-    from agent.errors import AgentError, UsageError
     from agent.git.commits import undo_last
     from agent.workspace import find_repo_root
 
-    try:
-        typer.echo(undo_last(find_repo_root(repo)))
-    except AgentError as exc:
-        fail(str(exc), 2 if isinstance(exc, UsageError) else 1)
+    typer.echo(undo_last(find_repo_root(repo)))
