@@ -49,3 +49,33 @@ def attach(config: AgentConfig, root: Path, tools: dict[str, Any]) -> McpTools:
     mcp = McpTools(config, root)
     tools.update({k: v for k, v in mcp.tools.items() if k not in tools})
     return mcp
+
+
+def describe_servers(config: AgentConfig, root: Path, names: list[str] | None = None) -> list[dict[str, Any]]:
+    """Start each named (default: every) server, list its tools, stop it; one dict per server."""
+    from agent.mcp.hub import McpHub, McpServerError
+    from agent.mcp.tools import build_tools, fetch_listing
+
+    hub = McpHub(config.mcp.servers, root)
+    out = []
+    try:
+        for name in names or list(config.mcp.servers):
+            server = hub.server(name)
+            c = server.config
+            row: dict[str, Any] = {"name": name, "transport": "stdio" if c.command else "http",
+                                   "target": " ".join(c.command) if c.command else c.url, "enabled": c.enabled,
+                                   "state": "disabled", "error": None, "warnings": [], "tools": []}
+            if c.enabled:
+                try:
+                    listing = fetch_listing(hub, name)
+                except McpServerError as exc:
+                    row.update(state="failed", error=str(exc))
+                else:
+                    tools = build_tools(hub, name, listing, config.mcp, row["warnings"].append)
+                    row["state"] = "ok"
+                    row["tools"] = [{"name": k, "tool": t.remote, "description": t.description}  # type: ignore[attr-defined]
+                                    for k, t in tools.items()]
+            out.append(row)
+    finally:
+        hub.close()
+    return out
