@@ -349,3 +349,33 @@ def _wait_for_port(port: int) -> None:
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"the test server did not listen on {port}")
+
+
+def test_chat_asks_before_an_mcp_tool_and_mcp_shows_the_servers(tmp_path: Path, env: Env, home: Path) -> None:
+    import pexpect
+
+    user_config(home, stdio_server(tmp_path))
+    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    replies = [{"tool_calls": [call("mcp__demo__note", text="from chat")]}, {"content": "the note is kept"}]
+    (tmp_path / "replies.json").write_text(json.dumps(replies))
+    child = pexpect.spawn(sys.executable, ["-m", "agent", "chat", "--model", f"scripted:{tmp_path / 'replies.json'}"],
+                          cwd=str(repo), env={**env, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color"},
+                          encoding="utf-8", timeout=60, dimensions=(40, 120))
+    child.expect("›")
+    child.sendline("keep a note")
+    child.expect("allow tool")
+    child.expect(r"\[a\]lways")
+    child.sendline("y")
+    child.expect("the note is kept")
+    child.expect("›")
+    child.sendline("/mcp")
+    child.expect("demo")
+    child.expect("running")
+    child.expect("mcp__demo__note")
+    child.sendline("/exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert {"tool": "note", "text": "from chat"} in records(tmp_path)
+    pids = [r["started"] for r in records(tmp_path) if "started" in r]
+    assert pids and not any(_alive(p) for p in pids)  # stopped when the chat ended

@@ -25,6 +25,7 @@ HELP: dict[str, tuple[str, str]] = {
     "/test": ("", "run the tests; a failure goes into the next message"),
     "/run": ("COMMAND", "run a shell command; its output goes into the next message"),
     "/model": ("[SPEC]", "show or switch the model"),
+    "/mcp": ("", "MCP servers: state and tools"),
     "/tokens": ("", "context use and cost"),
     "/compact": ("", "summarise older turns now"),
     "/clear": ("", "forget the conversation (files stay)"),
@@ -180,6 +181,17 @@ def cmd_model(repl: Any, arg: str) -> None:
         conv.backend = conv.session.backend = backend
         conv.limit = context_limit(conv.config, backend)
     repl.console.print(f"model [bold]{escape(conv.backend.name)}[/] · context {conv.limit:,} tokens")
+
+
+def cmd_mcp(repl: Any, arg: str) -> None:
+    rows = repl.conv.session.mcp.status()
+    if not rows:
+        repl.console.print("[dim]no MCP servers configured: add [mcp.servers.NAME] to your config[/]")
+    for row in rows:
+        error = f" [red]{escape(row['error'])}[/]" if row["error"] else ""
+        repl.console.print(f"[bold]{escape(row['name'])}[/] {row['state']}{error}")
+        for name in row["tools"]:
+            repl.console.print(f"  {escape(name)}")
 
 
 def cmd_tokens(repl: Any, arg: str) -> None:

@@ -38,6 +38,14 @@ class McpTools:
             if server.enabled:
                 self.tools.update(server_tools(self.hub, name, self.config, self.notice))
 
+    def status(self) -> list[dict[str, Any]]:
+        """Each server's state (stopped until first use, running, failed, crashed, disabled) and tool names."""
+        if self.hub is None:
+            return []
+        return [{"name": name, "state": server.state, "error": server.error,
+                 "tools": [t for t, tool in self.tools.items() if getattr(tool, "server", None) == name]}
+                for name, server in self.hub.servers.items()]
+
     def close(self) -> None:
         """Stop the servers that were started (at the end of a run or chat; also at exit)."""
         if self.hub is not None:
