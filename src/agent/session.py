@@ -14,6 +14,7 @@ from agent.git.commits import GitGuard
 from agent.git.plumbing import changed_paths, snapshot_commit
 from agent.loop import Agent, Outcome
 from agent.mcp import attach as attach_mcp
+from agent.plugins import plugin_tools
 from agent.prompts import render
 from agent.protocols import Backend, EventSink, Message
 from agent.tools import NEEDS_MEMORY, REGISTRY, load_tools
@@ -83,6 +84,7 @@ class Session:
         self.backend = backend or create_backend(config.backend)
         self.ws = Workspace(root, config, approve, memory=_open_memory(root, config))
         self.tools = load_tools([n for n in REGISTRY if n not in NEEDS_MEMORY or self.ws.memory is not None])
+        self.tools.update(plugin_tools(self.tools))  # tools of installed packages (entry points agent.tools)
         self.mcp = attach_mcp(config, root, self.tools)  # MCP servers' tools (agent.mcp); stopped after a run
 
     def run(self, task: str, on_event: EventSink, *, run_id: str | None = None, log_root: Path | None = None,
