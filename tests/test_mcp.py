@@ -61,6 +61,19 @@ def leak() -> str:
     return "the key is AKIAIOSFODNN7EXAMPLE"
 
 
+@server.resource("notes://{name}")
+def note_resource(name: str) -> str:
+    """A note kept by the server."""
+    record(resource=name)
+    return f"the note called {name} says: ship on Friday"
+
+
+@server.prompt()
+def review(topic: str) -> str:
+    """Ask for a review of a topic."""
+    return f"Please review the {topic} carefully"
+
+
 class NeedsToken:
     """Refuse HTTP requests without the expected bearer token, like a real hosted server."""
 
@@ -356,7 +369,8 @@ def test_chat_asks_before_an_mcp_tool_and_mcp_shows_the_servers(tmp_path: Path, 
 
     user_config(home, stdio_server(tmp_path))
     repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
-    replies = [{"tool_calls": [call("mcp__demo__note", text="from chat")]}, {"content": "the note is kept"}]
+    replies = [{"tool_calls": [call("mcp__demo__note", text="from chat")]}, {"content": "the note is kept"},
+               {"content": "read it"}, {"content": "reviewed"}]
     (tmp_path / "replies.json").write_text(json.dumps(replies))
     child = pexpect.spawn(sys.executable, ["-m", "agent", "chat", "--model", f"scripted:{tmp_path / 'replies.json'}"],
                           cwd=str(repo), env={**env, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color"},
@@ -372,10 +386,23 @@ def test_chat_asks_before_an_mcp_tool_and_mcp_shows_the_servers(tmp_path: Path, 
     child.expect("demo")
     child.expect("running")
     child.expect("mcp__demo__note")
+    child.expect("›")
+    child.sendline("what does @demo:notes://plan say?")
+    child.expect("read it")
+    child.expect("›")
+    child.sendline("/mcp__demo__review topic=parser")
+    child.expect("reviewed")
+    child.expect("›")
+    child.sendline("/mcp__demo__nothing")
+    child.expect("has no prompt 'nothing'")
     child.sendline("/exit")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    assert {"tool": "note", "text": "from chat"} in records(tmp_path)
+    assert {"tool": "note", "text": "from chat"} in records(tmp_path) and {"resource": "plan"} in records(tmp_path)
     pids = [r["started"] for r in records(tmp_path) if "started" in r]
     assert pids and not any(_alive(p) for p in pids)  # stopped when the chat ended
+    saved = json.loads(next((repo / ".agent" / "sessions").glob("*.json")).read_text())
+    sent = [m["content"] for m in saved["messages"] if m["role"] == "user"]
+    assert any("the note called plan says: ship on Friday" in m for m in sent)  # the resource went to the model
+    assert any("Please review the parser carefully" in m for m in sent)  # the prompt was the request

@@ -41,6 +41,8 @@ def dispatch(repl: Any, line: str) -> bool:
     if name == "/exit":
         return True
     handler: Callable[[Any, str], None] | None = globals().get("cmd_" + name[1:]) if name in HELP else None
+    if name.startswith("/mcp__"):
+        handler = lambda repl, arg: repl.run_turn(repl.conv.session.mcp.prompt(name, shlex.split(arg)))  # noqa: E731
     if handler is None:
         close = difflib.get_close_matches(name, list(HELP) + list(ALIASES), n=1, cutoff=0.5)
         hint = f" — did you mean {close[0]}?" if close else " — /help lists the commands"
@@ -192,6 +194,8 @@ def cmd_mcp(repl: Any, arg: str) -> None:
         repl.console.print(f"[bold]{escape(row['name'])}[/] {row['state']}{error}")
         for name in row["tools"]:
             repl.console.print(f"  {escape(name)}")
+    if rows:
+        repl.console.print("[dim]resources: @SERVER:URI in a message · prompts: /mcp__SERVER__PROMPT [ARGS][/]")
 
 
 def cmd_tokens(repl: Any, arg: str) -> None:

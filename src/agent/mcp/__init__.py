@@ -46,6 +46,30 @@ class McpTools:
                  "tools": [t for t, tool in self.tools.items() if getattr(tool, "server", None) == name]}
                 for name, server in self.hub.servers.items()]
 
+    def attach_mentions(self, text: str, pending: list[str]) -> list[str]:
+        """Read each `@server:uri` in a chat message into `pending` (the next message); return what was added."""
+        if self.hub is None or "@" not in text:
+            return []
+        from agent.mcp.content import mentioned, read_resource
+        from agent.prompts import render
+
+        added = []
+        for server, uri in mentioned(text, set(self.hub.servers)):
+            body = read_resource(self.hub, server, uri)
+            pending.append(render("chat_resource", server=server, uri=uri, text=body))
+            added.append(f"{server}:{uri}")
+        return added
+
+    def prompt(self, command: str, words: list[str]) -> str:
+        """The text of a server prompt named by a slash command /mcp__SERVER__PROMPT."""
+        from agent.errors import UsageError
+        from agent.mcp.content import get_prompt
+
+        _, server, name = (command.lstrip("/").split("__", 2) + ["", ""])[:3]
+        if self.hub is None or server not in self.hub.servers or not name:
+            raise UsageError(f"no MCP prompt {command} (use /mcp__SERVER__PROMPT [ARGS])")
+        return get_prompt(self.hub, server, name, words)
+
     def close(self) -> None:
         """Stop the servers that were started (at the end of a run or chat; also at exit)."""
         if self.hub is not None:
