@@ -406,3 +406,42 @@ def test_chat_asks_before_an_mcp_tool_and_mcp_shows_the_servers(tmp_path: Path, 
     sent = [m["content"] for m in saved["messages"] if m["role"] == "user"]
     assert any("the note called plan says: ship on Friday" in m for m in sent)  # the resource went to the model
     assert any("Please review the parser carefully" in m for m in sent)  # the prompt was the request
+
+
+def test_tool_verdicts_by_pattern_and_the_repository_cannot_loosen_them() -> None:
+    from agent.config import PermissionsConfig, restrict_repo_permissions
+    from agent.policy.permissions import tool_verdict
+
+    policy = PermissionsConfig(tools={"mcp__*": "deny", "mcp__gh__*": "allow", "mcp__gh__delete_repo": "ask"})
+    assert tool_verdict(policy, "mcp__gh__list_issues")[0] == "allow"  # the longest pattern wins
+    assert tool_verdict(policy, "mcp__gh__delete_repo")[0] == "ask"  # an exact name beats patterns
+    assert tool_verdict(policy, "mcp__db__query")[0] == "deny"
+    assert tool_verdict(PermissionsConfig(), "mcp__db__query")[0] == "ask"  # MCP tools ask by default
+    assert tool_verdict(PermissionsConfig(), "read_file")[0] == "allow"
+    repo = {"permissions": {"tools": {"*": "allow", "mcp__db__*": "allow", "run_shell": "deny"}}}
+    kept = restrict_repo_permissions({}, repo)["permissions"]["tools"]
+    assert kept == {"*": "ask", "mcp__db__*": "ask", "run_shell": "deny"}
+
+
+def test_results_text_images_and_errors_as_observations() -> None:
+    import mcp_types as types
+
+    from agent.mcp.tools import clean, render_result, tool_name
+
+    result = types.CallToolResult(content=[
+        types.TextContent(type="text", text="two lines\nof text"),
+        types.ImageContent(type="image", data="aGVsbG8gd29ybGQh", mime_type="image/png"),
+    ])
+    assert render_result(result) == "two lines\nof text\n[image image/png, 12 bytes: not shown to the model]"
+    assert render_result(types.CallToolResult(content=[], structured_content={"n": 3})) == '{"n": 3}'
+    assert clean("a\x1b[31mb\u202ec\x00d", 100) == "a[31mbcd" and len(clean("x" * 5000, 100)) == 100
+    assert tool_name("srv", "a.b/c") == "mcp__srv__a_b_c" and len(tool_name("s", "t" * 200)) == 64
+
+
+def test_bad_server_config_is_one_line(tmp_path: Path, env: Env, home: Path) -> None:
+    for body in ('[mcp.servers.x]\ncommand = ["a"]\nurl = "http://127.0.0.1:1/mcp"\n',
+                 '[mcp.servers.x]\nurl = "ftp://example"\n', '[mcp.servers.a__b]\ncommand = ["a"]\n'):
+        user_config(home, body)
+        proc = agent_cli("mcp", "list", env=env, cwd=tmp_path)
+        assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert "mcp" in proc.stderr and "Traceback" not in proc.stderr
