@@ -34,9 +34,12 @@ class McpTools:
         self.notice = notice or default_notice
         self.hub = McpHub(self.config.servers, root)
         atexit.register(self.close)
-        for name, server in self.config.servers.items():
-            if server.enabled:
-                self.tools.update(server_tools(self.hub, name, self.config, self.notice))
+        from concurrent.futures import ThreadPoolExecutor
+
+        names = [n for n, server in self.config.servers.items() if server.enabled]
+        with ThreadPoolExecutor(max(1, min(8, len(names)))) as pool:  # servers never seen start side by side
+            for found in pool.map(lambda n: server_tools(self.hub, n, self.config, self.notice), names):
+                self.tools.update(found)
 
     def status(self) -> list[dict[str, Any]]:
         """Each server's state (stopped until first use, running, failed, crashed, disabled) and tool names."""
