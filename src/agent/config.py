@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.errors import UsageError
+from agent.mcp.settings import McpConfig
 
 Verdict = Literal["allow", "ask", "deny"]
 
@@ -110,8 +111,9 @@ def restrict_repo_permissions(trusted: dict[str, Any], repo: dict[str, Any]) -> 
             kept[key] = base[key] + value
         elif key == "tools" and isinstance(value, dict):
             tools = dict(base["tools"])
-            for name, verdict in value.items():
-                tools[name] = max(verdict, tools.get(name, "allow"), key=lambda v: _STRICT.get(v, 2))
+            for name, verdict in value.items():  # a pattern or an MCP tool asks by default: the repo may not allow it
+                floor = "ask" if name.startswith("mcp__") or any(c in name for c in "*?[") else "allow"
+                tools[name] = max(verdict, tools.get(name, floor), key=lambda v: _STRICT.get(v, 2))
             kept[key] = tools
         else:
             kept[key] = value  # unknown keys: validation reports them
@@ -186,6 +188,7 @@ class AgentConfig(_Section):
     git: GitConfig = Field(default_factory=GitConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
+    mcp: McpConfig = Field(default_factory=McpConfig)
 
 
 ENV_SHORTCUTS = {

@@ -13,6 +13,8 @@ from agent.errors import AgentError, ToolError
 from agent.git.commits import GitGuard
 from agent.git.plumbing import changed_paths, snapshot_commit
 from agent.loop import Agent, Outcome
+from agent.mcp import attach as attach_mcp
+from agent.plugins import plugin_tools
 from agent.prompts import render
 from agent.protocols import Approver, Backend, EventSink, Message, ToolHook
 from agent.toolchain import PermissionHook, ToolChain
@@ -83,6 +85,8 @@ class Session:
         self.backend = backend or create_backend(config.backend)
         self.ws = Workspace(root, config, approve, memory=_open_memory(root, config))
         self.tools = load_tools([n for n in REGISTRY if n not in NEEDS_MEMORY or self.ws.memory is not None])
+        self.tools.update(plugin_tools(self.tools))  # tools of installed packages (entry points agent.tools)
+        self.mcp = attach_mcp(config, root, self.tools)  # MCP servers' tools (agent.mcp); stopped after a run
         self.hooks: list[ToolHook] = []  # extra hooks for every front end, run after the built-in ones
 
     def chain(self, guard: GitGuard, *front_end: ToolHook) -> ToolChain:
@@ -116,6 +120,7 @@ class Session:
             checkpoint.restore(saved, self.backend)
         observers.append(checkpoint.on_event)
         outcome = agent.run(messages)
+        self.mcp.close()
         result = self._conclude(run_id, start, outcome, messages, emit)
         result.duration_s = time.monotonic() - started
         final = finished_event(result)

@@ -50,4 +50,9 @@ def create_backend(config: BackendConfig) -> Backend:
         return _load("scripted").from_file(path)
     if spec == "local" or spec.startswith("gguf:"):
         return _load("llamacpp").from_config(config, None if spec == "local" else spec.removeprefix("gguf:"))
+    if ":" in spec.split("/", 1)[0]:  # NAME:REST may name a backend plugin (entry point agent.backends)
+        from agent.plugins import plugin_backend
+
+        if (backend := plugin_backend(spec, config)) is not None:
+            return backend
     return _load("litellm").from_config(config, spec)

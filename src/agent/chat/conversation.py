@@ -120,6 +120,7 @@ class Conversation:
     def turn(self, text: str, on_event: EventSink) -> TurnResult:
         """Run one user request to its end (answer, finish, limit or Ctrl-C); history is kept."""
         request, added = self.expand_mentions(text)
+        added += self.session.mcp.attach_mentions(request, self.pending)  # @server:uri (agent.mcp)
         if not request.strip():
             raise UsageError("empty request")
         if added:

@@ -19,6 +19,7 @@ from agent.cli.commands import guard as guard_cmd
 from agent.cli.commands import hook as hook_cmd
 from agent.cli.commands import doctor as doctor_cmd
 from agent.cli.commands import map as map_cmd
+from agent.cli.commands import mcp as mcp_cmd
 from agent.cli.commands import memory as memory_cmd
 from agent.cli.commands import review as review_cmd
 from agent.cli.commands import run as run_cmd
@@ -44,6 +45,7 @@ app.command("doctor", help=doctor_cmd.HELP)(doctor_cmd.doctor)
 app.command("review", help=review_cmd.HELP)(review_cmd.review)
 app.add_typer(hook_cmd.app, name="hook")
 app.add_typer(memory_cmd.app, name="memory", help=memory_cmd.HELP)
+app.add_typer(mcp_cmd.app, name="mcp", help=mcp_cmd.HELP)
 
 
 def _version(value: bool) -> None:

@@ -25,6 +25,7 @@ HELP: dict[str, tuple[str, str]] = {
     "/test": ("", "run the tests; a failure goes into the next message"),
     "/run": ("COMMAND", "run a shell command; its output goes into the next message"),
     "/model": ("[SPEC]", "show or switch the model"),
+    "/mcp": ("", "MCP servers: state and tools"),
     "/tokens": ("", "context use and cost"),
     "/compact": ("", "summarise older turns now"),
     "/clear": ("", "forget the conversation (files stay)"),
@@ -40,6 +41,8 @@ def dispatch(repl: Any, line: str) -> bool:
     if name == "/exit":
         return True
     handler: Callable[[Any, str], None] | None = globals().get("cmd_" + name[1:]) if name in HELP else None
+    if name.startswith("/mcp__"):
+        handler = lambda repl, arg: repl.run_turn(repl.conv.session.mcp.prompt(name, shlex.split(arg)))  # noqa: E731
     if handler is None:
         close = difflib.get_close_matches(name, list(HELP) + list(ALIASES), n=1, cutoff=0.5)
         hint = f" — did you mean {close[0]}?" if close else " — /help lists the commands"
@@ -180,6 +183,19 @@ def cmd_model(repl: Any, arg: str) -> None:
         from agent.backends import create_backend
         conv.use_backend(create_backend(conv.config.backend.model_copy(update={"model": arg})))
     repl.console.print(f"model [bold]{escape(conv.backend.name)}[/] · context {conv.limit:,} tokens")
+
+
+def cmd_mcp(repl: Any, arg: str) -> None:
+    rows = repl.conv.session.mcp.status()
+    if not rows:
+        repl.console.print("[dim]no MCP servers configured: add [mcp.servers.NAME] to your config[/]")
+    for row in rows:
+        error = f" [red]{escape(row['error'])}[/]" if row["error"] else ""
+        repl.console.print(f"[bold]{escape(row['name'])}[/] {row['state']}{error}")
+        for name in row["tools"]:
+            repl.console.print(f"  {escape(name)}")
+    if rows:
+        repl.console.print("[dim]resources: @SERVER:URI in a message · prompts: /mcp__SERVER__PROMPT [ARGS][/]")
 
 
 def cmd_tokens(repl: Any, arg: str) -> None:

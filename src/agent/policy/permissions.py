@@ -4,7 +4,8 @@ Kinds of action: "read" and "edit" (a repository path), "shell" (a command line)
 command) and "tool" (any tool by name, from `permissions.tools`). Shell commands are split into
 their parts by agent.policy.shellrules; the strictest part decides, after the user's patterns:
 shell_deny > shell_allow > shell_ask > built-in rules (destructive: deny; read-only and the test
-command: allow; anything else: `permissions.shell`).
+command: allow; anything else: `permissions.shell`). Tools: `permissions.tools` by name or fnmatch
+pattern; MCP tools (mcp__SERVER__TOOL) ask unless allowed there.
 """
 
 from __future__ import annotations
@@ -70,6 +71,23 @@ def shell_verdict(
     return worst.verdict, f"{worst.reason}: `{whole}`" + (f" (part `{worst.text}`)" if where else "")  # type: ignore[return-value]
 
 
+def tool_verdict(policy: PermissionsConfig, name: str) -> tuple[Verdict, str]:
+    """A tool's verdict from permissions.tools: its name, else the longest matching fnmatch pattern.
+
+    Built-in tools are allowed by default; tools of MCP servers (mcp__SERVER__TOOL) ask.
+    """
+    if name in policy.tools:
+        return policy.tools[name], f"tool {name} (permissions.tools)"
+    patterns = sorted((p for p in policy.tools if fnmatch.fnmatchcase(name, p)), key=len, reverse=True)
+    if patterns:
+        return policy.tools[patterns[0]], f"tool {name} (permissions.tools pattern {patterns[0]!r})"
+    if name.startswith("mcp__"):
+        server = name.split("__")[1]
+        how = f'permissions.tools "mcp__{server}__*" = "allow"'
+        return "ask", f"tool {name} of MCP server {server!r} (to allow: {how})"
+    return "allow", f"tool {name}"
+
+
 def _edit_verdict(policy: PermissionsConfig, detail: str) -> tuple[Verdict, str]:
     first = detail.replace("\\", "/").lstrip("/").split("/", 1)[0]
     if first == ".git":
@@ -93,7 +111,7 @@ def decide(policy: PermissionsConfig, kind: str, detail: str, ws: Workspace) -> 
     elif kind in ("read", "test"):
         verdict, reason = getattr(policy, kind), f"{kind} {detail}"
     elif kind == "tool":
-        verdict, reason = policy.tools.get(detail, "allow"), f"tool {detail} (permissions.tools)"
+        verdict, reason = tool_verdict(policy, detail)
     else:
         verdict, reason = "ask", f"{kind} {detail}"
     if verdict == "ask" and policy.approve_all:
