@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.backends import bind_events
 from agent.chat.compaction import Compaction, compact_messages, estimate_tokens
 from agent.errors import AgentError, PermissionDenied, ToolError, UsageError
 from agent.git.plumbing import snapshot_tree
@@ -115,7 +116,9 @@ class Conversation:
         self.turn_starts.append(len(self.messages))
         self.messages.append({"role": "user", "content": self._user_message(request)})
         before = snapshot_tree(self.root)
-        outcome = ChatAgent(self, self._observe(on_event)).run(self.messages)
+        observed = self._observe(on_event)
+        bind_events(self.backend, observed)  # hosted: retry events reach the chat
+        outcome = ChatAgent(self, observed).run(self.messages)
         close_dangling(self.messages)
         record = record_turn(self.root, before)
         if record:
