@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from openai_stub import OpenAIStub
+from fake_provider import FakeProvider
 
 from agent.backends import create_backend
 from agent.backends.scripted import ScriptedBackend
@@ -52,15 +52,16 @@ def test_model_spec_errors(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_litellm_against_openai_compatible_server(stream: bool) -> None:
-    with OpenAIStub() as server:
-        backend = create_backend(BackendConfig(model="openai/stub-model", api_base=server.url))
+    with FakeProvider() as server:
+        backend = create_backend(BackendConfig(model="openai/stub-model", api_base=server.openai_url))
         chunks: list[str] = []
         reply = backend.complete(MESSAGES, TOOLS, on_text=chunks.append if stream else None)
     assert reply.content == "Done."
     assert [(c.name, c.arguments) for c in reply.tool_calls] == [("finish", {"summary": "ok"})]
-    assert (reply.tokens_in, reply.tokens_out) == (42, 7)
-    assert server.requests[0]["tools"][0]["function"]["name"] == "finish"
-    assert server.requests[0]["model"] == "stub-model"
+    usage = server.usages[0]
+    assert (reply.tokens_in, reply.tokens_out) == (usage["prompt_tokens"], usage["completion_tokens"])
+    assert server.requests[0]["body"]["tools"][0]["function"]["name"] == "finish"
+    assert server.requests[0]["body"]["model"] == "stub-model"
     if stream:
         assert "".join(chunks) == "Done."
 

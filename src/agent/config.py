@@ -35,8 +35,22 @@ class BackendConfig(_Section):
     n_ctx: int = Field(8192, description="llama.cpp context size in tokens")
     threads: int | None = Field(None, description="llama.cpp threads (default: the cores)")
     temperature: float = Field(0.0, description="sampling temperature")
-    max_reply_tokens: int = Field(1024, description="cap on tokens generated per reply")
+    max_reply_tokens: int | None = Field(None, ge=16, description="tokens per reply (default: the model's limit)")
     timeout_s: float = Field(600.0, description="per-request timeout for hosted models")
+    # hosted models (agent.backends.litellm, retry, params)
+    api_key_env: str | None = Field(None, description="environment variable holding the key sent to api_base")
+    retries: int = Field(6, ge=0, le=20, description="retries of a rate-limited, overloaded or dropped request")
+    retry_base_s: float = Field(1.0, gt=0, description="first backoff delay; doubles each retry (with jitter)")
+    retry_max_s: float = Field(60.0, gt=0, description="longest wait between retries (Retry-After included)")
+    stream_idle_s: float = Field(120.0, gt=0, description="a stream silent this long is dropped and retried")
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = Field(
+        None, description="reasoning effort of reasoning models (o-series, gpt-5, Claude)")
+    thinking_tokens: int | None = Field(None, ge=1024, description="Claude extended-thinking budget in tokens")
+    num_ctx: int | None = Field(None, ge=512, description="Ollama context size (ollama_chat/ models)")
+    context_tokens: int | None = Field(None, ge=1024, description="the model's window (default: litellm's model info)")
+    prompt_cache: bool = Field(True, description="Anthropic prompt-cache breakpoints (system, tools, recent turns)")
+    input_price: float | None = Field(None, ge=0, description="USD per million input tokens, for unpriced models")
+    output_price: float | None = Field(None, ge=0, description="USD per million output tokens, for unpriced models")
 
 
 class LoopConfig(_Section):

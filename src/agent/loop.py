@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from agent.config import LoopConfig
-from agent.errors import AgentError, FormatError, LimitsExceeded, Submitted
+from agent.errors import AgentError, FormatError, LimitsExceeded, Submitted, UsageError
 from agent.prompts import render
 from agent.protocols import Backend, EventSink, Message, Reply, ToolCall
 from agent.redact import redact
@@ -29,6 +29,7 @@ class Outcome:
     tokens_in: int
     tokens_out: int
     cost_usd: float
+    usage_error: bool = False
 
 
 class Agent:
@@ -68,7 +69,9 @@ class Agent:
         except KeyboardInterrupt:
             return self._outcome("interrupted", "interrupted by the user")
         except AgentError as exc:
-            return self._outcome("error", str(exc))
+            outcome = self._outcome("error", str(exc))
+            outcome.usage_error = isinstance(exc, UsageError)  # hosted: a refused key ends with exit 2
+            return outcome
 
     def step(self, messages: list[Message]) -> None:
         """One model call and the tool calls it asks for."""
@@ -83,6 +86,8 @@ class Agent:
             "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments, "error": c.error} for c in reply.tool_calls],
             "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out, "cost_usd": reply.cost_usd,
             "prompt_tokens_evaluated": reply.prompt_tokens_evaluated,
+            "finish_reason": reply.finish_reason,  # hosted: cache tokens and why the reply ended
+            "cache_read_tokens": reply.cache_read_tokens, "cache_write_tokens": reply.cache_write_tokens,
         })
         if not reply.tool_calls:
             if self.text_ends_turn:
@@ -144,6 +149,8 @@ class Agent:
 
 def _assistant_message(reply: Reply) -> Message:
     message: Message = {"role": "assistant", "content": reply.content or ""}
+    if reply.thinking_blocks:  # Claude with thinking on rejects a history without them
+        message["thinking_blocks"] = reply.thinking_blocks
     if reply.tool_calls:
         message["tool_calls"] = [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}

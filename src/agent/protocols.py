@@ -38,6 +38,10 @@ class Reply:
     tokens_out: int = 0
     cost_usd: float = 0.0
     prompt_tokens_evaluated: int | None = None  # llama.cpp: prompt tokens not served from the KV cache
+    finish_reason: str = ""  # stop | tool_calls | length (cut at the output limit) | ...
+    thinking_blocks: list[dict[str, Any]] | None = None  # Claude thinking, sent back verbatim next turn
+    cache_read_tokens: int = 0  # prompt tokens served from the provider's cache (part of tokens_in)
+    cache_write_tokens: int = 0  # prompt tokens written to the provider's cache (part of tokens_in)
 
 
 @dataclass(frozen=True)

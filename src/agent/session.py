@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.backends import create_backend
+from agent.backends import bind_events, create_backend
 from agent.config import AgentConfig
 from agent.errors import AgentError, ToolError
 from agent.git.commits import GitGuard
@@ -41,6 +41,8 @@ class RunResult:
     @property
     def exit_code(self) -> int:
         """Exit code per the CLI contract: done but unverified is a failure."""
+        if self.outcome.usage_error:  # a configuration problem found mid-run (a refused key)
+            return 2
         if self.outcome.status == "done" and self.verification.get("ran") and not self.verified:
             return 1
         return EXIT_CODES[self.outcome.status]
@@ -109,6 +111,8 @@ class Session:
         guard = GitGuard(self.root, self.config.git, run_id, task, lambda e: emit(e))
         observers: list[EventSink] = [guard.observe]
         emit = _tee(log, on_event, observers)
+        tally = bind_events(self.backend, emit)  # hosted: retry events, cache-token totals for run_finished
+        observers.append(tally.observe)
         start = (saved or {}).get("start_commit") or snapshot_commit(
             self.root, f"agent: work tree at the start of run {run_id}")
         emit({"type": "run_resumed" if saved else "run_started", "format": 1, "task": task, "model": self.backend.name,
@@ -123,7 +127,7 @@ class Session:
         self.mcp.close()
         result = self._conclude(run_id, start, outcome, messages, emit)
         result.duration_s = time.monotonic() - started
-        final = finished_event(result)
+        final = {**finished_event(result), **tally.totals()}
         emit(final)
         log.finish({**final, "task": task})
         return result

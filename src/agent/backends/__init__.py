@@ -11,7 +11,7 @@ from agent.errors import UsageError
 
 if TYPE_CHECKING:
     from agent.config import BackendConfig
-    from agent.protocols import Backend
+    from agent.protocols import Backend, Event, EventSink
 
 REGISTRY = {
     "scripted": "agent.backends.scripted:ScriptedBackend",
@@ -56,3 +56,27 @@ def create_backend(config: BackendConfig) -> Backend:
         if (backend := plugin_backend(spec, config)) is not None:
             return backend
     return _load("litellm").from_config(config, spec)
+
+
+class UsageTally:
+    """Cache-token totals over a run's model_reply events, for run_finished."""
+
+    def __init__(self) -> None:
+        self.read = self.write = 0
+
+    def observe(self, event: Event) -> None:
+        """Add one event's cache tokens."""
+        if event.get("type") == "model_reply":
+            self.read += event.get("cache_read_tokens") or 0
+            self.write += event.get("cache_write_tokens") or 0
+
+    def totals(self) -> dict[str, int]:
+        """The fields run_finished carries."""
+        return {"cache_read_tokens": self.read, "cache_write_tokens": self.write}
+
+
+def bind_events(backend: Backend, emit: EventSink) -> UsageTally:
+    """Let a backend report its own events (retries) to the run's stream; returns the run's usage tally."""
+    if hasattr(backend, "on_event"):
+        backend.on_event = emit
+    return UsageTally()

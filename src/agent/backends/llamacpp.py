@@ -82,7 +82,7 @@ class LlamaCppBackend:
         import llama_cpp
 
         self.name = f"gguf:{model_path.name}"
-        self.config = config
+        self.config = config if config.max_reply_tokens else config.model_copy(update={"max_reply_tokens": 1024})
         self.reuse_cache = reuse_cache
         _check_memory(model_path)
         try:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.backends import bind_events
 from agent.chat.compaction import Compaction, compact_messages, estimate_tokens
 from agent.config import AgentConfig
 from agent.errors import AgentError, ToolError, UsageError
@@ -130,6 +131,7 @@ class Conversation:
         before, head_before = snapshot_tree(self.root), head(self.root)
         emit = self._observe(on_event)
         self.guard.run_id, self.guard.task, self.guard.emit = self.id, request, emit
+        bind_events(self.backend, emit)  # hosted: retry events reach the chat
         outcome = ChatAgent(self, emit).run(self.messages)
         close_dangling(self.messages)
         record = record_turn(self.root, before, head_before)

@@ -139,6 +139,12 @@ class ChatPrinter:
     def on_model_reply(self, e: dict[str, Any]) -> None:
         self.stream.end()
 
+    def on_retry(self, e: dict[str, Any]) -> None:
+        from agent.cli.render import retry_line
+
+        self.stream.end()
+        self.console.print(f"[yellow]{escape(retry_line(e))}[/]")
+
     def on_tool_call(self, e: dict[str, Any]) -> None:
         self.console.print(f"[cyan]● {escape(e['name'])}[/] {escape(call_summary(e['name'], e['arguments']))}")
 

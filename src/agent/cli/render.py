@@ -9,6 +9,11 @@ from rich.console import Console
 from rich.markup import escape
 
 
+def retry_line(e: dict[str, Any]) -> str:
+    """A retry event as the user reads it: "rate limited, retrying in 8 s (2/6)"."""
+    return f"{e['reason']}, retrying in {e['delay_s']:g} s ({e['attempt']}/{e['of']})"
+
+
 def short(value: Any, limit: int = 100) -> str:
     """A one-line preview of a value."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)
@@ -41,6 +46,9 @@ class EventPrinter:
     def on_tool_result(self, e: dict[str, Any]) -> None:
         mark = "[green]✓[/]" if e["ok"] else "[red]✗[/]"
         self.console.print(f"  {mark} {escape(short(e['output']))}")
+
+    def on_retry(self, e: dict[str, Any]) -> None:
+        self.console.print(f"  [yellow]{escape(retry_line(e))}[/]")
 
     def on_format_error(self, e: dict[str, Any]) -> None:
         self.console.print(f"  [yellow]! {escape(short(e['error'], 200))}[/]")

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+HOSTED_FLAGS = ("api_key_env", "reasoning_effort", "thinking_tokens")
 HELP = "Run a task headless on a repository and exit with its status (0 done, 1 failed/unverified, 2 usage, 3 limits, 130 interrupted)."
 
 
@@ -18,7 +19,7 @@ def _overrides(flags: dict[str, Any]) -> dict[str, Any]:
     if given.get("allow_test_edits"):
         permissions["test_edits"] = "allow"
     return {
-        "backend": {k: given[k] for k in ("model", "gpu_layers", "api_base") if k in given},
+        "backend": {k: given[k] for k in ("model", "gpu_layers", "api_base", *HOSTED_FLAGS) if k in given},
         "loop": {k: given[k] for k in ("max_steps", "budget_usd") if k in given},
         "permissions": permissions,
     }
@@ -34,6 +35,9 @@ def run(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve actions that would ask (shell commands).")] = False,
     gpu_layers: Annotated[int | None, typer.Option("--gpu-layers", help="llama.cpp layers to offload to the GPU.")] = None,
     api_base: Annotated[str | None, typer.Option("--api-base", help="Base URL of an OpenAI-compatible server.")] = None,
+    api_key_env: Annotated[str | None, typer.Option("--api-key-env", metavar="NAME", help="Variable holding the key for --api-base.")] = None,
+    reasoning_effort: Annotated[str | None, typer.Option("--reasoning-effort", help="minimal | low | medium | high (reasoning models).")] = None,
+    thinking_tokens: Annotated[int | None, typer.Option("--thinking-tokens", help="Claude extended-thinking budget.")] = None,
     allow_test_edits: Annotated[bool, typer.Option("--allow-test-edits", help="Let the task change tests (still reported).")] = False,
     worktree: Annotated[bool, typer.Option("--worktree", help="Run in its own git worktree on branch agent/<id>.")] = False,
     detach: Annotated[bool, typer.Option("--detach", help="Start in the background (implies --worktree) and print the id.")] = False,
@@ -52,7 +56,8 @@ def run(
 
     overrides = _overrides({
         "model": _absolute_model(model), "max_steps": max_steps, "budget_usd": budget_usd, "gpu_layers": gpu_layers,
-        "api_base": api_base, "yes": yes, "allow_test_edits": allow_test_edits,
+        "api_base": api_base, "api_key_env": api_key_env, "reasoning_effort": reasoning_effort,
+        "thinking_tokens": thinking_tokens, "yes": yes, "allow_test_edits": allow_test_edits,
     })
     if resume or tasks or worktree or detach:  # runs kept apart from the user's checkout (agent.runs.registry)
         from agent.cli.commands.runs import start
@@ -68,6 +73,8 @@ def run(
     info = registry.prepare(root, task or "", overrides, worktree=False)
     signal.signal(signal.SIGTERM, _interrupt)
     result = session.run(task or "", event_sink(as_json), run_id=info.id)
+    if result.outcome.usage_error:
+        fail(result.outcome.summary, 2)
     raise typer.Exit(result.exit_code)
 
 

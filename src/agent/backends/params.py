@@ -1,0 +1,94 @@
+"""What to send to a litellm model: its key, its limits and only the parameters it supports."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from agent.config import BackendConfig
+from agent.errors import UsageError
+
+# The variable that holds each provider's key; a key is only ever sent to its own provider's endpoint.
+KEY_VARS = {
+    "openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "openrouter": "OPENROUTER_API_KEY",
+    "gemini": "GEMINI_API_KEY", "mistral": "MISTRAL_API_KEY", "deepseek": "DEEPSEEK_API_KEY",
+    "groq": "GROQ_API_KEY", "xai": "XAI_API_KEY", "together_ai": "TOGETHERAI_API_KEY",
+}
+KEYLESS = ("ollama", "ollama_chat", "lm_studio", "hosted_vllm", "llamafile")  # local servers
+DEFAULT_REPLY_TOKENS = 4096  # a model whose limit litellm does not know
+REPLY_TOKENS_CAP = 32000  # enough for any file written in one call; more only costs latency
+DEFAULT_WINDOW = 32768
+
+
+@dataclass
+class ModelInfo:
+    """What litellm knows of a model (None where it does not)."""
+
+    provider: str
+    max_output: int | None
+    window: int | None
+    reasoning: bool
+    tool_calls: bool | None
+    input_price: float | None
+
+    @classmethod
+    def lookup(cls, litellm: Any, model: str, provider: str) -> ModelInfo:
+        """Model info from litellm's local map; an unmapped model gets Nones."""
+        try:
+            info = litellm.get_model_info(model)
+        except Exception:  # unmapped (a local server, a new model)
+            info = {}
+        price = info.get("input_cost_per_token")
+        return cls(provider, info.get("max_output_tokens") or None, info.get("max_input_tokens") or None,
+                   bool(info.get("supports_reasoning")), info.get("supports_function_calling"),
+                   price if price or provider in KEYLESS else None)
+
+
+def check_api_base(url: str) -> str:
+    """`url` if it is an http(s) URL with a host, else a UsageError."""
+    parsed = urlparse(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise UsageError(f"api_base {url!r} is not an http(s) URL (e.g. http://127.0.0.1:8000/v1)")
+    return url.strip()
+
+
+def resolve_key(config: BackendConfig, provider: str) -> str | None:
+    """The key to send to `config.api_base`: --api-key-env NAME, else the provider's own variable.
+
+    Without an api_base litellm reads the provider's own variable itself and sends it to that provider only.
+    """
+    if config.api_key_env:
+        value = os.environ.get(config.api_key_env)
+        if not value:
+            raise UsageError(f"api_key_env names {config.api_key_env}, which is not set in the environment")
+        return value
+    if not config.api_base:
+        return None
+    own = KEY_VARS.get(provider)
+    return (os.environ.get(own) if own else None) or "no-key"  # local servers usually take any key
+
+
+def reply_tokens(config: BackendConfig, info: ModelInfo) -> int:
+    """Output-token cap: the configured one, else the model's own limit (capped), else a default."""
+    if config.max_reply_tokens:
+        return config.max_reply_tokens
+    if info.max_output:
+        return min(info.max_output, REPLY_TOKENS_CAP)
+    return DEFAULT_REPLY_TOKENS
+
+
+def request_params(config: BackendConfig, info: ModelInfo, supported: list[str]) -> dict[str, Any]:
+    """Sampling and reasoning parameters the model supports; litellm drops any others (drop_params)."""
+    params: dict[str, Any] = {"max_tokens": reply_tokens(config, info), "drop_params": True}
+    if "temperature" in supported and not info.reasoning and not config.thinking_tokens:
+        params["temperature"] = config.temperature  # reasoning models accept only their default
+    if config.reasoning_effort and "reasoning_effort" in supported:
+        params["reasoning_effort"] = config.reasoning_effort
+    if config.thinking_tokens and "thinking" in supported:
+        params["thinking"] = {"type": "enabled", "budget_tokens": config.thinking_tokens}
+        params["max_tokens"] = max(params["max_tokens"], config.thinking_tokens + 1024)
+    if info.provider in ("ollama", "ollama_chat") and config.num_ctx:
+        params["num_ctx"] = config.num_ctx
+    return params

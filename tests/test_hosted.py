@@ -1,0 +1,169 @@
+"""Hosted models through the real CLI against the fake provider: retries, cut replies, keys, reasoning, caching."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import agent_cli, init_repo
+from fake_provider import FakeProvider
+
+FAST = {"AGENT_BACKEND__RETRY_BASE_S": "0.05", "AGENT_MEMORY__ENABLED": "false", "AGENT_CONTEXT__MAP_TOKENS": "0"}
+CLAUDE = "anthropic/claude-sonnet-4-5"
+
+
+def run(repo: Path, fp: FakeProvider, model: str, *args: str,
+        env: dict[str, str] | None = None) -> tuple[Any, list[dict[str, Any]]]:
+    """`agent run --json` against the fake provider; returns the process and its events."""
+    base = fp.anthropic_url if model.startswith("anthropic/") else fp.openai_url
+    full_env = {**os.environ, "OPENAI_API_KEY": "sk-openai-dummy", **FAST, **(env or {})}
+    proc = agent_cli("run", "do the task", "--repo", str(repo), "--model", model, "--api-base", base, "--json", *args,
+                     env=full_env, timeout=120)
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    return proc, events
+
+
+def of_type(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["type"] == kind]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return init_repo(tmp_path / "repo", {"a.py": "x = 1\n"})
+
+
+def test_openai_429_500_and_reset_are_retried_with_events(repo: Path) -> None:
+    with FakeProvider() as fp:
+        fp.push({"error": 429, "retry_after": 1}, {"error": 500}, {"reset_after": 3})
+        proc, events = run(repo, fp, "openai/x")
+    assert proc.returncode == 0, proc.stderr
+    retries = of_type(events, "retry")
+    assert [r["reason"] for r in retries] == ["rate limited", "server error", "stream dropped"]
+    assert [(r["attempt"], r["of"]) for r in retries] == [(1, 6), (2, 6), (3, 6)]
+    assert 1.0 <= retries[0]["delay_s"] <= 1.2  # Retry-After honoured
+    assert retries[1]["delay_s"] <= 0.1  # exponential from retry_base_s, with jitter
+    assert len(fp.requests) == 4  # the SDK's own hidden retries are off: every request is one of ours
+    assert of_type(events, "run_finished")[0]["status"] == "done"
+
+
+def test_anthropic_overloaded_twice_then_done_with_its_own_key(repo: Path) -> None:
+    with FakeProvider() as fp:
+        fp.push({"error": 529}, {"error": 529})
+        proc, events = run(repo, fp, CLAUDE, env={"ANTHROPIC_API_KEY": "sk-ant-real"})
+    assert proc.returncode == 0, proc.stderr
+    assert [r["reason"] for r in of_type(events, "retry")] == ["overloaded", "overloaded"]
+    headers = [r["headers"] for r in fp.requests]
+    assert all(h.get("x-api-key") == "sk-ant-real" and "authorization" not in h for h in headers)
+    assert all("sk-openai-dummy" not in json.dumps(h) for h in headers)  # the OpenAI key stays home
+
+
+def test_retries_run_out_and_the_run_ends_error(repo: Path) -> None:
+    with FakeProvider() as fp:
+        fp.push(*[{"error": 429, "retry_after": 0}] * 3)
+        proc, events = run(repo, fp, "openai/x", env={"AGENT_BACKEND__RETRIES": "2"})
+    assert len(fp.requests) == 3 and len(of_type(events, "retry")) == 2
+    assert of_type(events, "run_finished")[0]["status"] == "error" and proc.returncode == 1
+
+
+def test_stalled_stream_hits_the_idle_timeout_and_is_retried(repo: Path) -> None:
+    with FakeProvider() as fp:
+        fp.push({"stall": 5, "text": "never mind"})
+        proc, events = run(repo, fp, "openai/x", env={"AGENT_BACKEND__STREAM_IDLE_S": "0.5"})
+    assert proc.returncode == 0, proc.stderr
+    assert of_type(events, "retry")[0]["reason"] in ("timed out", "stream dropped", "connection failed")
+    assert len(fp.requests) == 2
+
+
+def test_bad_key_is_one_line_exit_2_and_never_retried(repo: Path) -> None:
+    with FakeProvider() as fp:
+        fp.push({"error": 401})
+        proc, events = run(repo, fp, "openai/x")
+    assert len(fp.requests) == 1 and not of_type(events, "retry")
+    assert proc.returncode == 2
+    assert "refused the API key" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_cut_reply_is_explained_and_the_model_goes_on(repo: Path) -> None:
+    big = {"path": "big.py", "content": "print('line')\n" * 400}
+    with FakeProvider() as fp:
+        fp.push({"finish": "length", "calls": [{"name": "write_file", "arguments": big}]})
+        proc, events = run(repo, fp, "openai/x")
+    assert proc.returncode == 0, proc.stderr
+    assert fp.requests[0]["body"]["max_tokens"] == 4096  # an unmapped model: not the old fixed 1,024
+    told = json.dumps(fp.requests[1]["body"]["messages"])
+    assert "cut off at the output limit (4096 tokens)" in told and "in parts" in told
+    assert of_type(events, "model_reply")[0]["finish_reason"] == "length"
+    assert not (repo / "big.py").exists()  # the cut call is never run
+
+
+@pytest.mark.parametrize("api_base", ["not a url", "ftp://host/v1", "http://"])
+def test_api_base_not_a_url(repo: Path, api_base: str) -> None:
+    proc = agent_cli("run", "t", "--repo", str(repo), "--model", "openai/x", "--api-base", api_base,
+                     env={**os.environ, **FAST})
+    assert proc.returncode == 2 and "is not an http(s) URL" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_api_key_env_sends_that_key_and_a_missing_one_is_refused(repo: Path) -> None:
+    with FakeProvider() as fp:
+        proc, _ = run(repo, fp, "openai/x", "--api-key-env", "MY_SERVER_KEY", env={"MY_SERVER_KEY": "sk-mine"})
+        assert proc.returncode == 0, proc.stderr
+        assert fp.requests[0]["headers"]["authorization"] == "Bearer sk-mine"
+        proc, _ = run(repo, fp, "openai/x", "--api-key-env", "UNSET_KEY_XYZ")
+        assert proc.returncode == 2 and "UNSET_KEY_XYZ" in proc.stderr and len(fp.requests) == 1
+
+
+def test_repo_config_pointing_elsewhere_sends_nothing(repo: Path) -> None:
+    with FakeProvider() as fp:
+        (repo / ".agent").mkdir()
+        (repo / ".agent" / "config.toml").write_text(f'[backend]\nmodel = "openai/x"\napi_base = "{fp.openai_url}"\n')
+        proc = agent_cli("run", "t", "--repo", str(repo), env={**os.environ, **FAST, "OPENAI_API_KEY": "sk-secret"})
+    assert proc.returncode == 2 and "backend.api_base" in proc.stderr
+    assert fp.requests == []
+
+
+def test_reasoning_model_gets_no_temperature_and_its_effort(repo: Path) -> None:
+    with FakeProvider() as fp:
+        proc, _ = run(repo, fp, "openai/o4-mini", "--reasoning-effort", "high")
+    assert proc.returncode == 0, proc.stderr
+    body = fp.requests[0]["body"]
+    assert "temperature" not in body and body["reasoning_effort"] == "high"
+
+
+def test_claude_thinking_kept_verbatim_caching_and_no_placeholder(repo: Path) -> None:
+    with FakeProvider() as fp:
+        read = {"name": "read_file", "arguments": {"path": "a.py"}}
+        fp.push({"thinking": "Let me look at a.py first.", "calls": [read]}, {"calls": [read]})
+        proc, events = run(repo, fp, CLAUDE, "--thinking-tokens", "2048", env={"ANTHROPIC_API_KEY": "k"})
+    assert proc.returncode == 0, proc.stderr
+    first, second = (r["body"] for r in fp.requests[:2])
+    assert first["thinking"] == {"type": "enabled", "budget_tokens": 2048} and "temperature" not in first
+    assistant = next(m for m in second["messages"] if m["role"] == "assistant")
+    assert assistant["content"][0] == {"type": "thinking", "thinking": "Let me look at a.py first.",
+                                       "signature": "sig-" + "A" * 40}
+    assert "Empty message content" not in json.dumps([r["body"] for r in fp.requests])
+    # cache breakpoints: the last tool, the system prompt, and the latest message
+    assert first["tools"][-1].get("cache_control") == {"type": "ephemeral"}
+    assert first["system"][-1].get("cache_control") == {"type": "ephemeral"}
+    assert second["messages"][-1]["content"][-1]["type"] == "tool_result"
+    assert second["messages"][-1]["content"][-1].get("cache_control") == {"type": "ephemeral"}
+    finished = of_type(events, "run_finished")[0]
+    replies = of_type(events, "model_reply")
+    assert replies[0]["cache_write_tokens"] > 0 and replies[1]["cache_read_tokens"] > 0
+    assert finished["cache_read_tokens"] == sum(r["cache_read_tokens"] for r in replies) > 0
+
+
+def test_parallel_calls_without_ids_each_get_their_result(repo: Path) -> None:
+    with FakeProvider() as fp:
+        fp.push({"calls": [{"name": "read_file", "arguments": {"path": "a.py"}, "id": None},
+                           {"name": "read_file", "arguments": {"path": "a.py"}, "id": None}]})
+        proc, events = run(repo, fp, "openai/x")
+    assert proc.returncode == 0, proc.stderr
+    results = of_type(events, "tool_result")
+    assert len(results) >= 2 and results[0]["ok"] and results[1]["ok"] and results[0]["id"] != results[1]["id"]
+    tool_ids = [m["tool_call_id"] for m in fp.requests[1]["body"]["messages"] if m["role"] == "tool"]
+    assert len(set(tool_ids)) == 2
