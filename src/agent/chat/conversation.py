@@ -6,6 +6,7 @@ No terminal I/O: the REPL renders the events and the values returned here.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -190,12 +191,15 @@ class Conversation:
             matches = (
                 [pattern]
                 if pattern in known
-                else [f for f in known if Path(f).match(pattern) or f.startswith(pattern.rstrip("/") + "/")]
+                else [f for f in known if fnmatch.fnmatchcase(f, pattern) or f.startswith(pattern.rstrip("/") + "/")]
             )
             if not matches:
                 raise UsageError(f"no such file in the repository: {pattern}")
+            binary = [f for f in matches if _is_binary(self.root / f)]
+            if binary and len(matches) == 1:
+                raise UsageError(f"{binary[0]} is a binary file; only text files can go into the chat")
             for path in matches:
-                if path not in self.files:
+                if path not in self.files and path not in binary:
                     self.files.append(path)
                     self.ws.in_play.add(path)
                     added.append(path)
@@ -295,6 +299,15 @@ def unified_diff(path: str, old: str | None, new: str | None) -> str:
             a, b, "/dev/null" if old is None else f"a/{path}", "/dev/null" if new is None else f"b/{path}"
         )
     )
+
+
+def _is_binary(path: Path) -> bool:
+    """A NUL byte in the first 8 KiB, as git judges it."""
+    try:
+        with path.open("rb") as fh:
+            return b"\0" in fh.read(8192)
+    except OSError:
+        return False
 
 
 def _edit_paths(arguments: dict[str, Any]) -> list[str]:

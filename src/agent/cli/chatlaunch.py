@@ -20,6 +20,7 @@ HINT = "/help for commands · @file adds a file · Alt-Enter for a new line · C
 def parse(argv: list[str]) -> argparse.Namespace:
     """The options of `agent chat` (mirrors agent.cli.commands.chat)."""
     parser = argparse.ArgumentParser(prog="agent chat", add_help=False)
+    parser.add_argument("message", nargs="*")
     parser.add_argument("--repo", "-r", type=Path, default=Path("."))
     parser.add_argument("--model", "-m")
     parser.add_argument("--yes", "-y", action="store_true")
@@ -32,10 +33,18 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     """`agent chat` from the console script; returns the exit code."""
     a = parse(argv)
-    return launch(a.repo, a.model, a.yes, a.resume, a.gpu_layers, a.api_base)
+    return launch(a.repo, a.model, a.yes, a.resume, a.gpu_layers, a.api_base, " ".join(a.message))
 
 
-def launch(repo: Path, model: str | None, yes: bool, resume: bool, gpu_layers: int | None, api_base: str | None) -> int:
+def launch(  # noqa: PLR0913 - the command's options, one each
+    repo: Path,
+    model: str | None,
+    yes: bool,
+    resume: bool,
+    gpu_layers: int | None,
+    api_base: str | None,
+    message: str = "",
+) -> int:
     """Check the terminal and the repository, paint the prompt, run the REPL; returns the exit code."""
     from agent.errors import UsageError
     from agent.workspace import find_repo_root
@@ -69,7 +78,7 @@ def launch(repo: Path, model: str | None, yes: bool, resume: bool, gpu_layers: i
     try:
         from agent.cli.repl import main as repl_main
 
-        return repl_main(root, overrides, resume, label)
+        return repl_main(root, overrides, resume, label, message)
     finally:
         restore()
 

@@ -106,20 +106,26 @@ def call_summary(name: str, arguments: dict[str, Any]) -> str:
     return short(arguments, 100) if arguments else ""
 
 
-def fold(output: str, lines: int) -> str:
-    """The first `lines` lines of a result and how many more there are."""
+def fold(output: str, lines: int, number: int | None = None) -> str:
+    """The first `lines` lines of a result, how many more there are, and how to see it whole (/show N)."""
     rows = output.rstrip().splitlines() or [""]
-    shown = " ⏎ ".join(short(r, 120) for r in rows[: max(lines, 1)])
-    return shown + (f"  [dim](+{len(rows) - lines} lines)[/]" if len(rows) > lines else "")
+    head = rows[: max(lines, 1)]
+    shown = " ⏎ ".join(short(r, 120) for r in head)
+    hidden = len(rows) - len(head)
+    parts = [f"+{hidden} lines"] if hidden > 0 else []
+    if number and (hidden > 0 or any(len(r) > 120 for r in head)):
+        parts.append(f"/show {number}")
+    return shown + (f"  [dim]({' · '.join(parts)})[/]" if parts else "")
 
 
 class ChatPrinter:
     """Renders one turn's events."""
 
-    def __init__(self, console: Console, fold_lines: int = 1):
+    def __init__(self, console: Console, fold_lines: int = 1, results: list[tuple[str, str]] | None = None):
         self.console, self.fold_lines = console, fold_lines
         self.stream = MarkdownStream(console)
         self.streamed = ""
+        self.results = results if results is not None else []  # (tool, output) of the session, for /show N
 
     def __call__(self, event: dict[str, Any]) -> None:
         """Render one event."""
@@ -146,8 +152,9 @@ class ChatPrinter:
         if e["ok"] and e["name"] in DIFF_SHOWN:  # the file_diff event that follows shows the change
             self.console.print(f"  {mark} {escape(short(e['output'].splitlines()[0] if e['output'] else ''))}")
             return
+        self.results.append((e["name"], e["output"]))
         lines = self.fold_lines if e["ok"] else max(self.fold_lines, 3)
-        self.console.print(f"  {mark} {fold(escape(e['output']), lines)}", highlight=False)
+        self.console.print(f"  {mark} {fold(escape(e['output']), lines, len(self.results))}", highlight=False)
 
     def on_files_added(self, e: dict[str, Any]) -> None:
         self.console.print(f"[dim]added {escape(', '.join(e['paths']))} to the chat[/]")

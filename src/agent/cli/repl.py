@@ -6,6 +6,9 @@ loaded by a background thread while the user types, and the first request waits 
 
 from __future__ import annotations
 
+import os
+import re
+import select
 import subprocess
 import sys
 import threading
@@ -17,6 +20,7 @@ from typing import Any
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
+from prompt_toolkit.filters import is_searching
 from prompt_toolkit.formatted_text import HTML
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
@@ -41,6 +45,11 @@ COMMAND_NAMES = [
 ]
 FILE_COMMANDS = ("/add ", "/drop ")
 APPROVAL_ANSWERS = {"y": "yes", "yes": "yes", "n": "no", "no": "no", "": "no", "a": "always", "always": "always"}
+ESCAPES = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|O.|.)")  # keys typed ahead as terminal sequences
+
+
+class LoadFailed(Exception):
+    """The background load failed while the first prompt was open."""
 
 
 class ChatCompleter(Completer):
@@ -71,7 +80,7 @@ class ChatCompleter(Completer):
 def _bindings() -> KeyBindings:
     keys = KeyBindings()
 
-    @keys.add("enter")
+    @keys.add("enter", filter=~is_searching)  # while searching history (Ctrl-R), Enter accepts the match
     def _submit(event: KeyPressEvent) -> None:
         buffer = event.current_buffer
         if buffer.document.text_before_cursor.endswith("\\"):  # a trailing backslash continues the line
@@ -90,8 +99,11 @@ def _bindings() -> KeyBindings:
 class Repl:
     """The chat loop: read a line, run a slash command or a turn, render, repeat."""
 
-    def __init__(self, root: Path, overrides: dict[str, Any], resume: bool, model_label: str):
+    def __init__(self, root: Path, overrides: dict[str, Any], resume: bool, model_label: str, first: str = ""):
         self.root, self.overrides, self.resume, self.model_label = root, overrides, resume, model_label
+        self.first_message = first.strip()
+        self.typeahead = ""  # typed during a step and drained before an approval: the next prompts' input
+        self.results: list[tuple[str, str]] = []  # every tool result of the session, for /show N
         self.ready = threading.Event()
         self.conv: Any = None
         self.console: Any = None
@@ -140,45 +152,84 @@ class Repl:
             self.ready.set()
             app = self.session.app
             if app.is_running and app.loop is not None:
-                app.loop.call_soon_threadsafe(app.invalidate)
+                if self.load_error is not None:  # refuse up front, not after the user's first request
+                    app.loop.call_soon_threadsafe(lambda: app.exit(exception=LoadFailed()))
+                else:
+                    app.loop.call_soon_threadsafe(app.invalidate)
 
     def wait(self) -> bool:
-        """Wait for the background load; False (after saying why) when it failed."""
+        """Wait for the background load; False (after saying why) when it failed. Ctrl-C leaves it loading."""
         if not self.ready.is_set():
-            _write(f"\x1b[2mloading {self.model_label}…\x1b[0m\n")
-            self.ready.wait()
+            _write(f"\x1b[2mloading {self.model_label}… (Ctrl-C to cancel the request)\x1b[0m\n")
+            while not self.ready.wait(0.1):
+                pass
         if self.load_error is not None:
-            _write(f"agent: error: {self.load_error}\n")
+            sys.stderr.write(f"agent: error: {self.load_error}\n")
+            sys.stderr.flush()
             return False
         return True
 
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self) -> int:
-        """Read and act until /exit or Ctrl-D; returns the exit code."""
+        """Read and act until /exit or Ctrl-D; returns the exit code (2: the model or config was refused)."""
         first = True
+        if self.first_message:  # `agent chat "message"`: the first request is already given
+            self.start_loading()
+            first = False
+            code = self.act(self.first_message)
+            if code is not None:
+                return code
         while True:
             try:
-                text = self.session.prompt(HTML("<b>›</b> "), pre_run=self.start_loading if first else None)
+                text = self._next_line(first)
             except KeyboardInterrupt:
                 continue
             except EOFError:
                 break
+            except LoadFailed:
+                self.wait()
+                return 2
             finally:
                 first = False
-            text = text.strip()
-            if not text:
-                continue
-            if not self.wait():
-                return 1
-            if text.startswith("/"):
-                from agent.cli.slash import dispatch
-
-                if dispatch(self, text):
-                    break
-            else:
-                self.run_turn(text)
+            code = self.act(text.strip())
+            if code is not None:
+                return code
+        self._goodbye()
         return 0
+
+    def _next_line(self, first: bool) -> str:
+        """A line typed ahead during an approval (sent as it was typed), else one read at the prompt."""
+        if "\n" in self.typeahead:
+            line, _, self.typeahead = self.typeahead.partition("\n")
+            _write(f"\x1b[1m›\x1b[0m {line}\n")
+            return line
+        default, self.typeahead = self.typeahead, ""
+        return self.session.prompt(HTML("<b>›</b> "), default=default, pre_run=self.start_loading if first else None)
+
+    def act(self, text: str) -> int | None:
+        """Act on one line: a slash command, `!cmd`, `#note` or a request; an exit code ends the REPL."""
+        if not text:
+            return None
+        try:
+            if not self.wait():
+                return 2
+        except KeyboardInterrupt:
+            _write("\x1b[33minterrupted\x1b[0m — still loading; your request was not sent\n")
+            return None
+        if text.startswith("/") or text[0] in "!#":
+            from agent.cli.slash import dispatch
+
+            if dispatch(self, text):
+                self._goodbye()
+                return 0
+        else:
+            self.run_turn(text)
+        return None
+
+    def _goodbye(self) -> None:
+        if self.conv is not None and self.conv.turn_starts:
+            self.console.print(f"[dim]session {self.conv.id} saved · agent chat --resume continues it[/]")
 
     def run_turn(self, text: str) -> None:
         """Send one request; Ctrl-C stops the step and the conversation goes on."""
@@ -186,7 +237,9 @@ class Repl:
         from agent.cli.chatrender import ChatPrinter
         from agent.errors import AgentError
 
-        self.printer = ChatPrinter(self.console, self.conv.config.chat.fold_lines)
+        self._warn_mentions(text)
+        self.printer = ChatPrinter(self.console, self.conv.config.chat.fold_lines, self.results)
+        started = (time.monotonic(), self.conv.tokens_in, self.conv.tokens_out, self.conv.cost_usd)
         try:
             result = self.conv.turn(text, self.printer)
         except KeyboardInterrupt:
@@ -201,6 +254,36 @@ class Repl:
         finally:
             self.printer.end()
         self._report(result)
+        self._turn_line(*started)
+
+    def _warn_mentions(self, text: str) -> None:
+        """Say which @mentions name no file (they go to the model as plain text)."""
+        from rich.markup import escape
+
+        from agent.chat.conversation import MENTION
+
+        known = set(self.conv.ws.files())
+        for mention in dict.fromkeys(m.rstrip(".,;:") for m in MENTION.findall(text)):
+            folder = mention.rstrip("/") + "/"
+            if mention in known:
+                continue
+            if any(f.startswith(folder) for f in known):
+                self.console.print(f"[dim]@{escape(mention)} is a folder: /add {escape(folder)} adds its files[/]")
+            elif "." in mention or "/" in mention:
+                self.console.print(f"[yellow]@{escape(mention)}: no such file in the repository (sent as text)[/]")
+
+    def _turn_line(self, t0: float, tokens_in: int, tokens_out: int, cost: float) -> None:
+        """One dim line per turn: tokens in and out, cost and time of this turn."""
+        conv = self.conv
+        self.console.print(
+            f"[dim]{conv.tokens_in - tokens_in:,} tokens in · {conv.tokens_out - tokens_out:,} out · "
+            f"${conv.cost_usd - cost:.4f} · {time.monotonic() - t0:.1f} s[/]"
+        )
+
+    def _keep_typeahead(self) -> None:
+        """Move what was typed during the step out of the input queue: it goes to the next prompts, as typed."""
+        text = ESCAPES.sub("", _drain_stdin()).replace("\r\n", "\n").replace("\r", "\n")
+        self.typeahead += "".join(ch for ch in text if ch == "\n" or ch.isprintable())
 
     def _report(self, result: Any) -> None:
         from rich.markup import escape
@@ -213,6 +296,8 @@ class Repl:
             from rich.markdown import Markdown
 
             self.console.print(Markdown(result.summary))
+        elif not result.summary.strip() and not self.printer.streamed.strip():
+            self.console.print("[dim](the model gave an empty reply)[/]")
         if result.files_changed:
             self.console.print(
                 f"[dim]changed {escape(', '.join(result.files_changed))} · /undo reverts · /diff shows[/]"
@@ -226,11 +311,17 @@ class Repl:
             return True
         if self.printer is not None:
             self.printer.end()
+        self._keep_typeahead()  # text typed during the step is never taken as the answer
+        if self.typeahead:
+            _write("\x1b[2m(what you typed is kept for your next message)\x1b[0m\n")
         label = "run" if kind == "shell" else kind
         while True:
-            answer = self.asker.prompt(
-                HTML(f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail)}</b>? [y]es / [n]o / [a]lways: ")
-            )
+            try:
+                answer = self.asker.prompt(
+                    HTML(f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail)}</b>? [y]es / [n]o / [a]lways: ")
+                )
+            except EOFError:  # Ctrl-D at the question: no
+                answer = "n"
             choice = APPROVAL_ANSWERS.get(answer.strip().lower())
             if choice:
                 break
@@ -273,6 +364,22 @@ def _history(root: Path) -> Any:
         return InMemoryHistory()
 
 
+def _drain_stdin() -> str:
+    """Read whatever is waiting on the terminal without blocking."""
+    if not sys.stdin.isatty():
+        return ""
+    fd, chunks = sys.stdin.fileno(), []
+    try:
+        while select.select([fd], [], [], 0)[0]:
+            data = os.read(fd, 4096)
+            if not data:
+                break
+            chunks.append(data)
+    except OSError:
+        pass
+    return b"".join(chunks).decode(errors="replace")
+
+
 def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -282,6 +389,6 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
-def main(root: Path, overrides: dict[str, Any], resume: bool, model_label: str) -> int:
+def main(root: Path, overrides: dict[str, Any], resume: bool, model_label: str, first: str = "") -> int:
     """Run the REPL in this terminal; returns the exit code."""
-    return Repl(root, overrides, resume, model_label).run()
+    return Repl(root, overrides, resume, model_label, first).run()

@@ -14,7 +14,8 @@ import typer
 HELP = "Chat with the agent about a repository: streamed answers, edits shown as diffs, /help for commands."
 
 
-def chat(
+def chat(  # noqa: PLR0913 - the command's options, one each
+    message: Annotated[list[str] | None, typer.Argument(help="A first request to send at once.")] = None,
     repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="local | gguf:PATH | scripted:PATH | a litellm model.")
@@ -31,4 +32,4 @@ def chat(
     """Start the interactive chat."""
     from agent.cli.chatlaunch import launch
 
-    raise typer.Exit(launch(repo, model, yes, resume, gpu_layers, api_base))
+    raise typer.Exit(launch(repo, model, yes, resume, gpu_layers, api_base, " ".join(message or [])))
