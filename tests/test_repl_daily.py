@@ -170,3 +170,13 @@ def test_ctrl_d_at_an_approval_is_a_no(tmp_path: Path) -> None:
     assert "EOFError" not in ANSI.sub("", child.before)
     assert finish(child) == 0
     assert not (repo / "nope.txt").exists()
+
+
+def test_a_spinner_with_elapsed_time_shows_while_a_tool_runs(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(repo, [{"tool_calls": [call("run_shell", command="sleep 2")]}, {"content": "slept"}], "--yes")
+    child.expect(PROMPT)
+    child.sendline("sleep a bit")
+    child.expect(r"running run_shell… [12]s")
+    child.expect("slept")
+    assert finish(child) == 0
