@@ -180,3 +180,31 @@ def test_a_spinner_with_elapsed_time_shows_while_a_tool_runs(tmp_path: Path) -> 
     child.expect(r"running run_shell… [12]s")
     child.expect("slept")
     assert finish(child) == 0
+
+
+def test_approvals_say_why_take_a_pattern_save_it_and_take_a_message(tmp_path: Path, isolated_home: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(
+        repo,
+        [
+            {"tool_calls": [call("run_shell", command="touch a.txt")]},
+            {"tool_calls": [call("run_shell", command="touch b.txt")]},
+            {"tool_calls": [call("run_shell", command="rm calc/ops.py")]},
+            {"content": "understood"},
+        ],
+    )
+    child.expect(PROMPT)
+    child.sendline("make files")
+    child.expect(r"allow run.*touch a\.txt.*not known to be read-only.*\[s\] same, saved")
+    child.sendline("s")
+    child.expect(r"saved: permissions\.shell_allow \+= 'touch \*'")
+    child.expect(r"allow run.*rm calc/ops\.py")  # touch b.txt went through on the pattern, unasked
+    child.sendline("no, use git rm instead")
+    child.expect("understood")
+    assert finish(child) == 0
+    assert (repo / "a.txt").exists() and (repo / "b.txt").exists() and (repo / "calc/ops.py").exists()
+    config = (isolated_home / "config" / "agent" / "config.toml").read_text()
+    assert "touch *" in config and "shell_allow" in config
+    session = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
+    tool = [m["content"] for m in session["messages"] if m["role"] == "tool"]
+    assert "no, use git rm instead" in tool[-1]

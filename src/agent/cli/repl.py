@@ -6,6 +6,7 @@ loaded by a background thread while the user types, and the first request waits 
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import select
@@ -46,6 +47,45 @@ COMMAND_NAMES = [
 FILE_COMMANDS = ("/add ", "/drop ")
 APPROVAL_ANSWERS = {"y": "yes", "yes": "yes", "n": "no", "no": "no", "": "no", "a": "always", "always": "always"}
 ESCAPES = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|O.|.)")  # keys typed ahead as terminal sequences
+
+
+WHY = {
+    "shell": "not known to be read-only",
+    "edit": "a file that is not in the chat",
+    "test": "runs the tests",
+    "tool": "this tool needs approval",
+}
+
+
+def command_pattern(command: str) -> str:
+    """The pattern "always" may cover for a command: its program (and subcommand or module) then `*`."""
+    words = command.split()
+    if not words:
+        return command
+    keep = 3 if len(words) > 2 and words[1] == "-m" else 2 if len(words) > 1 and words[0] in SUBCOMMANDS else 1
+    return " ".join(words[:keep]) + " *"
+
+
+SUBCOMMANDS = {"git", "npm", "yarn", "pnpm", "cargo", "go", "uv", "pip", "make", "docker", "poetry"}
+
+
+def save_shell_allow(pattern: str) -> Path:
+    """Add `pattern` to permissions.shell_allow in the user's config file (kept as it was otherwise)."""
+    import tomlkit
+
+    from agent.config import user_config_path
+
+    path = user_config_path()
+    doc = tomlkit.parse(path.read_text()) if path.exists() else tomlkit.document()
+    table = doc.setdefault("permissions", tomlkit.table())
+    allowed = table.setdefault("shell_allow", tomlkit.array())
+    if pattern not in allowed:
+        allowed.append(pattern)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from agent.atomic import atomic_write_text
+
+    atomic_write_text(path, tomlkit.dumps(doc))
+    return path
 
 
 class LoadFailed(Exception):
@@ -109,6 +149,7 @@ class Repl:
         self.console: Any = None
         self.load_error: Exception | None = None
         self.always: set[tuple[str, str]] = set()
+        self.patterns: set[str] = set()  # "always" for a command pattern, e.g. "pytest *"
         self.printer: Any = None
         self._files: tuple[float, list[str]] = (0.0, [])
         history = _history(root)
@@ -306,28 +347,49 @@ class Repl:
     # -- approvals and status ------------------------------------------------------------------
 
     def approve(self, kind: str, detail: str) -> bool:
-        """Ask yes / no / always; `always` holds for this action for the rest of the session."""
-        if (kind, detail) in self.always:
+        """Ask yes / no / always (this action, or a pattern; saved to the user's config with `s`).
+
+        Any other answer is a no with a message: the model sees it as the reason, and can do that instead.
+        """
+        pattern = command_pattern(detail) if kind == "shell" else None
+        if (kind, detail) in self.always or (pattern and any(fnmatch.fnmatchcase(detail, p) for p in self.patterns)):
             return True
         if self.printer is not None:
             self.printer.end()
         self._keep_typeahead()  # text typed during the step is never taken as the answer
         if self.typeahead:
             _write("\x1b[2m(what you typed is kept for your next message)\x1b[0m\n")
-        label = "run" if kind == "shell" else kind
-        while True:
-            try:
-                answer = self.asker.prompt(
-                    HTML(f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail)}</b>? [y]es / [n]o / [a]lways: ")
-                )
-            except EOFError:  # Ctrl-D at the question: no
-                answer = "n"
-            choice = APPROVAL_ANSWERS.get(answer.strip().lower())
-            if choice:
-                break
+        answer = self._ask(kind, detail, pattern)
+        choice = APPROVAL_ANSWERS.get(answer.lower())
+        if choice is None and pattern and answer.lower() in ("p", "s"):
+            self.patterns.add(pattern)
+            if answer.lower() == "s":
+                _write(f"\x1b[2msaved: permissions.shell_allow += {pattern!r} in {save_shell_allow(pattern)}\x1b[0m\n")
+            return True
+        if choice is None:  # "no, do this instead"
+            from agent.errors import PermissionDenied
+
+            raise PermissionDenied(f"the user declined ({kind} {detail}) and said: {answer}")
         if choice == "always":
             self.always.add((kind, detail))
         return choice != "no"
+
+    def _ask(self, kind: str, detail: str, pattern: str | None) -> str:
+        label = "run" if kind == "shell" else kind
+        why = WHY.get(kind, "")
+        extra = f" / [p] always <b>{_html(pattern)}</b> / [s] same, saved" if pattern else ""
+        question = HTML(
+            f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail)}</b>?"
+            + (f" <i>({_html(why)})</i>" if why else "")
+            + f"\n  [y]es / [n]o / [a]lways{extra} / or say what to do instead: "
+        )
+        while True:
+            try:
+                answer = self.asker.prompt(question).strip()
+            except EOFError:  # Ctrl-D at the question: no
+                return "n"
+            if answer.lower() in APPROVAL_ANSWERS or len(answer) > 1 or (pattern and answer.lower() in "ps"):
+                return answer
 
     def toolbar(self) -> Any:
         """The status line: model, context use, cost, notes recalled, files in context."""
