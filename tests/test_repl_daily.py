@@ -60,7 +60,7 @@ def test_typed_ahead_text_never_answers_an_approval(tmp_path: Path) -> None:
     child.sendline("y")  # typed while the step runs: a stray yes must not approve the next command
     child.sendline("also look at money.py")
     child.expect(r"allow run.*touch h2\.txt", timeout=30)
-    child.expect(r"\[a\]lways:")
+    child.expect("say what to do instead:")
     assert not (repo / "h2.txt").exists()
     child.sendline("n")
     child.expect("both done")
@@ -164,7 +164,7 @@ def test_ctrl_d_at_an_approval_is_a_no(tmp_path: Path) -> None:
     child = spawn(repo, [{"tool_calls": [call("run_shell", command="touch nope.txt")]}, {"content": "ok, not run"}])
     child.expect(PROMPT)
     child.sendline("make nope")
-    child.expect(r"\[a\]lways:")
+    child.expect("say what to do instead:")
     child.sendeof()
     child.expect("ok, not run")
     assert "EOFError" not in ANSI.sub("", child.before)
