@@ -208,3 +208,44 @@ def test_approvals_say_why_take_a_pattern_save_it_and_take_a_message(tmp_path: P
     session = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
     tool = [m["content"] for m in session["messages"] if m["role"] == "tool"]
     assert "no, use git rm instead" in tool[-1]
+
+
+def test_resume_shows_the_earlier_turns_and_resume_lists_and_switches(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(repo, [{"content": "ALPHA answer."}])
+    child.expect(PROMPT)
+    child.sendline("the alpha question")
+    child.expect("ALPHA answer")
+    assert finish(child) == 0
+    child = spawn(repo, [{"content": "BETA answer."}], name="b.json")
+    child.expect(PROMPT)
+    child.sendline("the beta question")
+    child.expect("BETA answer")
+    assert finish(child) == 0
+    child = spawn(repo, [], "--resume", name="c.json")
+    child.expect("the beta question")  # the earlier conversation, shown again
+    child.expect("BETA answer")
+    child.expect(PROMPT)
+    child.sendline("/resume")
+    child.expect(r"1 .*the alpha question")
+    child.sendline("/resume 1")
+    child.expect("resumed")
+    child.expect("ALPHA answer")
+    assert finish(child) == 0
+    child = spawn(repo, [], "--resume", "nosuchid", name="d.json")
+    child.expect("agent: error: no saved session with id 'nosuchid'")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2
+
+
+def test_a_message_bigger_than_the_window_is_refused_before_sending(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {**FILES, ".agent/config.toml": "[chat]\ncontext_tokens = 4096\n"})
+    child = spawn(repo, [{"content": "small reply"}])
+    child.expect(PROMPT)
+    child.send("\x1b[200~" + "word " * 2000 + "\x1b[201~")  # pasted, as a user would
+    child.send("\r")
+    child.expect(r"error:.*this message is ~[\d,]+ tokens.*window is 4,096")
+    child.sendline("a small question")
+    child.expect("small reply")
+    assert finish(child) == 0

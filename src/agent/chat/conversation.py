@@ -113,8 +113,16 @@ class Conversation:
             raise UsageError("empty request")
         if added:
             on_event({"type": "files_added", "paths": added})
+        message = {"role": "user", "content": self._user_message(request)}
+        size = estimate_tokens([message]) + estimate_tokens(self.messages[:1]) + self.schema_tokens
+        if size >= self.limit:  # compaction cannot help: the message alone does not fit
+            self.sent = {}
+            raise UsageError(
+                f"this message is ~{size:,} tokens with the system prompt and tools; the model's window is "
+                f"{self.limit:,}: send less (or /drop files)"
+            )
         self.turn_starts.append(len(self.messages))
-        self.messages.append({"role": "user", "content": self._user_message(request)})
+        self.messages.append(message)
         before = snapshot_tree(self.root)
         outcome = ChatAgent(self, self._observe(on_event)).run(self.messages)
         close_dangling(self.messages)

@@ -24,7 +24,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--repo", "-r", type=Path, default=Path("."))
     parser.add_argument("--model", "-m")
     parser.add_argument("--yes", "-y", action="store_true")
-    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--resume", nargs="?", const=True, default=False)  # --resume [ID]
     parser.add_argument("--gpu-layers", type=int)
     parser.add_argument("--api-base")
     return parser.parse_args(argv)
@@ -40,7 +40,7 @@ def launch(  # noqa: PLR0913 - the command's options, one each
     repo: Path,
     model: str | None,
     yes: bool,
-    resume: bool,
+    resume: bool | str,
     gpu_layers: int | None,
     api_base: str | None,
     message: str = "",
@@ -70,10 +70,12 @@ def launch(  # noqa: PLR0913 - the command's options, one each
         overrides["permissions"] = {"approve_all": True}
     label = model or os.environ.get("AGENT_MODEL") or "default model"
     banner = f"\x1b[1magent chat\x1b[0m · {label} · {root}\n\x1b[2m{HINT}\x1b[0m\n"
-    if resume:
+    if resume is True:
         from agent.chat.store import resume_line
 
         banner += resume_line(root)
+    elif resume:
+        banner += f"resuming session {resume}\n"
     restore = paint_prompt(banner)
     try:
         from agent.cli.repl import main as repl_main

@@ -139,7 +139,7 @@ def _bindings() -> KeyBindings:
 class Repl:
     """The chat loop: read a line, run a slash command or a turn, render, repeat."""
 
-    def __init__(self, root: Path, overrides: dict[str, Any], resume: bool, model_label: str, first: str = ""):
+    def __init__(self, root: Path, overrides: dict[str, Any], resume: bool | str, model_label: str, first: str = ""):
         self.root, self.overrides, self.resume, self.model_label = root, overrides, resume, model_label
         self.first_message = first.strip()
         self.typeahead = ""  # typed during a step and drained before an approval: the next prompts' input
@@ -176,14 +176,14 @@ class Repl:
 
             self.console = Console(highlight=False)
             from agent.chat.conversation import Conversation
-            from agent.chat.store import latest_session, read_session, restore
+            from agent.chat.store import find_session, latest_session, read_session, restore
             from agent.config import load_config
             from agent.session import Session
 
             config = load_config(self.root, self.overrides)
             conv = Conversation(Session(self.root, config, approve=self.approve))
             if self.resume:
-                path = latest_session(self.root)
+                path = latest_session(self.root) if self.resume is True else find_session(self.root, self.resume)
                 if path is not None:
                     restore(conv, read_session(path))
             self.conv = conv
@@ -214,13 +214,10 @@ class Repl:
 
     def run(self) -> int:
         """Read and act until /exit or Ctrl-D; returns the exit code (2: the model or config was refused)."""
-        first = True
-        if self.first_message:  # `agent chat "message"`: the first request is already given
-            self.start_loading()
-            first = False
-            code = self.act(self.first_message)
-            if code is not None:
-                return code
+        code = self._start()
+        if code is not None:
+            return code
+        first = not self.ready_started
         while True:
             try:
                 text = self._next_line(first)
@@ -238,6 +235,19 @@ class Repl:
                 return code
         self._goodbye()
         return 0
+
+    def _start(self) -> int | None:
+        """On --resume, show the earlier conversation; with a first message, send it at once."""
+        self.ready_started = bool(self.resume or self.first_message)
+        if self.ready_started:
+            self.start_loading()
+        if self.resume:
+            from agent.cli.slash import show_recap
+
+            if not self.wait():
+                return 2
+            show_recap(self)
+        return self.act(self.first_message) if self.first_message else None
 
     def _next_line(self, first: bool) -> str:
         """A line typed ahead during an approval (sent as it was typed), else one read at the prompt."""
@@ -451,6 +461,6 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
-def main(root: Path, overrides: dict[str, Any], resume: bool, model_label: str, first: str = "") -> int:
+def main(root: Path, overrides: dict[str, Any], resume: bool | str, model_label: str, first: str = "") -> int:
     """Run the REPL in this terminal; returns the exit code."""
     return Repl(root, overrides, resume, model_label, first).run()

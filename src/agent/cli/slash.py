@@ -30,6 +30,7 @@ HELP: dict[str, tuple[str, str]] = {
     "/tokens": ("", "context use and cost"),
     "/compact": ("", "summarise older turns now"),
     "/clear": ("", "forget the conversation (files stay)"),
+    "/resume": ("[N|ID]", "list saved sessions, or continue one"),
     "/show": ("[N]", "print tool result N of this session whole (default: the last)"),
     "/init": ("", "ask the agent to write AGENTS.md for this repository"),
     "/commands": ("", "the custom commands (.agent/commands/*.md and the user's)"),
@@ -191,14 +192,16 @@ def cmd_undo(repl: Any, arg: str) -> None:
 
 def cmd_diff(repl: Any, arg: str) -> None:
     from agent.cli.chatrender import diff_text
-    from agent.git.plumbing import git, snapshot_tree
+    from agent.git.plumbing import git
 
     conv = repl.conv
     if not conv.undo_stack:
         repl.console.print("[dim]the agent has changed nothing in this session[/]")
         return
     paths = sorted({p for r in conv.undo_stack for p in r["paths"]})
-    diff = git(conv.root, "diff", "--no-color", conv.undo_stack[0]["before"], snapshot_tree(conv.root), "--", *paths)
+    # up to the tree right after the agent's last turn: the user's later edits are not the agent's
+    first, last = conv.undo_stack[0]["before"], conv.undo_stack[-1]["after"]
+    diff = git(conv.root, "diff", "--no-color", first, last, "--", *paths)
     repl.console.print(diff_text(diff) if diff.strip() else "[dim]no difference left[/]")
 
 
@@ -241,6 +244,37 @@ def cmd_show(repl: Any, arg: str) -> None:
     name, output = results[n - 1]
     repl.console.print(f"[cyan]● {escape(name)}[/] [dim]result {n}[/]")
     repl.console.print(escape(output), highlight=False)
+
+
+def cmd_resume(repl: Any, arg: str) -> None:
+    from agent.chat.store import describe, find_session, list_sessions, read_session, restore
+
+    conv = repl.conv
+    others = [p for p in reversed(list_sessions(conv.root)) if p.stem != conv.id]
+    if not arg:
+        for i, path in enumerate(others[:20], 1):
+            repl.console.print(f"  [cyan]{i:>2}[/] {escape(describe(path))}")
+        repl.console.print("[dim]/resume N continues one[/]" if others else "[dim]no other saved sessions[/]")
+        return
+    path = others[int(arg) - 1] if arg.isdigit() and 0 < int(arg) <= len(others) else find_session(conv.root, arg)
+    if conv.turn_starts:
+        conv.save()
+    restore(conv, read_session(path))
+    repl.console.print(f"[green]resumed[/] {escape(describe(path))}")
+    show_recap(repl)
+
+
+def show_recap(repl: Any) -> None:
+    """Print the last turns of the conversation (after a resume)."""
+    from rich.markdown import Markdown
+
+    from agent.chat.store import recap
+
+    for role, text in recap(repl.conv.messages):
+        if role == "user":
+            repl.console.print(f"[bold]›[/] {escape(text)}")
+        else:
+            repl.console.print(Markdown(text))
 
 
 def cmd_init(repl: Any, arg: str) -> None:

@@ -22,7 +22,7 @@ def chat(  # noqa: PLR0913 - the command's options, one each
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve every action that would ask.")] = False,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Continue the last saved session of this repository.")
+        bool, typer.Option("--resume", help="Continue the last saved session (`--resume ID`: that one; /resume lists).")
     ] = False,
     gpu_layers: Annotated[
         int | None, typer.Option("--gpu-layers", help="llama.cpp layers to offload to the GPU.")
