@@ -203,3 +203,16 @@ def test_compaction_with_one_long_turn_folds_old_tool_output(tmp_path: Path) -> 
     assert [d.split(" (")[0] for d in done.dropped] == ["output of read_file"]
     assert done.tokens_after < before and "dropped to save context" in conv.messages[3]["content"]
     assert conv.messages[-1]["content"] == "read them all" and conv.turn_starts == [1]
+
+
+def test_nested_and_user_agents_md_reach_the_model(tmp_path: Path, isolated_home: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {**FILES, "AGENTS.md": "ROOT-RULE\n", "calc/AGENTS.md": "CALC-RULE: ints only\n"})
+    own = isolated_home / "config" / "agent" / "AGENTS.md"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    own.write_text("USER-RULE: answer tersely\n")
+    conv = conversation(repo, [{"content": "a"}, {"content": "b"}])
+    assert "USER-RULE" in conv.messages[0]["content"] and "ROOT-RULE" in conv.messages[0]["content"]
+    conv.turn("look at @calc/ops.py", lambda e: None)
+    assert "CALC-RULE: ints only" in conv.messages[1]["content"] and "calc/AGENTS.md" in conv.messages[1]["content"]
+    conv.turn("and again @calc/ops.py", lambda e: None)
+    assert "CALC-RULE" not in conv.messages[-2]["content"]  # sent once

@@ -20,7 +20,7 @@ from agent.git.undo import record_turn, undo_last
 from agent.loop import Agent
 from agent.prompts import render
 from agent.protocols import Event, EventSink, Message
-from agent.session import Session, gather_context, project_instructions
+from agent.session import Session, gather_context, nested_instructions, project_instructions
 from agent.workspace import Workspace
 
 EDIT_TOOLS = {"edit_file", "write_file"}
@@ -98,6 +98,7 @@ class Conversation:
         self.files: list[str] = []
         self.sent: dict[str, str] = {}  # path -> hash of the content last sent to the model
         self.pending: list[str] = []  # notes for the next user message (e.g. /run output)
+        self.guides_sent: set[str] = set()  # nested AGENTS.md files already sent
         self.tokens_in = self.tokens_out = self.notes_recalled = 0
         self.cost_usd = 0.0
         self.undo_stack: list[dict[str, Any]] = []
@@ -145,7 +146,19 @@ class Conversation:
             self.notes_recalled += sum(1 for line in context.splitlines() if line.startswith("- ["))
         files = self._changed_files()
         notes, self.pending = self.pending, []
-        return render("chat_turn", context=context, files=files, notes=notes, request=request)
+        guides = self._nested_guides([f["path"] for f in files])
+        return render("chat_turn", context=context, files=files, notes=notes, request=request, guides=guides)
+
+    def _nested_guides(self, paths: list[str]) -> list[dict[str, str]]:
+        """The AGENTS.md / CLAUDE.md of sub-folders of files now in play, each sent once."""
+        out = []
+        for path in paths:
+            for guide in nested_instructions(self.root, path):
+                if guide not in self.guides_sent:
+                    self.guides_sent.add(guide)
+                    text = (self.root / guide).read_text(errors="replace")[:FILE_CHAR_LIMIT]
+                    out.append({"path": guide, "text": text})
+        return out
 
     def _changed_files(self) -> list[dict[str, str]]:
         """The files in context whose content the model has not seen yet."""
@@ -249,7 +262,7 @@ class Conversation:
     def clear(self) -> None:
         """Forget the history (files stay in context and are sent again)."""
         self.messages = [self._system()]
-        self.turn_starts, self.sent = [], {}
+        self.turn_starts, self.sent, self.guides_sent = [], {}, set()
 
     def undo(self) -> list[str]:
         """Restore the files the last turn that changed files changed; return them."""
