@@ -248,3 +248,16 @@ def test_chat_undo_also_takes_back_the_turn_commits(tmp_path: Path) -> None:
     assert git(repo, "rev-parse", "HEAD").strip() != start
     assert conv.undo() == ["calc/ops.py"]
     assert git(repo, "rev-parse", "HEAD").strip() == start and git(repo, "status", "--porcelain") == ""
+
+
+def test_nested_and_user_agents_md_reach_the_model(tmp_path: Path, isolated_home: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {**FILES, "AGENTS.md": "ROOT-RULE\n", "calc/AGENTS.md": "CALC-RULE: ints only\n"})
+    own = isolated_home / "config" / "agent" / "AGENTS.md"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    own.write_text("USER-RULE: answer tersely\n")
+    conv = conversation(repo, [{"content": "a"}, {"content": "b"}])
+    assert "USER-RULE" in conv.messages[0]["content"] and "ROOT-RULE" in conv.messages[0]["content"]
+    conv.turn("look at @calc/ops.py", lambda e: None)
+    assert "CALC-RULE: ints only" in conv.messages[1]["content"] and "calc/AGENTS.md" in conv.messages[1]["content"]
+    conv.turn("and again @calc/ops.py", lambda e: None)
+    assert "CALC-RULE" not in conv.messages[-2]["content"]  # sent once

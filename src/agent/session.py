@@ -49,13 +49,29 @@ class RunResult:
 
 
 def project_instructions(root: Path, limit: int = 20000) -> str:
-    """AGENTS.md (and CLAUDE.md) at the repo root, joined and capped."""
+    """The user's own AGENTS.md (user config dir), then AGENTS.md (and CLAUDE.md) at the repo root, capped."""
+    import platformdirs
+
     parts = []
+    own = Path(platformdirs.user_config_dir("agent")) / "AGENTS.md"
+    if own.is_file():
+        parts.append(f"# AGENTS.md of the user (applies to every repository)\n{own.read_text(errors='replace')[:limit]}")
     for name in INSTRUCTION_FILES:
         path = root / name
         if path.is_file():
             parts.append(f"# {name}\n{path.read_text(errors='replace')[:limit]}")
     return "\n\n".join(parts)
+
+
+def nested_instructions(root: Path, path: str) -> list[str]:
+    """AGENTS.md / CLAUDE.md files in the folders between the repository root and `path` (nearest last)."""
+    found, folder = [], Path(path).parent
+    while folder.parts:
+        for name in INSTRUCTION_FILES:
+            if (root / folder / name).is_file():
+                found.append((folder / name).as_posix())
+        folder = folder.parent
+    return found[::-1]
 
 
 def first_messages(ws: Workspace, task: str, tool_names: list[str]) -> list[Message]:

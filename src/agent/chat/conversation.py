@@ -6,6 +6,7 @@ No terminal I/O: the REPL renders the events and the values returned here.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from agent.git.undo import record_turn, undo_last
 from agent.loop import Agent
 from agent.prompts import render
 from agent.protocols import Backend, Decision, Event, EventSink, Message, ToolCall, ToolResult
-from agent.session import Session, gather_context, project_instructions
+from agent.session import Session, gather_context, nested_instructions, project_instructions
 from agent.toolchain import CallContext
 
 MENTION = re.compile(r"(?<![\w@])@([\w./\-]+)")
@@ -105,6 +106,7 @@ class Conversation:
         self.files: list[str] = []
         self.sent: dict[str, str] = {}  # path -> hash of the content last sent to the model
         self.pending: list[str] = []  # notes for the next user message (e.g. /run output)
+        self.guides_sent: set[str] = set()  # nested AGENTS.md files already sent
         self.tokens_in = self.tokens_out = self.notes_recalled = 0
         self.cost_usd = 0.0
         self.undo_stack: list[dict[str, Any]] = []
@@ -126,8 +128,16 @@ class Conversation:
             raise UsageError("empty request")
         if added:
             on_event({"type": "files_added", "paths": added})
+        message = {"role": "user", "content": self._user_message(request)}
+        size = estimate_tokens([message]) + estimate_tokens(self.messages[:1]) + self.schema_tokens
+        if size >= self.limit:  # compaction cannot help: the message alone does not fit
+            self.sent = {}
+            raise UsageError(
+                f"this message is ~{size:,} tokens with the system prompt and tools; the model's window is "
+                f"{self.limit:,}: send less (or /drop files)"
+            )
         self.turn_starts.append(len(self.messages))
-        self.messages.append({"role": "user", "content": self._user_message(request)})
+        self.messages.append(message)
         before, head_before = snapshot_tree(self.root), head(self.root)
         emit = self._observe(on_event)
         self.guard.run_id, self.guard.task, self.guard.emit = self.id, request, emit
@@ -153,7 +163,19 @@ class Conversation:
             self.notes_recalled += sum(1 for line in context.splitlines() if line.startswith("- ["))
         files = self._changed_files()
         notes, self.pending = self.pending, []
-        return render("chat_turn", context=context, files=files, notes=notes, request=request)
+        guides = self._nested_guides([f["path"] for f in files])
+        return render("chat_turn", context=context, files=files, notes=notes, request=request, guides=guides)
+
+    def _nested_guides(self, paths: list[str]) -> list[dict[str, str]]:
+        """The AGENTS.md / CLAUDE.md of sub-folders of files now in play, each sent once."""
+        out = []
+        for path in paths:
+            for guide in nested_instructions(self.root, path):
+                if guide not in self.guides_sent:
+                    self.guides_sent.add(guide)
+                    text = (self.root / guide).read_text(errors="replace")[:FILE_CHAR_LIMIT]
+                    out.append({"path": guide, "text": text})
+        return out
 
     def _changed_files(self) -> list[dict[str, str]]:
         """The files in context whose content the model has not seen yet."""
@@ -209,12 +231,15 @@ class Conversation:
             matches = (
                 [pattern]
                 if pattern in known
-                else [f for f in known if Path(f).match(pattern) or f.startswith(pattern.rstrip("/") + "/")]
+                else [f for f in known if fnmatch.fnmatchcase(f, pattern) or f.startswith(pattern.rstrip("/") + "/")]
             )
             if not matches:
                 raise UsageError(f"no such file in the repository: {pattern}")
+            binary = [f for f in matches if _is_binary(self.root / f)]
+            if binary and len(matches) == 1:
+                raise UsageError(f"{binary[0]} is a binary file; only text files can go into the chat")
             for path in matches:
-                if path not in self.files:
+                if path not in self.files and path not in binary:
                     self.files.append(path)
                     self.in_play.add(path)
                     added.append(path)
@@ -256,7 +281,7 @@ class Conversation:
     def clear(self) -> None:
         """Forget the history (files stay in context and are sent again)."""
         self.messages = [self._system()]
-        self.turn_starts, self.sent = [], {}
+        self.turn_starts, self.sent, self.guides_sent = [], {}, set()
 
     def undo(self) -> list[str]:
         """Restore the files the last turn that changed files changed; return them."""
@@ -305,3 +330,13 @@ def unified_diff(path: str, old: str | None, new: str | None) -> str:
             a, b, "/dev/null" if old is None else f"a/{path}", "/dev/null" if new is None else f"b/{path}"
         )
     )
+
+
+def _is_binary(path: Path) -> bool:
+    """A NUL byte in the first 8 KiB, as git judges it."""
+    try:
+        with path.open("rb") as fh:
+            return b"\0" in fh.read(8192)
+    except OSError:
+        return False
+

@@ -45,10 +45,43 @@ def save_session(conv: Conversation) -> Path:
     return path
 
 
+def list_sessions(root: Path) -> list[Path]:
+    """Saved session files, oldest first."""
+    return sorted(sessions_dir(root).glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name))
+
+
 def latest_session(root: Path) -> Path | None:
     """The most recently saved session file, if any."""
-    files = sorted(sessions_dir(root).glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name))
+    files = list_sessions(root)
     return files[-1] if files else None
+
+
+def find_session(root: Path, wanted: str) -> Path:
+    """The session whose id is `wanted` or starts with it; StoreError when none or several match."""
+    found = [p for p in list_sessions(root) if p.stem.startswith(wanted)]
+    if len(found) != 1:
+        what = "no saved session" if not found else f"{len(found)} sessions"
+        raise StoreError(f"{what} with id {wanted!r}: /resume lists them")
+    return found[0]
+
+
+def describe(path: Path) -> str:
+    """One line for a saved session: id, turns, the first request (read without the heavy modules)."""
+    try:
+        data = json.loads(path.read_text())
+        first = next((m["content"] for m in data["messages"] if m.get("role") == "user"), "")
+        request = first.rsplit("\n\n", 1)[-1].strip().replace("\n", " ")
+        return f"{data['id']}  {len(data['turn_starts'])} turns  {data.get('updated', '')}  {request[:60]}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{path.stem}  (unreadable)"
+
+
+def recap(messages: list[dict[str, Any]], turns: int = 3) -> list[tuple[str, str]]:
+    """The last `turns` requests and answers of a conversation, as (role, text) for showing on resume."""
+    said = [(m["role"], str(m.get("content") or "")) for m in messages if m.get("role") in ("user", "assistant")]
+    said = [(r, t.rsplit("\n\n", 1)[-1] if r == "user" else t) for r, t in said if t.strip()]
+    users = [i for i, (r, _) in enumerate(said) if r == "user"]
+    return said[users[-turns] if len(users) >= turns else 0 :]
 
 
 def resume_line(root: Path) -> str:

@@ -15,9 +15,9 @@ import typer
 
 from agent import __version__
 from agent.cli.commands import chat as chat_cmd
+from agent.cli.commands import doctor as doctor_cmd
 from agent.cli.commands import guard as guard_cmd
 from agent.cli.commands import hook as hook_cmd
-from agent.cli.commands import doctor as doctor_cmd
 from agent.cli.commands import map as map_cmd
 from agent.cli.commands import mcp as mcp_cmd
 from agent.cli.commands import memory as memory_cmd

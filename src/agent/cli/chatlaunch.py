@@ -20,10 +20,11 @@ HINT = "/help for commands · @file adds a file · Alt-Enter for a new line · C
 def parse(argv: list[str]) -> argparse.Namespace:
     """The options of `agent chat` (mirrors agent.cli.commands.chat)."""
     parser = argparse.ArgumentParser(prog="agent chat", add_help=False)
+    parser.add_argument("message", nargs="*")
     parser.add_argument("--repo", "-r", type=Path, default=Path("."))
     parser.add_argument("--model", "-m")
     parser.add_argument("--yes", "-y", action="store_true")
-    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--resume", nargs="?", const=True, default=False)  # --resume [ID]
     parser.add_argument("--gpu-layers", type=int)
     parser.add_argument("--api-base")
     return parser.parse_args(argv)
@@ -32,10 +33,18 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     """`agent chat` from the console script; returns the exit code."""
     a = parse(argv)
-    return launch(a.repo, a.model, a.yes, a.resume, a.gpu_layers, a.api_base)
+    return launch(a.repo, a.model, a.yes, a.resume, a.gpu_layers, a.api_base, " ".join(a.message))
 
 
-def launch(repo: Path, model: str | None, yes: bool, resume: bool, gpu_layers: int | None, api_base: str | None) -> int:
+def launch(  # noqa: PLR0913 - the command's options, one each
+    repo: Path,
+    model: str | None,
+    yes: bool,
+    resume: bool | str,
+    gpu_layers: int | None,
+    api_base: str | None,
+    message: str = "",
+) -> int:
     """Check the terminal and the repository, paint the prompt, run the REPL; returns the exit code."""
     from agent.errors import UsageError
     from agent.workspace import find_repo_root
@@ -61,15 +70,17 @@ def launch(repo: Path, model: str | None, yes: bool, resume: bool, gpu_layers: i
         overrides["permissions"] = {"approve_all": True}
     label = model or os.environ.get("AGENT_MODEL") or "default model"
     banner = f"\x1b[1magent chat\x1b[0m · {label} · {root}\n\x1b[2m{HINT}\x1b[0m\n"
-    if resume:
+    if resume is True:
         from agent.chat.store import resume_line
 
         banner += resume_line(root)
+    elif resume:
+        banner += f"resuming session {resume}\n"
     restore = paint_prompt(banner)
     try:
         from agent.cli.repl import main as repl_main
 
-        return repl_main(root, overrides, resume, label)
+        return repl_main(root, overrides, resume, label, message)
     finally:
         restore()
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.markdown import Markdown
 from rich.markup import escape
+from rich.spinner import Spinner
 from rich.text import Text
 
 from agent.cli.render import short
@@ -78,6 +80,37 @@ class MarkdownStream:
             self.live = None
 
 
+class _Elapsed:
+    """A label with the seconds since it started, re-rendered at every refresh."""
+
+    def __init__(self, label: str):
+        self.label, self.started = label, time.monotonic()
+
+    def __rich__(self) -> Text:
+        return Text(f"{self.label} {time.monotonic() - self.started:.0f}s", style="dim")
+
+
+class Ticker:
+    """A transient spinner with elapsed time while the model thinks or a tool runs (terminals only)."""
+
+    def __init__(self, console: Console):
+        self.console, self.live = console, None
+
+    def start(self, label: str) -> None:
+        """Show `label` with a spinner until stop()."""
+        self.stop()
+        if self.console.is_terminal:
+            spinner = Spinner("dots", text=_Elapsed(label), style="cyan")
+            self.live = Live(spinner, console=self.console, transient=True, refresh_per_second=8)
+            self.live.start()
+
+    def stop(self) -> None:
+        """Take the spinner away; safe to call twice."""
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+
 def diff_text(diff: str) -> Text:
     """A unified diff with added lines green, removed red and hunk headers cyan."""
     out = Text()
@@ -107,20 +140,27 @@ def call_summary(name: str, arguments: dict[str, Any]) -> str:
     return short(arguments, 100) if arguments else ""
 
 
-def fold(output: str, lines: int) -> str:
-    """The first `lines` lines of a result and how many more there are."""
+def fold(output: str, lines: int, number: int | None = None) -> str:
+    """The first `lines` lines of a result, how many more there are, and how to see it whole (/show N)."""
     rows = output.rstrip().splitlines() or [""]
-    shown = " ⏎ ".join(short(r, 120) for r in rows[: max(lines, 1)])
-    return shown + (f"  [dim](+{len(rows) - lines} lines)[/]" if len(rows) > lines else "")
+    head = rows[: max(lines, 1)]
+    shown = " ⏎ ".join(short(r, 120) for r in head)
+    hidden = len(rows) - len(head)
+    parts = [f"+{hidden} lines"] if hidden > 0 else []
+    if number and (hidden > 0 or any(len(r) > 120 for r in head)):
+        parts.append(f"/show {number}")
+    return shown + (f"  [dim]({' · '.join(parts)})[/]" if parts else "")
 
 
 class ChatPrinter:
     """Renders one turn's events."""
 
-    def __init__(self, console: Console, fold_lines: int = 1):
+    def __init__(self, console: Console, fold_lines: int = 1, results: list[tuple[str, str]] | None = None):
         self.console, self.fold_lines = console, fold_lines
         self.stream = MarkdownStream(console)
         self.streamed = ""
+        self.results = results if results is not None else []  # (tool, output) of the session, for /show N
+        self.ticker = Ticker(console)
 
     def __call__(self, event: dict[str, Any]) -> None:
         """Render one event."""
@@ -129,14 +169,20 @@ class ChatPrinter:
             handler(event)
 
     def end(self) -> None:
-        """Flush streamed text (before a prompt, an error or the end of the turn)."""
+        """Flush streamed text and stop the spinner (before a prompt, an error or the end of the turn)."""
+        self.ticker.stop()
         self.stream.end()
 
+    def on_step_started(self, e: dict[str, Any]) -> None:
+        self.ticker.start("thinking…")
+
     def on_text_delta(self, e: dict[str, Any]) -> None:
+        self.ticker.stop()  # one live display at a time: the streamed Markdown takes over
         self.streamed += e["text"]
         self.stream.feed(e["text"])
 
     def on_model_reply(self, e: dict[str, Any]) -> None:
+        self.ticker.stop()
         self.stream.end()
 
     def on_retry(self, e: dict[str, Any]) -> None:
@@ -146,15 +192,19 @@ class ChatPrinter:
         self.console.print(f"[yellow]{escape(retry_line(e))}[/]")
 
     def on_tool_call(self, e: dict[str, Any]) -> None:
+        self.ticker.stop()
         self.console.print(f"[cyan]● {escape(e['name'])}[/] {escape(call_summary(e['name'], e['arguments']))}")
+        self.ticker.start(f"running {e['name']}…")
 
     def on_tool_result(self, e: dict[str, Any]) -> None:
+        self.ticker.stop()
         mark = "[green]✓[/]" if e["ok"] else "[red]✗[/]"
         if e["ok"] and e["name"] in DIFF_SHOWN:  # the file_diff event that follows shows the change
             self.console.print(f"  {mark} {escape(short(e['output'].splitlines()[0] if e['output'] else ''))}")
             return
+        self.results.append((e["name"], e["output"]))
         lines = self.fold_lines if e["ok"] else max(self.fold_lines, 3)
-        self.console.print(f"  {mark} {fold(escape(e['output']), lines)}", highlight=False)
+        self.console.print(f"  {mark} {fold(escape(e['output']), lines, len(self.results))}", highlight=False)
 
     def on_files_added(self, e: dict[str, Any]) -> None:
         self.console.print(f"[dim]added {escape(', '.join(e['paths']))} to the chat[/]")

@@ -6,6 +6,10 @@ loaded by a background thread while the user types, and the first request waits 
 
 from __future__ import annotations
 
+import fnmatch
+import os
+import re
+import select
 import subprocess
 import sys
 import threading
@@ -17,6 +21,7 @@ from typing import Any
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
+from prompt_toolkit.filters import is_searching
 from prompt_toolkit.formatted_text import HTML
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
@@ -41,6 +46,50 @@ COMMAND_NAMES = [
 ]
 FILE_COMMANDS = ("/add ", "/drop ")
 APPROVAL_ANSWERS = {"y": "yes", "yes": "yes", "n": "no", "no": "no", "": "no", "a": "always", "always": "always"}
+ESCAPES = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|O.|.)")  # keys typed ahead as terminal sequences
+
+
+WHY = {
+    "shell": "not known to be read-only",
+    "edit": "a file that is not in the chat",
+    "test": "runs the tests",
+    "tool": "this tool needs approval",
+}
+
+
+def command_pattern(command: str) -> str:
+    """The pattern "always" may cover for a command: its program (and subcommand or module) then `*`."""
+    words = command.split()
+    if not words:
+        return command
+    keep = 3 if len(words) > 2 and words[1] == "-m" else 2 if len(words) > 1 and words[0] in SUBCOMMANDS else 1
+    return " ".join(words[:keep]) + " *"
+
+
+SUBCOMMANDS = {"git", "npm", "yarn", "pnpm", "cargo", "go", "uv", "pip", "make", "docker", "poetry"}
+
+
+def save_shell_allow(pattern: str) -> Path:
+    """Add `pattern` to permissions.shell_allow in the user's config file (kept as it was otherwise)."""
+    import tomlkit
+
+    from agent.config import user_config_path
+
+    path = user_config_path()
+    doc = tomlkit.parse(path.read_text()) if path.exists() else tomlkit.document()
+    table = doc.setdefault("permissions", tomlkit.table())
+    allowed = table.setdefault("shell_allow", tomlkit.array())
+    if pattern not in allowed:
+        allowed.append(pattern)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from agent.atomic import atomic_write_text
+
+    atomic_write_text(path, tomlkit.dumps(doc))
+    return path
+
+
+class LoadFailed(Exception):
+    """The background load failed while the first prompt was open."""
 
 
 class ChatCompleter(Completer):
@@ -71,7 +120,7 @@ class ChatCompleter(Completer):
 def _bindings() -> KeyBindings:
     keys = KeyBindings()
 
-    @keys.add("enter")
+    @keys.add("enter", filter=~is_searching)  # while searching history (Ctrl-R), Enter accepts the match
     def _submit(event: KeyPressEvent) -> None:
         buffer = event.current_buffer
         if buffer.document.text_before_cursor.endswith("\\"):  # a trailing backslash continues the line
@@ -90,13 +139,17 @@ def _bindings() -> KeyBindings:
 class Repl:
     """The chat loop: read a line, run a slash command or a turn, render, repeat."""
 
-    def __init__(self, root: Path, overrides: dict[str, Any], resume: bool, model_label: str):
+    def __init__(self, root: Path, overrides: dict[str, Any], resume: bool | str, model_label: str, first: str = ""):
         self.root, self.overrides, self.resume, self.model_label = root, overrides, resume, model_label
+        self.first_message = first.strip()
+        self.typeahead = ""  # typed during a step and drained before an approval: the next prompts' input
+        self.results: list[tuple[str, str]] = []  # every tool result of the session, for /show N
         self.ready = threading.Event()
         self.conv: Any = None
         self.console: Any = None
         self.load_error: Exception | None = None
         self.always: set[tuple[str, str]] = set()
+        self.patterns: set[str] = set()  # "always" for a command pattern, e.g. "pytest *"
         self.printer: Any = None
         self._files: tuple[float, list[str]] = (0.0, [])
         history = _history(root)
@@ -123,14 +176,14 @@ class Repl:
 
             self.console = Console(highlight=False)
             from agent.chat.conversation import Conversation
-            from agent.chat.store import latest_session, read_session, restore
+            from agent.chat.store import find_session, latest_session, read_session, restore
             from agent.config import load_config
             from agent.session import Session
 
             config = load_config(self.root, self.overrides)
             conv = Conversation(Session(self.root, config, approve=self.approve))
             if self.resume:
-                path = latest_session(self.root)
+                path = latest_session(self.root) if self.resume is True else find_session(self.root, self.resume)
                 if path is not None:
                     restore(conv, read_session(path))
             self.conv = conv
@@ -140,45 +193,94 @@ class Repl:
             self.ready.set()
             app = self.session.app
             if app.is_running and app.loop is not None:
-                app.loop.call_soon_threadsafe(app.invalidate)
+                if self.load_error is not None:  # refuse up front, not after the user's first request
+                    app.loop.call_soon_threadsafe(lambda: app.exit(exception=LoadFailed()))
+                else:
+                    app.loop.call_soon_threadsafe(app.invalidate)
 
     def wait(self) -> bool:
-        """Wait for the background load; False (after saying why) when it failed."""
+        """Wait for the background load; False (after saying why) when it failed. Ctrl-C leaves it loading."""
         if not self.ready.is_set():
-            _write(f"\x1b[2mloading {self.model_label}…\x1b[0m\n")
-            self.ready.wait()
+            _write(f"\x1b[2mloading {self.model_label}… (Ctrl-C to cancel the request)\x1b[0m\n")
+            while not self.ready.wait(0.1):
+                pass
         if self.load_error is not None:
-            _write(f"agent: error: {self.load_error}\n")
+            sys.stderr.write(f"agent: error: {self.load_error}\n")
+            sys.stderr.flush()
             return False
         return True
 
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self) -> int:
-        """Read and act until /exit or Ctrl-D; returns the exit code."""
-        first = True
+        """Read and act until /exit or Ctrl-D; returns the exit code (2: the model or config was refused)."""
+        code = self._start()
+        if code is not None:
+            return code
+        first = not self.ready_started
         while True:
             try:
-                text = self.session.prompt(HTML("<b>›</b> "), pre_run=self.start_loading if first else None)
+                text = self._next_line(first)
             except KeyboardInterrupt:
                 continue
             except EOFError:
                 break
+            except LoadFailed:
+                self.wait()
+                return 2
             finally:
                 first = False
-            text = text.strip()
-            if not text:
-                continue
-            if not self.wait():
-                return 1
-            if text.startswith("/"):
-                from agent.cli.slash import dispatch
-
-                if dispatch(self, text):
-                    break
-            else:
-                self.run_turn(text)
+            code = self.act(text.strip())
+            if code is not None:
+                return code
+        self._goodbye()
         return 0
+
+    def _start(self) -> int | None:
+        """On --resume, show the earlier conversation; with a first message, send it at once."""
+        self.ready_started = bool(self.resume or self.first_message)
+        if self.ready_started:
+            self.start_loading()
+        if self.resume:
+            from agent.cli.slash import show_recap
+
+            if not self.wait():
+                return 2
+            show_recap(self)
+        return self.act(self.first_message) if self.first_message else None
+
+    def _next_line(self, first: bool) -> str:
+        """A line typed ahead during an approval (sent as it was typed), else one read at the prompt."""
+        if "\n" in self.typeahead:
+            line, _, self.typeahead = self.typeahead.partition("\n")
+            _write(f"\x1b[1m›\x1b[0m {line}\n")
+            return line
+        default, self.typeahead = self.typeahead, ""
+        return self.session.prompt(HTML("<b>›</b> "), default=default, pre_run=self.start_loading if first else None)
+
+    def act(self, text: str) -> int | None:
+        """Act on one line: a slash command, `!cmd`, `#note` or a request; an exit code ends the REPL."""
+        if not text:
+            return None
+        try:
+            if not self.wait():
+                return 2
+        except KeyboardInterrupt:
+            _write("\x1b[33minterrupted\x1b[0m — still loading; your request was not sent\n")
+            return None
+        if text.startswith("/") or text[0] in "!#":
+            from agent.cli.slash import dispatch
+
+            if dispatch(self, text):
+                self._goodbye()
+                return 0
+        else:
+            self.run_turn(text)
+        return None
+
+    def _goodbye(self) -> None:
+        if self.conv is not None and self.conv.turn_starts:
+            self.console.print(f"[dim]session {self.conv.id} saved · agent chat --resume continues it[/]")
 
     def run_turn(self, text: str) -> None:
         """Send one request; Ctrl-C stops the step and the conversation goes on."""
@@ -186,7 +288,9 @@ class Repl:
         from agent.cli.chatrender import ChatPrinter
         from agent.errors import AgentError
 
-        self.printer = ChatPrinter(self.console, self.conv.config.chat.fold_lines)
+        self._warn_mentions(text)
+        self.printer = ChatPrinter(self.console, self.conv.config.chat.fold_lines, self.results)
+        started = (time.monotonic(), self.conv.tokens_in, self.conv.tokens_out, self.conv.cost_usd)
         try:
             result = self.conv.turn(text, self.printer)
         except KeyboardInterrupt:
@@ -201,6 +305,36 @@ class Repl:
         finally:
             self.printer.end()
         self._report(result)
+        self._turn_line(*started)
+
+    def _warn_mentions(self, text: str) -> None:
+        """Say which @mentions name no file (they go to the model as plain text)."""
+        from rich.markup import escape
+
+        from agent.chat.conversation import MENTION
+
+        known = set(self.conv.ws.files())
+        for mention in dict.fromkeys(m.rstrip(".,;:") for m in MENTION.findall(text)):
+            folder = mention.rstrip("/") + "/"
+            if mention in known:
+                continue
+            if any(f.startswith(folder) for f in known):
+                self.console.print(f"[dim]@{escape(mention)} is a folder: /add {escape(folder)} adds its files[/]")
+            elif "." in mention or "/" in mention:
+                self.console.print(f"[yellow]@{escape(mention)}: no such file in the repository (sent as text)[/]")
+
+    def _turn_line(self, t0: float, tokens_in: int, tokens_out: int, cost: float) -> None:
+        """One dim line per turn: tokens in and out, cost and time of this turn."""
+        conv = self.conv
+        self.console.print(
+            f"[dim]{conv.tokens_in - tokens_in:,} tokens in · {conv.tokens_out - tokens_out:,} out · "
+            f"${conv.cost_usd - cost:.4f} · {time.monotonic() - t0:.1f} s[/]"
+        )
+
+    def _keep_typeahead(self) -> None:
+        """Move what was typed during the step out of the input queue: it goes to the next prompts, as typed."""
+        text = ESCAPES.sub("", _drain_stdin()).replace("\r\n", "\n").replace("\r", "\n")
+        self.typeahead += "".join(ch for ch in text if ch == "\n" or ch.isprintable())
 
     def _report(self, result: Any) -> None:
         from rich.markup import escape
@@ -213,6 +347,8 @@ class Repl:
             from rich.markdown import Markdown
 
             self.console.print(Markdown(result.summary))
+        elif not result.summary.strip() and not self.printer.streamed.strip():
+            self.console.print("[dim](the model gave an empty reply)[/]")
         if result.files_changed:
             self.console.print(
                 f"[dim]changed {escape(', '.join(result.files_changed))} · /undo reverts · /diff shows[/]"
@@ -221,22 +357,49 @@ class Repl:
     # -- approvals and status ------------------------------------------------------------------
 
     def approve(self, kind: str, detail: str) -> bool:
-        """Ask yes / no / always; `always` holds for this action for the rest of the session."""
-        if (kind, detail) in self.always:
+        """Ask yes / no / always (this action, or a pattern; saved to the user's config with `s`).
+
+        Any other answer is a no with a message: the model sees it as the reason, and can do that instead.
+        """
+        pattern = command_pattern(detail) if kind == "shell" else None
+        if (kind, detail) in self.always or (pattern and any(fnmatch.fnmatchcase(detail, p) for p in self.patterns)):
             return True
         if self.printer is not None:
             self.printer.end()
-        label = "run" if kind == "shell" else kind
-        while True:
-            answer = self.asker.prompt(
-                HTML(f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail)}</b>? [y]es / [n]o / [a]lways: ")
-            )
-            choice = APPROVAL_ANSWERS.get(answer.strip().lower())
-            if choice:
-                break
+        self._keep_typeahead()  # text typed during the step is never taken as the answer
+        if self.typeahead:
+            _write("\x1b[2m(what you typed is kept for your next message)\x1b[0m\n")
+        answer = self._ask(kind, detail, pattern)
+        choice = APPROVAL_ANSWERS.get(answer.lower())
+        if choice is None and pattern and answer.lower() in ("p", "s"):
+            self.patterns.add(pattern)
+            if answer.lower() == "s":
+                _write(f"\x1b[2msaved: permissions.shell_allow += {pattern!r} in {save_shell_allow(pattern)}\x1b[0m\n")
+            return True
+        if choice is None:  # "no, do this instead"
+            from agent.errors import PermissionDenied
+
+            raise PermissionDenied(f"the user declined ({kind} {detail}) and said: {answer}")
         if choice == "always":
             self.always.add((kind, detail))
         return choice != "no"
+
+    def _ask(self, kind: str, detail: str, pattern: str | None) -> str:
+        label = "run" if kind == "shell" else kind
+        why = WHY.get(kind, "")
+        extra = f" / [p] always <b>{_html(pattern)}</b> / [s] same, saved" if pattern else ""
+        question = HTML(
+            f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail)}</b>?"
+            + (f" <i>({_html(why)})</i>" if why else "")
+            + f"\n  [y]es / [n]o / [a]lways{extra} / or say what to do instead: "
+        )
+        while True:
+            try:
+                answer = self.asker.prompt(question).strip()
+            except EOFError:  # Ctrl-D at the question: no
+                return "n"
+            if answer.lower() in APPROVAL_ANSWERS or len(answer) > 1 or (pattern and answer.lower() in "ps"):
+                return answer
 
     def toolbar(self) -> Any:
         """The status line: model, context use, cost, notes recalled, files in context."""
@@ -273,6 +436,22 @@ def _history(root: Path) -> Any:
         return InMemoryHistory()
 
 
+def _drain_stdin() -> str:
+    """Read whatever is waiting on the terminal without blocking."""
+    if not sys.stdin.isatty():
+        return ""
+    fd, chunks = sys.stdin.fileno(), []
+    try:
+        while select.select([fd], [], [], 0)[0]:
+            data = os.read(fd, 4096)
+            if not data:
+                break
+            chunks.append(data)
+    except OSError:
+        pass
+    return b"".join(chunks).decode(errors="replace")
+
+
 def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -282,6 +461,6 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
-def main(root: Path, overrides: dict[str, Any], resume: bool, model_label: str) -> int:
+def main(root: Path, overrides: dict[str, Any], resume: bool | str, model_label: str, first: str = "") -> int:
     """Run the REPL in this terminal; returns the exit code."""
-    return Repl(root, overrides, resume, model_label).run()
+    return Repl(root, overrides, resume, model_label, first).run()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import shlex
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
@@ -29,22 +31,30 @@ HELP: dict[str, tuple[str, str]] = {
     "/tokens": ("", "context use and cost"),
     "/compact": ("", "summarise older turns now"),
     "/clear": ("", "forget the conversation (files stay)"),
+    "/resume": ("[N|ID]", "list saved sessions, or continue one"),
+    "/show": ("[N]", "print tool result N of this session whole (default: the last)"),
+    "/init": ("", "ask the agent to write AGENTS.md for this repository"),
+    "/commands": ("", "the custom commands (.agent/commands/*.md and the user's)"),
     "/exit": ("", "leave (Ctrl-D too)"),
 }
+MANY_FILES = 25  # /add of more files than this asks first
 ALIASES = {"/quit": "/exit", "/q": "/exit", "/?": "/help"}
 
 
 def dispatch(repl: Any, line: str) -> bool:
-    """Run one slash command line; True means exit."""
-    name, _, arg = line.strip().partition(" ")
+    """Run one slash command, `!command` or `#note` line; True means exit."""
+    line = line.strip()
+    if line[:1] in ("!", "#"):
+        name, arg = ("/!" if line[0] == "!" else "/#"), line[1:]
+    else:
+        name, _, arg = line.partition(" ")
     name = ALIASES.get(name, name)
     if name == "/exit":
         return True
-    handler: Callable[[Any, str], None] | None = globals().get("cmd_" + name[1:]) if name in HELP else None
-    if name.startswith("/mcp__"):
-        handler = lambda repl, arg: repl.run_turn(repl.conv.session.mcp.prompt(name, shlex.split(arg)))  # noqa: E731
+    handler = _handler(repl, name)
     if handler is None:
-        close = difflib.get_close_matches(name, list(HELP) + list(ALIASES), n=1, cutoff=0.5)
+        names = list(HELP) + list(ALIASES) + list(custom_commands(repl.conv.root))
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
         hint = f" — did you mean {close[0]}?" if close else " — /help lists the commands"
         repl.console.print(f"[red]unknown command {escape(name)}[/]{hint}")
         return False
@@ -57,11 +67,52 @@ def dispatch(repl: Any, line: str) -> bool:
     return False
 
 
+def _handler(repl: Any, name: str) -> Callable[[Any, str], None] | None:
+    if name == "/!":
+        return cmd_bang
+    if name == "/#":
+        return cmd_note
+    if name in HELP:
+        return globals().get("cmd_" + name[1:])  # type: ignore[no-any-return]
+    if name.startswith("/mcp__"):  # a server's prompt (agent.mcp)
+        return lambda r, arg: r.run_turn(r.conv.session.mcp.prompt(name, shlex.split(arg)))
+    template = custom_commands(repl.conv.root).get(name)
+    if template is None:
+        return None
+    return lambda r, arg: r.run_turn(template.read_text(errors="replace").replace("$ARGUMENTS", arg))
+
+
+def custom_commands(root: Path) -> dict[str, Path]:
+    """`/name` -> its Markdown prompt template: the user's commands, then the repository's (which win)."""
+    import platformdirs
+
+    found: dict[str, Path] = {}
+    for folder in (Path(platformdirs.user_config_dir("agent")) / "commands", root / ".agent" / "commands"):
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.md")):
+                if ("/" + path.stem) not in HELP:  # a custom command never hides a built-in one
+                    found["/" + path.stem] = path
+    return found
+
+
+def _words(arg: str) -> list[str]:
+    """Split arguments like a shell; an unbalanced quote is part of a name, not an error."""
+    try:
+        return shlex.split(arg)
+    except ValueError:
+        return arg.split()
+
+
 def cmd_help(repl: Any, arg: str) -> None:
     table = Table(show_header=False, box=None, padding=(0, 2))
     for name, (args, text) in HELP.items():
         table.add_row(f"[cyan]{name}[/] {escape(args)}", text)
+    for name, path in custom_commands(repl.conv.root).items():
+        table.add_row(f"[cyan]{escape(name)}[/] {escape('[ARGS]')}", f"[dim]custom: {escape(str(path))}[/]")
     repl.console.print(table)
+    repl.console.print(
+        "[dim]!cmd runs a shell command (its output goes with your next message) · #text saves a note to memory[/]"
+    )
     repl.console.print(
         "[dim]Enter sends · Alt-Enter or a trailing \\ adds a line · Ctrl-C stops a step · Ctrl-D quits[/]"
     )
@@ -70,12 +121,22 @@ def cmd_help(repl: Any, arg: str) -> None:
 def cmd_add(repl: Any, arg: str) -> None:
     if not arg:
         raise UsageError("/add needs a path or glob")
-    for path in repl.conv.add(shlex.split(arg)):
+    conv, patterns = repl.conv, _words(arg)
+    known = conv.ws.files()
+    matches = [f for f in known if any(f == p or fnmatch.fnmatchcase(f, p) for p in patterns)]
+    if len(matches) > MANY_FILES and not repl.approve("add", f"{len(matches)} files matching {' '.join(patterns)}"):
+        repl.console.print("[dim]nothing added[/]")
+        return
+    already = [p for p in patterns if p in conv.files]
+    for path in conv.add(patterns):
         repl.console.print(f"added [bold]{escape(path)}[/]")
+    for path in already:
+        repl.console.print(f"[dim]{escape(path)} is already in the chat[/]")
 
 
 def cmd_drop(repl: Any, arg: str) -> None:
-    gone = repl.conv.drop(shlex.split(arg))
+    gone = repl.conv.drop(_words(arg))
+    repl.conv.save()
     repl.console.print("dropped " + escape(", ".join(gone)) if gone else "[dim]nothing to drop[/]")
 
 
@@ -92,7 +153,8 @@ def cmd_map(repl: Any, arg: str) -> None:
     from agent.repomap import build_map
 
     budget = repl.conv.config.context.map_tokens or 1024
-    repl.console.print(escape(build_map(repl.conv.root, query=arg, budget=budget).text))
+    text = build_map(repl.conv.root, query=arg, budget=budget).text
+    repl.console.print(escape(text) if text.strip() else "[dim]the map is empty: no source files with symbols[/]")
 
 
 def cmd_search(repl: Any, arg: str) -> None:
@@ -137,14 +199,16 @@ def cmd_undo(repl: Any, arg: str) -> None:
 
 def cmd_diff(repl: Any, arg: str) -> None:
     from agent.cli.chatrender import diff_text
-    from agent.git.plumbing import git, snapshot_tree
+    from agent.git.plumbing import git
 
     conv = repl.conv
     if not conv.undo_stack:
         repl.console.print("[dim]the agent has changed nothing in this session[/]")
         return
     paths = sorted({p for r in conv.undo_stack for p in r["paths"]})
-    diff = git(conv.root, "diff", "--no-color", conv.undo_stack[0]["before"], snapshot_tree(conv.root), "--", *paths)
+    # up to the tree right after the agent's last turn: the user's later edits are not the agent's
+    first, last = conv.undo_stack[0]["before"], conv.undo_stack[-1]["after"]
+    diff = git(conv.root, "diff", "--no-color", first, last, "--", *paths)
     repl.console.print(diff_text(diff) if diff.strip() else "[dim]no difference left[/]")
 
 
@@ -158,6 +222,85 @@ def cmd_run(repl: Any, arg: str) -> None:
     if not arg:
         raise UsageError("/run needs a command")
     _run(repl, arg, only_failures=False)
+
+
+def cmd_bang(repl: Any, arg: str) -> None:
+    """`!command`: the user runs a shell command themselves (no approval); its output goes with the next message."""
+    if not arg:
+        raise UsageError("!command needs a command, e.g. !git status")
+    _run(repl, arg, only_failures=False)
+
+
+def cmd_note(repl: Any, arg: str) -> None:
+    """`#text`: save a note to memory, as the user's."""
+    if not arg:
+        raise UsageError("#text needs the note's text, e.g. #always run tests with make test")
+    cmd_memory(repl, "add " + arg)
+
+
+def cmd_show(repl: Any, arg: str) -> None:
+    results = repl.results
+    if not results:
+        repl.console.print("[dim]no tool results yet[/]")
+        return
+    if arg and not arg.isdigit():
+        raise UsageError("usage: /show [N]")
+    n = int(arg) if arg else len(results)
+    if not 1 <= n <= len(results):
+        raise UsageError(f"no tool result {n}: there are {len(results)}")
+    name, output = results[n - 1]
+    repl.console.print(f"[cyan]● {escape(name)}[/] [dim]result {n}[/]")
+    repl.console.print(escape(output), highlight=False)
+
+
+def cmd_resume(repl: Any, arg: str) -> None:
+    from agent.chat.store import describe, find_session, list_sessions, read_session, restore
+
+    conv = repl.conv
+    others = [p for p in reversed(list_sessions(conv.root)) if p.stem != conv.id]
+    if not arg:
+        for i, path in enumerate(others[:20], 1):
+            repl.console.print(f"  [cyan]{i:>2}[/] {escape(describe(path))}")
+        repl.console.print("[dim]/resume N continues one[/]" if others else "[dim]no other saved sessions[/]")
+        return
+    path = others[int(arg) - 1] if arg.isdigit() and 0 < int(arg) <= len(others) else find_session(conv.root, arg)
+    if conv.turn_starts:
+        conv.save()
+    restore(conv, read_session(path))
+    repl.console.print(f"[green]resumed[/] {escape(describe(path))}")
+    show_recap(repl)
+
+
+def show_recap(repl: Any) -> None:
+    """Print the last turns of the conversation (after a resume)."""
+    from rich.markdown import Markdown
+
+    from agent.chat.store import recap
+
+    for role, text in recap(repl.conv.messages):
+        if role == "user":
+            repl.console.print(f"[bold]›[/] {escape(text)}")
+        else:
+            repl.console.print(Markdown(text))
+
+
+def cmd_init(repl: Any, arg: str) -> None:
+    from agent.prompts import render
+
+    exists = (repl.conv.root / "AGENTS.md").exists()
+    if exists and not repl.approve("edit", "AGENTS.md exists; have the agent revise it"):
+        return
+    repl.run_turn(render("chat_init", extra=arg))
+
+
+def cmd_commands(repl: Any, arg: str) -> None:
+    found = custom_commands(repl.conv.root)
+    if not found:
+        repl.console.print(
+            "[dim]no custom commands: put Markdown prompts in .agent/commands/NAME.md ($ARGUMENTS is replaced)[/]"
+        )
+    for name, path in found.items():
+        repl.console.print(f"  [cyan]{escape(name)}[/] [dim]{escape(str(path))}[/]")
 
 
 def _run(repl: Any, command: str, only_failures: bool) -> None:
@@ -223,4 +366,5 @@ def cmd_compact(repl: Any, arg: str) -> None:
 
 def cmd_clear(repl: Any, arg: str) -> None:
     repl.conv.clear()
+    repl.conv.save()
     repl.console.print("[dim]conversation cleared; files stay in the chat[/]")

@@ -14,14 +14,15 @@ import typer
 HELP = "Chat with the agent about a repository: streamed answers, edits shown as diffs, /help for commands."
 
 
-def chat(
+def chat(  # noqa: PLR0913 - the command's options, one each
+    message: Annotated[list[str] | None, typer.Argument(help="A first request to send at once.")] = None,
     repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="local | gguf:PATH | scripted:PATH | a litellm model.")
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve every action that would ask.")] = False,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Continue the last saved session of this repository.")
+        bool, typer.Option("--resume", help="Continue the last saved session (`--resume ID`: that one; /resume lists).")
     ] = False,
     gpu_layers: Annotated[
         int | None, typer.Option("--gpu-layers", help="llama.cpp layers to offload to the GPU.")
@@ -31,4 +32,4 @@ def chat(
     """Start the interactive chat."""
     from agent.cli.chatlaunch import launch
 
-    raise typer.Exit(launch(repo, model, yes, resume, gpu_layers, api_base))
+    raise typer.Exit(launch(repo, model, yes, resume, gpu_layers, api_base, " ".join(message or [])))

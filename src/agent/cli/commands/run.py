@@ -74,7 +74,7 @@ def run(
     signal.signal(signal.SIGTERM, _interrupt)
     result = session.run(task or "", event_sink(as_json), run_id=info.id)
     if result.outcome.usage_error:
-        fail(result.outcome.summary, 2)
+        raise UsageError(result.outcome.summary)
     raise typer.Exit(result.exit_code)
 
 

@@ -1,0 +1,251 @@
+"""`agent chat` as a daily user drives it: the bugs and missing pieces of issue 16, in a real pty."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+from conftest import ROOT, git, init_repo
+from test_repl import ANSI, FILES, PROMPT, call, finish, loose, spawn
+
+
+def test_an_unbalanced_quote_in_add_or_drop_is_a_name_not_a_crash(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {**FILES, "it's.py": "x = 1\n"})
+    child = spawn(repo, [])
+    child.expect(PROMPT)
+    child.sendline("/add it's.py")
+    child.expect(r"added .*it's\.py")
+    child.sendline("/add it's.py")
+    child.expect("already in the chat")
+    child.sendline("/drop it's")
+    child.expect("nothing to drop")
+    child.sendline("/files")
+    child.expect(r"it's\.py")
+    assert finish(child) == 0
+
+
+def test_a_missing_scripted_file_is_refused_up_front_with_exit_2(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color"}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "agent", "chat", "--model", f"scripted:{tmp_path / 'nope.json'}"],
+        cwd=str(repo), env=env, encoding="utf-8", timeout=60, dimensions=(40, 100),
+    )
+    child.expect("agent: error: .*nope.json")  # without typing anything
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2
+
+
+def test_typed_ahead_text_never_answers_an_approval(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(
+        repo,
+        [
+            {"content": "Working.", "tool_calls": [call("run_shell", command="sleep 3; echo slept")]},
+            {"content": "Now a file.", "tool_calls": [call("run_shell", command="touch h2.txt")]},
+            {"content": "both done"},
+            {"content": "looked at money"},
+        ],
+    )
+    child.expect(PROMPT)
+    child.sendline("do it")
+    child.expect(r"allow run.*sleep 3")
+    child.sendline("y")
+    time.sleep(1.0)  # `sleep 3` is running now
+    child.sendline("y")  # typed while the step runs: a stray yes must not approve the next command
+    child.sendline("also look at money.py")
+    child.expect(r"allow run.*touch h2\.txt", timeout=30)
+    child.expect("say what to do instead:")
+    assert not (repo / "h2.txt").exists()
+    child.sendline("n")
+    child.expect("both done")
+    child.expect("looked at money")  # the typed-ahead request was sent afterwards, not lost
+    assert finish(child) == 0
+    assert not (repo / "h2.txt").exists()
+    session = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
+    users = [m["content"] for m in session["messages"] if m["role"] == "user"]
+    assert any("also look at money.py" in u for u in users)
+
+
+def test_ctrl_r_enter_accepts_the_history_match(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(repo, [{"content": "first answer"}, {"content": "second answer"}])
+    child.expect(PROMPT)
+    child.sendline("explain the unusual widget")
+    child.expect("first answer")
+    child.expect(PROMPT)
+    child.send("\x12")  # Ctrl-R
+    child.send("unusual")
+    child.expect(loose("unusual"))
+    child.send("\r")  # accept the match: back at the prompt with the line
+    child.send("\r")  # and send it
+    child.expect("second answer")
+    assert finish(child) == 0
+    session = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
+    users = [m["content"] for m in session["messages"] if m["role"] == "user"]
+    assert len(users) == 2 and all("explain the unusual widget" in u for u in users)
+
+
+def test_clear_and_drop_are_saved_for_resume(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(repo, [{"content": "The secret word is PELICAN."}])
+    child.expect(PROMPT)
+    child.sendline("look at @calc/ops.py")
+    child.expect("PELICAN")
+    child.expect(PROMPT)
+    child.sendline("/drop calc/ops.py")
+    child.expect("dropped calc/ops.py")
+    child.sendline("/clear")
+    child.expect("conversation cleared")
+    assert finish(child) == 0
+    data = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
+    assert data["files"] == [] and [m["role"] for m in data["messages"]] == ["system"]
+
+
+def test_bang_command_hash_note_show_and_the_turn_line(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    long_output = "\n".join(f"line {i}" for i in range(30))
+    (repo / "many.txt").write_text(long_output + "\n")
+    git(repo, "add", "many.txt")
+    git(repo, "commit", "-qm", "many")
+    child = spawn(repo, [{"tool_calls": [call("read_file", path="many.txt")]}, {"content": "read it"}])
+    child.expect(PROMPT)
+    child.sendline("!echo from-the-user")
+    child.expect("from-the-user")
+    child.expect("goes with your next message")
+    child.sendline("#always use make test here")
+    child.expect("saved note")
+    child.sendline("read many.txt")
+    child.expect(r"/show 1")
+    child.expect("read it")
+    child.expect(r"tokens in · \d+ out · \$0\.0000 · [\d.]+ s")
+    child.sendline("/show 1")
+    child.expect("line 29")
+    child.sendline("/show 9")
+    child.expect("no tool result 9")
+    assert finish(child) == 0
+    session = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
+    assert "from-the-user" in session["messages"][1]["content"]
+    notes = list((repo / ".agent/memory").rglob("*.md"))
+    assert any("always use make test here" in n.read_text() for n in notes)
+
+
+def test_custom_commands_first_message_mentions_and_the_exit_line(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    (repo / ".agent/commands").mkdir(parents=True)
+    (repo / ".agent/commands/review.md").write_text("Review $ARGUMENTS for bugs, briefly.\n")
+    child = spawn(repo, [{"content": "first reply"}, {"content": "reviewed"}], "hello", "there")
+    child.expect("first reply")  # `agent chat "hello there"` sent its first request at once
+    child.expect(PROMPT)
+    child.sendline("/review calc/ops.py")
+    child.expect("reviewed")
+    child.expect(PROMPT)
+    child.sendline("see @missing.py")
+    child.expect("no such file in the repository")
+    child.expect("out of scripted replies|error")
+    child.expect(PROMPT)
+    child.sendline("/exit")
+    child.expect(r"agent chat --resume continues it")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    session = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
+    users = [m["content"] for m in session["messages"] if m["role"] == "user"]
+    assert "hello there" in users[0] and "Review calc/ops.py for bugs, briefly." in users[1]
+
+
+def test_ctrl_d_at_an_approval_is_a_no(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(repo, [{"tool_calls": [call("run_shell", command="touch nope.txt")]}, {"content": "ok, not run"}])
+    child.expect(PROMPT)
+    child.sendline("make nope")
+    child.expect("say what to do instead:")
+    child.sendeof()
+    child.expect("ok, not run")
+    assert "EOFError" not in ANSI.sub("", child.before)
+    assert finish(child) == 0
+    assert not (repo / "nope.txt").exists()
+
+
+def test_a_spinner_with_elapsed_time_shows_while_a_tool_runs(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(repo, [{"tool_calls": [call("run_shell", command="sleep 2")]}, {"content": "slept"}], "--yes")
+    child.expect(PROMPT)
+    child.sendline("sleep a bit")
+    child.expect(r"running run_shell… [12]s")
+    child.expect("slept")
+    assert finish(child) == 0
+
+
+def test_approvals_say_why_take_a_pattern_save_it_and_take_a_message(tmp_path: Path, isolated_home: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(
+        repo,
+        [
+            {"tool_calls": [call("run_shell", command="touch a.txt")]},
+            {"tool_calls": [call("run_shell", command="touch b.txt")]},
+            {"tool_calls": [call("run_shell", command="rm calc/ops.py")]},
+            {"content": "understood"},
+        ],
+    )
+    child.expect(PROMPT)
+    child.sendline("make files")
+    child.expect(r"allow run.*touch a\.txt.*not known to be read-only.*\[s\] same, saved")
+    child.sendline("s")
+    child.expect(r"saved: permissions\.shell_allow \+= 'touch \*'")
+    child.expect(r"allow run.*rm calc/ops\.py")  # touch b.txt went through on the pattern, unasked
+    child.sendline("no, use git rm instead")
+    child.expect("understood")
+    assert finish(child) == 0
+    assert (repo / "a.txt").exists() and (repo / "b.txt").exists() and (repo / "calc/ops.py").exists()
+    config = (isolated_home / "config" / "agent" / "config.toml").read_text()
+    assert "touch *" in config and "shell_allow" in config
+    session = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
+    tool = [m["content"] for m in session["messages"] if m["role"] == "tool"]
+    assert "no, use git rm instead" in tool[-1]
+
+
+def test_resume_shows_the_earlier_turns_and_resume_lists_and_switches(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(repo, [{"content": "ALPHA answer."}])
+    child.expect(PROMPT)
+    child.sendline("the alpha question")
+    child.expect("ALPHA answer")
+    assert finish(child) == 0
+    child = spawn(repo, [{"content": "BETA answer."}], name="b.json")
+    child.expect(PROMPT)
+    child.sendline("the beta question")
+    child.expect("BETA answer")
+    assert finish(child) == 0
+    child = spawn(repo, [], "--resume", name="c.json")
+    child.expect("the beta question")  # the earlier conversation, shown again
+    child.expect("BETA answer")
+    child.expect(PROMPT)
+    child.sendline("/resume")
+    child.expect(r"1 .*the alpha question")
+    child.sendline("/resume 1")
+    child.expect("resumed")
+    child.expect("ALPHA answer")
+    assert finish(child) == 0
+    child = spawn(repo, [], "--resume", "nosuchid", name="d.json")
+    child.expect("agent: error: no saved session with id 'nosuchid'")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2
+
+
+def test_a_message_bigger_than_the_window_is_refused_before_sending(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {**FILES, ".agent/config.toml": "[chat]\ncontext_tokens = 4096\n"})
+    child = spawn(repo, [{"content": "small reply"}])
+    child.expect(PROMPT)
+    child.send("\x1b[200~" + "word " * 2000 + "\x1b[201~")  # pasted, as a user would
+    child.send("\r")
+    child.expect(r"error:.*this message is ~[\d,]+ tokens.*window is 4,096")
+    child.sendline("a small question")
+    child.expect("small reply")
+    assert finish(child) == 0
