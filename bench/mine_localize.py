@@ -34,6 +34,7 @@ SEP_COMMIT, SEP_FIELD = "\x1e", "\x1f"
 
 def clean_query(message: str) -> tuple[str, list[str]]:
     """The message without trailers and literal paths, and the paths it named."""
+    message = re.sub(r"<!--.*?-->", "", message, flags=re.S)  # pull-request template comments
     lines = [ln for ln in message.strip().splitlines() if not _TRAILER.match(ln)]
     text = "\n".join(lines).strip()
     found = [m.group(0).strip("`") for m in _PATH.finditer(text)]
