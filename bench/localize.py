@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import pickle
 import re
 import subprocess
 import sys
@@ -90,6 +91,63 @@ def task_rank(order: list[str], gold: list[str]) -> int:
     return min(ranks) if ranks else 0
 
 
+def dump_signals(repo: Path, task: dict, dump: dict) -> list[str]:
+    """Keep every file's ranking signals for `task` (for --tune); returns the current fused order."""
+    import numpy as np
+
+    from agent.repomap.history import load_history
+    from agent.repomap.index import CACHE_DIR, load_index
+    from agent.repomap.rank import rank
+
+    index = load_index(repo)
+    ranking = rank(index, task["query"], [], load_history(index.root, index.root / CACHE_DIR))
+    gold = [index.paths.index(g) for g in task["gold_files"] if g in index.paths]
+    sig = {k: np.asarray(v, dtype=np.float32) for k, v in ranking.signals.items()}
+    dump[task["task_id"]] = {"penalty": np.asarray(index.penalty, dtype=np.float32), "signals": sig, "gold": gold}
+    return [index.paths[i] for i, _ in ranking.ranked[:20]]
+
+
+def evaluate(dump: dict, ids: list[str], weights: dict[str, float]) -> tuple[list[float], float]:
+    """(top-k shares, MRR) of the fused ranking with `weights` over the dumped tasks `ids`."""
+    import numpy as np
+
+    ranks = []
+    for tid in ids:
+        d = dump[tid]
+        score = sum(weights[k] * v for k, v in d["signals"].items()) * d["penalty"]
+        if not d["gold"]:
+            ranks.append(0)
+            continue
+        best = max(score[g] for g in d["gold"])
+        ranks.append(1 + int(np.sum(score > best)))
+    tops = [sum(1 for r in ranks if 0 < r <= k) / len(ranks) for k in TOPS]
+    return tops, sum(1 / r for r in ranks if r) / len(ranks)
+
+
+def tune(dump: dict, tasks: list[dict]) -> None:
+    """Coordinate search of the fusion weights for MRR on the tune split; report both splits."""
+    from agent.repomap.rank import WEIGHTS
+
+    split = {s: [t["task_id"] for t in tasks if t.get("split") == s and t["task_id"] in dump] for s in ("tune", "test")}
+    weights = dict(WEIGHTS)
+    grid = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0]
+    best = evaluate(dump, split["tune"], weights)[1]
+    for _ in range(3):
+        for name in weights:
+            if name == "bm25":
+                continue
+            for value in grid:
+                trial = {**weights, name: value}
+                mrr = evaluate(dump, split["tune"], trial)[1]
+                if mrr > best + 1e-9:
+                    best, weights = mrr, trial
+    for label, w in (("shipped", WEIGHTS), ("tuned", weights)):
+        for s, ids in split.items():
+            tops, mrr = evaluate(dump, ids, w)
+            print(f"{label:<8}{s:<5}{len(ids):>5}" + "".join(f"{x:>7.2f}" for x in tops) + f"{mrr:>7.3f}")
+    print("tuned weights:", json.dumps(weights))
+
+
 def run_tools(tasks: list[dict], tools: list[str], args: argparse.Namespace) -> None:
     """Rank every task with every tool, appending one result row per (task, tool) to --results."""
     aider = None
@@ -107,6 +165,8 @@ def run_tools(tasks: list[dict], tools: list[str], args: argparse.Namespace) -> 
                 start = time.perf_counter()
                 if tool == "agent":
                     order = [p for p, _ in build_map(repo, task["query"], budget=args.budget).files]
+                elif tool == "signals":
+                    order = dump_signals(repo, task, args.dump)
                 elif tool == "bm25":
                     order = bm25.rank(repo, task["query"])[:50]
                 else:
@@ -167,6 +227,8 @@ def main() -> None:
     ap.add_argument("--repos", default="", help="comma-separated repository names (default: all)")
     ap.add_argument("--per-repo", type=int, default=0, help="only the first N tasks of each repository")
     ap.add_argument("--table-only", action="store_true")
+    ap.add_argument("--dump", type=Path, default=Path("bench/data/signals.pkl"), help="for the signals tool")
+    ap.add_argument("--tune", action="store_true", help="fit the fusion weights on the dumped signals")
     args = ap.parse_args()
     tasks = [json.loads(line) for line in args.tasks.read_text().splitlines() if line.strip()]
     if args.split:
@@ -177,8 +239,16 @@ def main() -> None:
         seen: Counter = Counter()
         tasks = [t for t in tasks if (seen.update([t["repo"]]) or seen[t["repo"]] <= args.per_repo)]
     args.data.mkdir(parents=True, exist_ok=True)
+    if args.tune:
+        tune(pickle.loads(args.dump.read_bytes()), tasks)
+        return
+    tools = args.tools.split(",")
+    if "signals" in tools:
+        dump_path, args.dump = args.dump, {}
     if not args.table_only:
-        run_tools(tasks, args.tools.split(","), args)
+        run_tools(tasks, tools, args)
+    if "signals" in tools:
+        dump_path.write_bytes(pickle.dumps(args.dump))
     table(tasks, args.results, args.budget)
 
 
