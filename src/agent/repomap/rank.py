@@ -16,9 +16,11 @@ if TYPE_CHECKING:
 
 K1, B = 1.2, 0.75
 DAMPING = 0.85
-# weights of the fused signals (each normalised to [0, 1] over the repository)
-WEIGHTS = {"bm25": 1.0, "defs": 0.6, "code": 0.0, "path": 0.5, "mention": 1.0, "module": 0.0, "history": 0.0,
-           "graph": 0.5, "prior": 0.15, "churn": 0.0}
+# weights of the fused signals (each normalised to [0, 1] over the repository), fitted for MRR by
+# `bench/localize.py --tune` on the tune half of bench/data/localize-large.jsonl (sympy, astropy,
+# sqlalchemy, networkx) and frozen; the test half is the held-out figure
+WEIGHTS = {"bm25": 1.0, "defs": 0.1, "code": 0.3, "path": 1.0, "mention": 1.0, "module": 0.0, "history": 0.5,
+           "graph": 0.1, "prior": 0.2, "churn": 0.0}
 _PATHLIKE = re.compile(r"[\w.-]*[/\\][\w./\\-]+|[\w-]+\.[A-Za-z]{1,4}\b")
 _CODE = re.compile(r"`([^`]+)`")
 _DOTTED = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
