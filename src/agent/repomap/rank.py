@@ -16,11 +16,12 @@ if TYPE_CHECKING:
 
 K1, B = 1.2, 0.75
 DAMPING = 0.85
+FOCUS_GRAPH = 0.5  # weight of the graph signal when focus files are given (the dev set has none)
 # weights of the fused signals (each normalised to [0, 1] over the repository), fitted for MRR by
 # `bench/localize.py --tune` on the tune half of bench/data/localize-large.jsonl (sympy, astropy,
 # sqlalchemy, networkx) and frozen; the test half is the held-out figure
-WEIGHTS = {"bm25": 1.0, "defs": 0.1, "code": 0.3, "path": 1.0, "mention": 1.0, "module": 0.0, "history": 0.5,
-           "graph": 0.1, "prior": 0.2, "churn": 0.0}
+WEIGHTS = {"bm25": 1.0, "defs": 0.2, "code": 0.3, "path": 1.0, "mention": 1.0, "module": 0.0, "history": 0.5,
+           "graph": 0.0, "prior": 0.1, "churn": 0.3}
 _PATHLIKE = re.compile(r"[\w.-]*[/\\][\w./\\-]+|[\w-]+\.[A-Za-z]{1,4}\b")
 _CODE = re.compile(r"`([^`]+)`")
 _DOTTED = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
@@ -154,10 +155,11 @@ class Ranking:
     ranked: list[tuple[int, float]]
     query: Query
     signals: dict[str, Any] = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=lambda: dict(WEIGHTS))
 
-    def why(self, i: int, weights: dict[str, float] | None = None) -> dict[str, float]:
+    def why(self, i: int) -> dict[str, float]:
         """The weighted contribution of each signal to file i's score, largest first, zeros left out."""
-        w = weights or WEIGHTS
+        w = self.weights
         parts = {name: float(w[name] * sig[i]) for name, sig in self.signals.items() if sig[i] > 0}
         return dict(sorted(((k, round(v, 4)) for k, v in parts.items() if v >= 5e-5), key=lambda kv: -kv[1]))
 
@@ -204,10 +206,13 @@ def rank(index: RepoIndex, query: str, focus: list[str], history: Any = None) ->
         return Ranking([], q)
     focus_ids = [i for i in (index.position(f) for f in focus) if i is not None]
     sig = signals(index, q, focus_ids, history)
-    score = fuse(sig, index.penalty)
+    weights = dict(WEIGHTS)
+    if focus_ids:  # files in context: their neighbours in the symbol graph matter
+        weights["graph"] = max(weights["graph"], FOCUS_GRAPH)
+    score = fuse(sig, index.penalty, weights)
     score[focus_ids] += 0.5
     order = np.lexsort((np.arange(n), -score))
-    return Ranking([(int(i), float(score[i])) for i in order], q, sig)
+    return Ranking([(int(i), float(score[i])) for i in order], q, sig, weights)
 
 
 def rank_files(index: RepoIndex, query: str, focus: list[str]) -> tuple[list[tuple[int, float]], Query]:
