@@ -1,6 +1,9 @@
 """Drive aider's RepoMap directly (no model), for side-by-side benchmarks. Runs in aider's own venv.
 
-Reads JSON lines {"repo", "query", "budget"} on stdin, writes {"files", "tokens", "seconds"} lines.
+Reads JSON lines {"repo", "query", "budget"} on stdin, writes {"files", "ranked", "tokens", "seconds"} lines:
+`files` are the files the rendered map shows, in aider's rank order (the map text itself is sorted by
+name, so the order comes from the ranked tags RepoMap computed for that map); `ranked` is every file
+in that ranked order.
 Mentioned files and identifiers are derived from the query the way aider's chat does it: words that
 equal a repo path or basename, and identifiers whose name equals a file stem of 5+ characters.
 """
@@ -71,11 +74,22 @@ def run(repo: str, query: str, budget: int) -> dict:
     named, idents = mentions(query, files)
     start = time.perf_counter()
     rm = RepoMap(map_tokens=budget, root=repo, main_model=Model(), io=QuietIO(), max_context_window=None)
+    captured: list = []
+    original = rm.get_ranked_tags
+
+    def recording(*args, **kwargs):
+        tags = original(*args, **kwargs)
+        captured.append(tags)
+        return tags
+
+    rm.get_ranked_tags = recording
     text = rm.get_repo_map([], [str(Path(repo) / f) for f in files], named, idents) or ""
     seconds = time.perf_counter() - start
+    ranked = list(dict.fromkeys(t[0] for t in (captured[-1] if captured else [])))
     lines = set(text.splitlines())
-    shown = [f for f in files if f + ":" in lines or f in lines]
-    return {"files": shown, "tokens": len(ENC.encode_ordinary(text)), "seconds": seconds}
+    shown = {f for f in files if f + ":" in lines or f in lines}
+    order = [f for f in ranked if f in shown] + sorted(shown.difference(ranked))
+    return {"files": order, "ranked": ranked, "tokens": len(ENC.encode_ordinary(text)), "seconds": seconds}
 
 
 def main() -> None:

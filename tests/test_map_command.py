@@ -20,7 +20,10 @@ def test_json_output(tmp_path: Path) -> None:
     data = json.loads(proc.stdout)
     assert set(data) == {"files", "tokens", "map"}
     assert data["files"][0]["path"] == "app/models.py"
-    assert all(set(f) == {"path", "score"} for f in data["files"])
+    assert all(set(f) == {"path", "score", "rank", "signals"} for f in data["files"])
+    top = data["files"][0]
+    assert top["rank"] == 1 and top["signals"] and all(v > 0 for v in top["signals"].values())
+    assert "bm25" in top["signals"]  # "invoice" and "total" are words of app/models.py
     assert 0 < data["tokens"] <= 200
     assert "class Invoice" in data["map"]
 

@@ -136,3 +136,18 @@ def test_find_symbol_finds_definitions_in_lexical_files(tmp_path: Path) -> None:
         ("tests/conftest.py", 4, "def make_client():")
     ]
     assert [(h.path, h.line) for h in refs] == [("src/app/views.py", 2)]
+
+
+def test_top_files_show_the_lines_that_match(tmp_path: Path) -> None:
+    files = {
+        "pkg/parse.py": (
+            "def parse(text):\n    if not text:\n        raise ValueError('empty header card value')\n"
+            "    return text.split()\n"
+        ),
+        "pkg/other.py": "def unrelated():\n    return 2\n",
+    }
+    repo = init_repo(tmp_path / "r", files)
+    res = build_map(repo, "ValueError: empty header card value when parsing", budget=300)
+    assert res.files[0][0] == "pkg/parse.py"
+    assert "pkg/parse.py:\n  def parse(text):\n    3| raise ValueError('empty header card value')\n" in res.text
+    assert res.why["pkg/parse.py"]["rank"] == 1 and res.why["pkg/parse.py"]["signals"]["bm25"] > 0

@@ -10,11 +10,15 @@ from agent.errors import UsageError
 
 @dataclass
 class MapResult:
-    """A rendered map: the files shown (best first, with scores), its token count and text."""
+    """A rendered map: the files shown (best first, with scores), its token count and text.
+
+    `why` has, per file shown, its rank among all files and the weighted signals behind its score.
+    """
 
     files: list[tuple[str, float]] = field(default_factory=list)
     tokens: int = 0
     text: str = ""
+    why: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -29,8 +33,9 @@ class SymbolHit:
 
 def build_map(root: Path, query: str = "", focus: list[str] | None = None, budget: int = 1024) -> MapResult:
     """Rank the repository at `root` for `query` (and `focus` files) and render it within `budget` tokens."""
-    from agent.repomap.index import load_index
-    from agent.repomap.rank import rank_files
+    from agent.repomap.history import load_history
+    from agent.repomap.index import CACHE_DIR, load_index
+    from agent.repomap.rank import rank
     from agent.repomap.render import render
 
     if budget <= 0:
@@ -40,10 +45,13 @@ def build_map(root: Path, query: str = "", focus: list[str] | None = None, budge
         raise UsageError(f"repository path is not a directory: {root}")
     index = load_index(root)
     focus_rel = [_relative(index.root, f) for f in focus or []]
-    ranked, q = rank_files(index, query, focus_rel)
-    shown, text, tokens = render(index, ranked, q, budget)
-    scores = dict(ranked)
-    return MapResult([(index.paths[i], round(scores[i], 6)) for i in shown], tokens, text)
+    history = load_history(index.root, index.root / CACHE_DIR) if query.strip() else None
+    ranking = rank(index, query, focus_rel, history)
+    shown, text, tokens = render(index, ranking.ranked, ranking.query, budget)
+    scores = dict(ranking.ranked)
+    position = {i: r for r, (i, _) in enumerate(ranking.ranked, 1)}
+    why = {index.paths[i]: {"rank": position[i], "signals": ranking.why(i)} for i in shown}
+    return MapResult([(index.paths[i], round(scores[i], 6)) for i in shown], tokens, text, why)
 
 
 def _relative(root: Path, path: str) -> str:

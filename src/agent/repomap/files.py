@@ -13,7 +13,8 @@ MAX_BYTES = 1_000_000
 
 _TEST_DIRS = {"test", "tests", "testing", "__tests__", "spec", "specs", "__mocks__", "fixtures", "testdata"}
 _TEST_NAME = re.compile(r"(^test_|_test\.|_tests\.|\.test\.|\.spec\.|^conftest\.py$|^tests?\.py$)")
-_VENDOR_DIRS = {"vendor", "vendored", "_vendor", "third_party", "thirdparty", "node_modules", "external", "extern"}
+_VENDOR_DIRS = {"vendor", "vendored", "_vendor", "third_party", "thirdparty", "node_modules", "external", "extern",
+                "cextern"}
 _GENERATED_DIRS = {"generated", "migrations", "dist", "build"}
 _GENERATED_NAME = re.compile(r"(_pb2(_grpc)?\.py$|\.pb\.go$|\.min\.js$|[._]generated\.)")
 _AUX_DIRS = {"docs", "doc", "examples", "example", "samples", "benchmarks", "bench"}

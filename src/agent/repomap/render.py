@@ -1,25 +1,31 @@
 """Rendering a ranked repository into text that fits an exact token budget.
 
 The best files are shown in detail: their most relevant definitions, as signatures nested within
-their enclosing class. The next files get one line each (path and main names), so a tight budget
-still points at many candidates. The final text is counted as a whole and trimmed until it fits.
+their enclosing class, and for the first MATCH_FILES files the few lines that match the query best
+(`  123| text`, in source order among the signatures). The next files get one line each (path and
+main names). The final text is counted as a whole and trimmed until it fits.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from bisect import bisect_right
 from typing import TYPE_CHECKING
 
+from agent.repomap.files import read_source
 from agent.repomap.tags import Def
-from agent.repomap.text import subwords
+from agent.repomap.text import WORD, subwords
 from agent.repomap.tokens import counter
 
 if TYPE_CHECKING:
     from agent.repomap.index import RepoIndex
     from agent.repomap.rank import Query
 
-DETAIL_SHARE = 0.5  # of the budget, for detailed files while more files wait for a line
+DETAIL_SHARE = 0.7  # of the budget, for detailed files while more files wait for a line
 MAX_DETAIL_DEFS = 30
+MATCH_FILES, MATCH_LINES, MATCH_CHARS = 5, 3, 160
+_IMPORT = re.compile(r"\s*(import\s|from\s+\S+\s+import\s|#include|use\s|require\()")
 NAMES_PER_LINE = 4
 _KIND_BONUS = {
     "class": 0.3, "interface": 0.3, "struct": 0.3, "trait": 0.3, "impl": 0.2, "function": 0.1, "method": 0.1,
@@ -53,10 +59,42 @@ def _chosen(defs: list[Def], order: list[int], k: int) -> list[int]:
     return sorted(keep)
 
 
-def _detail_block(path: str, defs: list[Def], idx: list[int]) -> str:
-    lines = [f"{path}:"]
-    lines += ["  " + "  " * defs[i].depth + defs[i].sig for i in idx]
-    return "\n".join(lines) + "\n"
+def matched_lines(source: bytes, q: Query, skip: set[int], k: int = MATCH_LINES) -> list[tuple[int, str]]:
+    """The k lines (1-based number, stripped text) that share the most query weight, 2 words at least.
+
+    One regex pass over the lower-cased file finds the lines holding two query terms or more; only
+    those are split into words and scored. Imports are left out: the map's signatures say more.
+    """
+    terms = sorted((t for t in q.idf if len(t) > 2), key=len, reverse=True)
+    if len(terms) < 2:
+        return []
+    text = source.decode("utf-8", "replace")
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    seen: dict[int, set[str]] = {}
+    for m in re.finditer("|".join(map(re.escape, terms)), text.lower()):
+        seen.setdefault(bisect_right(starts, m.start()), set()).add(m.group(0))
+    lines = text.splitlines()
+    scored = []
+    for n, found in seen.items():
+        if len(found) < 2 or n in skip or n > len(lines):
+            continue
+        raw = lines[n - 1]
+        if _IMPORT.match(raw):
+            continue
+        words = [w for w in set(WORD.findall(raw)) if q.idf.keys() & set(subwords(w))]
+        hit = {t for w in words for t in subwords(w)}.intersection(q.idf)
+        if len(words) >= 2:
+            scored.append((-sum(q.idf[t] * q.terms[t] for t in hit), n, raw.strip()[:MATCH_CHARS]))
+    return sorted((n, line) for _, n, line in sorted(scored)[:k])
+
+
+def _detail_block(path: str, defs: list[Def], idx: list[int], matches: list[tuple[int, str]] = ()) -> str:
+    rows = [(defs[i].line, "  " + "  " * defs[i].depth + defs[i].sig) for i in idx]
+    for n, text in matches:
+        depth = max((defs[i].depth + 1 for i in idx if defs[i].line < n <= defs[i].end), default=0)
+        rows.append((n, "  " + "  " * depth + f"{n}| {text}"))
+    rows.sort(key=lambda r: r[0])
+    return "\n".join([f"{path}:"] + [r[1] for r in rows]) + "\n"
 
 
 def _line(path: str, defs: list[Def], order: list[int]) -> str:
@@ -92,6 +130,7 @@ class _Files:
         self.count = counter()[0]
         self._order: dict[int, list[int]] = {}
         self._line: dict[int, tuple[str, int]] = {}
+        self._matches: dict[int, list[tuple[int, str]]] = {}
 
     def order(self, i: int) -> list[int]:
         """Definitions of file i, most deserving first."""
@@ -111,10 +150,19 @@ class _Files:
             self._line[i] = (text, self.count([text])[0])
         return self._line[i]
 
-    def block(self, i: int, k: int) -> tuple[str, int]:
-        """File i in detail with its k best definitions, and its token count."""
+    def matches(self, i: int) -> list[tuple[int, str]]:
+        """The lines of file i that match the query best (its definition lines left out)."""
+        if i not in self._matches:
+            data = read_source(self.index.root / self.index.paths[i]) if self.q.idf else None
+            skip = {d.line for d in self.index.defs(i)}
+            self._matches[i] = matched_lines(data, self.q, skip) if data is not None else []
+        return self._matches[i]
+
+    def block(self, i: int, k: int, rank: int = MATCH_FILES) -> tuple[str, int]:
+        """File i in detail with its k best definitions (and matched lines when among the first), its tokens."""
         defs = self.index.defs(i)
-        text = _detail_block(self.index.paths[i], defs, _chosen(defs, self.order(i), k))
+        matches = self.matches(i) if rank < MATCH_FILES else []
+        text = _detail_block(self.index.paths[i], defs, _chosen(defs, self.order(i), k), matches)
         return text, self.count([text])[0]
 
 
@@ -135,7 +183,7 @@ def _details(files: _Files, ranked: list[int], detail_budget: int) -> list[tuple
         n = len(files.order(i))
         k = min(max(2, MAX_DETAIL_DEFS // (rank + 1)), n)
         while k > 0:
-            block, cost = files.block(i, k)
+            block, cost = files.block(i, k, rank)
             if used + cost <= detail_budget:
                 break
             k = k - 1 if k <= 4 else k // 2

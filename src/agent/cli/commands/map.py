@@ -37,7 +37,7 @@ def map_command(
         typer.echo(f"agent: error: {exc}", err=True)
         raise typer.Exit(2 if isinstance(exc, UsageError) else 1) from None
     if as_json:
-        files = [{"path": p, "score": s} for p, s in result.files]
+        files = [{"path": p, "score": s, **result.why.get(p, {})} for p, s in result.files]
         typer.echo(json.dumps({"files": files, "tokens": result.tokens, "map": result.text}))
     else:
         typer.echo(result.text, nl=False)
