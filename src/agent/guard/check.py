@@ -104,8 +104,30 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return sorted(out, key=lambda f: (f.file, f.line, f.kind))
 
 
-def check_diff(repo: Path, base: str, head: str | None = None, *, staged: bool = False) -> list[Finding]:
-    """Findings for the change from `base` to `head` (None: the working tree; staged=True: the index)."""
+def check_diff(  # noqa: PLR0913 (each is one CLI option)
+    repo: Path,
+    base: str,
+    head: str | None = None,
+    *,
+    staged: bool = False,
+    static: bool = True,
+    ledger: str | None = None,
+    timeout_s: float = 300.0,
+) -> list[Finding]:
+    """Findings for the change from `base` to `head` (None: the working tree; staged=True: the index).
+
+    static=False leaves out every rule that reads the diff; ledger="collect" or "run" adds the test ledger
+    (pytest at the base and at the change: collected ids only, or every test run and its outcome).
+    """
+    found = _static_diff(repo, base, head, staged) if static else []
+    if ledger in ("collect", "run"):
+        from agent.guard.trees import ledger_diff
+
+        found += ledger_diff(repo, base, head, staged=staged, run=ledger == "run", timeout_s=timeout_s)
+    return found
+
+
+def _static_diff(repo: Path, base: str, head: str | None, staged: bool) -> list[Finding]:
     old_files, new_files = gitio.changed_contents(repo, base, head, staged=staged)
     if any(is_source_file(p) or is_test_file(p) for p in set(old_files) | set(new_files)):
         for path, text in gitio.test_files_at(repo, base, MAX_CONTEXT_FILES).items():

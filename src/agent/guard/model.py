@@ -22,6 +22,13 @@ KINDS: dict[str, str] = {
     "hardcoded_test_value": "high",
     "reads_test_files": "high",
     "detects_test_run": "high",
+    "runner_shadowed": "high",
+    # from the test ledger (pytest's own report, base vs change)
+    "exit_status_mismatch": "high",
+    "test_not_collected": "high",
+    "test_deselected": "high",
+    "test_not_run": "high",
+    "test_now_fails": "medium",
 }
 
 
