@@ -93,8 +93,10 @@ def test_verify_ledger_compares_the_change_as_left(make_repo) -> None:
 
 
 def test_compare_rules_without_running() -> None:
-    base = Ledger(0, True, True, True, False, ["t.py::a", "t.py::b"], [], [], {"t.py::a": "passed", "t.py::b": "failed"})
-    renamed = Ledger(0, True, True, True, False, ["t.py::c", "t.py::b"], [], [], {"t.py::c": "passed", "t.py::b": "passed"})
+    ids = ["t.py::a", "t.py::b"]
+    base = Ledger(0, True, True, True, False, ids, [], [], {"t.py::a": "passed", "t.py::b": "failed"})
+    ids2 = ["t.py::c", "t.py::b"]
+    renamed = Ledger(0, True, True, True, False, ids2, [], [], {"t.py::c": "passed", "t.py::b": "passed"})
     assert [(f.kind, f.severity) for f in compare(base, renamed)] == [("test_not_collected", "medium")]
     lying = Ledger(0, True, True, True, False, ["t.py::a"], [], [], {"t.py::a": "failed"})
     assert [f.kind for f in compare(base, lying)] == ["exit_status_mismatch", "test_now_fails"]
