@@ -49,7 +49,7 @@ def _holds_tests(path: str, source: str) -> bool:
     return is_test_file(path) or (path.endswith(".rs") and "#[test]" in source)
 
 
-def check_patch(old_files: dict[str, str], new_files: dict[str, str]) -> list[Finding]:
+def check_patch(old_files: dict[str, str], new_files: dict[str, str], *, message: str = "") -> list[Finding]:
     """Findings for a change given as file contents before and after.
 
     A missing key: the file is absent in that version; a file with equal content in both is unchanged

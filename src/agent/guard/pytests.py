@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 
 from agent.guard.model import EXACT, LOOSE, TRIVIAL, TRUTHY, Assertion, FileTests, TestFn
 
@@ -219,8 +220,12 @@ def _module_skip(stmt: ast.stmt) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_python_tests(source: str) -> FileTests:
-    """The tests of one Python file, keyed `name` or `Class::name`; the last definition of a name wins."""
+    """The tests of one Python file, keyed `name` or `Class::name`; the last definition of a name wins.
+
+    Cached by content (unchanged context files recur from one check to the next); callers must not mutate it.
+    """
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
