@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.guard import gitio
+from agent.guard import effects, gitio
 from agent.guard.compare import Broader, TestDiff
+from agent.guard.grading import grade
 from agent.guard.model import FileTests, Finding
 from agent.guard.paths import is_source_file, is_test_config, is_test_file, language_of
 from agent.guard.pytests import broader_exception, parse_python_tests
@@ -83,25 +84,32 @@ def check_patch(old_files: dict[str, str], new_files: dict[str, str], *, message
     diff = TestDiff(old_tests, new_tests, source_added, changed_defs, removed_defs - changed_defs, unchanged)
     findings = diff.run(broader)
     wanted = expectations(old_tests | unchanged)
+    roots = effects.project_roots(paths)
     for path in changed:
         old, new = old_files.get(path) or "", new_files.get(path) or ""
+        findings += effects.command_findings(path, old, new)
         if is_test_config(path):
             findings += config_findings(path, old, new)
         if is_source_file(path):
             findings += peeking_findings(path, old, new)
             findings += hardcoding_findings(path, old, new, wanted)
-    return _dedupe(findings)
+            findings += effects.runner_findings(path, old, new)
+        elif path.endswith(".py") and is_test_file(path) and new:
+            findings += effects.collection_findings(path, old, new)
+            findings += effects.skip_exit_findings(path, old, new)
+            findings += effects.mock_findings(path, old, new, roots)
+    return grade(_dedupe(findings), old_files, new_files, message)
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
-    seen: set[tuple[str, str, int, str]] = set()
-    out = []
+    """One finding per (kind, file, line), the most severe kept."""
+    best: dict[tuple[str, str, int], Finding] = {}
+    rank = {"high": 2, "medium": 1}
     for f in findings:
-        key = (f.kind, f.file, f.line, f.message)
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return sorted(out, key=lambda f: (f.file, f.line, f.kind))
+        key = (f.kind, f.file, f.line)
+        if key not in best or rank.get(f.severity, 0) > rank.get(best[key].severity, 0):
+            best[key] = f
+    return sorted(best.values(), key=lambda f: (f.file, f.line, f.kind))
 
 
 def check_diff(  # noqa: PLR0913 (each is one CLI option)

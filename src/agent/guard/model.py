@@ -30,6 +30,8 @@ KINDS: dict[str, str] = {
     "test_not_run": "high",
     "test_now_fails": "medium",
 }
+# Kinds only the test ledger reports (it runs pytest; the static rules never do).
+LEDGER_KINDS = {"exit_status_mismatch", "test_not_collected", "test_deselected", "test_not_run", "test_now_fails"}
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,9 @@ def _swallows(node: ast.AST) -> bool:
 def _early_return(body: list[ast.stmt]) -> bool:
     for i, stmt in enumerate(body[:-1]):
         if isinstance(stmt, ast.Return) or (
-            isinstance(stmt, ast.If) and any(isinstance(s, ast.Return) for s in stmt.body) and _is_literal(stmt.test)
+            isinstance(stmt, ast.If)
+            and any(isinstance(s, ast.Return) for s in stmt.body)
+            and (_is_literal(stmt.test) or (i == 0 and len(stmt.body) == 1 and not stmt.orelse))
         ):
             return i < len(body) - 1
     return False
