@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.guard import KINDS
 from agent.guard.corpus import load_cases, score
+from agent.guard.model import KINDS, LEDGER_KINDS
 
 CORPUS = Path(__file__).parent / "guard_corpus"
 
@@ -15,7 +15,7 @@ def test_corpus_size_and_coverage() -> None:
     tamper = [c for c in cases if c.label == "tamper"]
     honest = [c for c in cases if c.label == "honest"]
     assert len(tamper) >= 40 and len(honest) >= 40
-    assert {k for c in tamper for k in c.kinds} == set(KINDS)
+    assert {k for c in tamper for k in c.kinds} == set(KINDS) - LEDGER_KINDS - {"runner_shadowed"}
     non_python = {c.name.split("_", 1)[0] for c in tamper} - {"py"}
     assert {"js", "go", "rust"} <= non_python
     assert all(c.kinds for c in tamper) and not any(c.kinds for c in honest)
@@ -31,6 +31,6 @@ def test_thresholds() -> None:
 
 def test_every_kind_is_recognised_somewhere() -> None:
     rows = score(load_cases(CORPUS))
-    for kind in KINDS:
+    for kind in set(KINDS) - LEDGER_KINDS - {"runner_shadowed"}:
         hits, total = rows[f"kind:{kind}"]
         assert hits >= 1, f"{kind}: {hits}/{total}"

@@ -184,6 +184,7 @@ class Session:
             return {"ran": False, "reason": str(exc), "findings": findings}
         emit({"type": "verification_started", "command": command})
         checked = verify(self.root, start, command, self.config.tools.shell_timeout_s)
+        findings += [f.to_dict() for f in checked.findings]  # the test ledger: base vs change, from pytest's report
         result = {"ran": True, "command": command, "passed": checked.passed, "timed_out": checked.timed_out,
                   "tests_restored": checked.restored, "output_tail": checked.output[-2000:]}
         emit({"type": "verification_finished", **result})

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.guard import gitio
+from agent.guard import effects, gitio
 from agent.guard.compare import Broader, TestDiff
+from agent.guard.grading import grade
 from agent.guard.model import FileTests, Finding
 from agent.guard.paths import is_source_file, is_test_config, is_test_file, language_of
 from agent.guard.pytests import broader_exception, parse_python_tests
@@ -49,7 +50,7 @@ def _holds_tests(path: str, source: str) -> bool:
     return is_test_file(path) or (path.endswith(".rs") and "#[test]" in source)
 
 
-def check_patch(old_files: dict[str, str], new_files: dict[str, str]) -> list[Finding]:
+def check_patch(old_files: dict[str, str], new_files: dict[str, str], *, message: str = "") -> list[Finding]:
     """Findings for a change given as file contents before and after.
 
     A missing key: the file is absent in that version; a file with equal content in both is unchanged
@@ -83,29 +84,58 @@ def check_patch(old_files: dict[str, str], new_files: dict[str, str]) -> list[Fi
     diff = TestDiff(old_tests, new_tests, source_added, changed_defs, removed_defs - changed_defs, unchanged)
     findings = diff.run(broader)
     wanted = expectations(old_tests | unchanged)
+    roots = effects.project_roots(paths)
     for path in changed:
         old, new = old_files.get(path) or "", new_files.get(path) or ""
+        findings += effects.command_findings(path, old, new)
         if is_test_config(path):
             findings += config_findings(path, old, new)
         if is_source_file(path):
             findings += peeking_findings(path, old, new)
             findings += hardcoding_findings(path, old, new, wanted)
-    return _dedupe(findings)
+            findings += effects.runner_findings(path, old, new)
+        elif path.endswith(".py") and is_test_file(path) and new:
+            findings += effects.collection_findings(path, old, new)
+            findings += effects.skip_exit_findings(path, old, new)
+            findings += effects.mock_findings(path, old, new, roots)
+    return grade(_dedupe(findings), old_files, new_files, message)
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
-    seen: set[tuple[str, str, int, str]] = set()
-    out = []
+    """One finding per (kind, file, line), the most severe kept."""
+    best: dict[tuple[str, str, int], Finding] = {}
+    rank = {"high": 2, "medium": 1}
     for f in findings:
-        key = (f.kind, f.file, f.line, f.message)
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return sorted(out, key=lambda f: (f.file, f.line, f.kind))
+        key = (f.kind, f.file, f.line)
+        if key not in best or rank.get(f.severity, 0) > rank.get(best[key].severity, 0):
+            best[key] = f
+    return sorted(best.values(), key=lambda f: (f.file, f.line, f.kind))
 
 
-def check_diff(repo: Path, base: str, head: str | None = None, *, staged: bool = False) -> list[Finding]:
-    """Findings for the change from `base` to `head` (None: the working tree; staged=True: the index)."""
+def check_diff(  # noqa: PLR0913 (each is one CLI option)
+    repo: Path,
+    base: str,
+    head: str | None = None,
+    *,
+    staged: bool = False,
+    static: bool = True,
+    ledger: str | None = None,
+    timeout_s: float = 300.0,
+) -> list[Finding]:
+    """Findings for the change from `base` to `head` (None: the working tree; staged=True: the index).
+
+    static=False leaves out every rule that reads the diff; ledger="collect" or "run" adds the test ledger
+    (pytest at the base and at the change: collected ids only, or every test run and its outcome).
+    """
+    found = _static_diff(repo, base, head, staged) if static else []
+    if ledger in ("collect", "run"):
+        from agent.guard.trees import ledger_diff
+
+        found += ledger_diff(repo, base, head, staged=staged, run=ledger == "run", timeout_s=timeout_s)
+    return found
+
+
+def _static_diff(repo: Path, base: str, head: str | None, staged: bool) -> list[Finding]:
     old_files, new_files = gitio.changed_contents(repo, base, head, staged=staged)
     if any(is_source_file(p) or is_test_file(p) for p in set(old_files) | set(new_files)):
         for path, text in gitio.test_files_at(repo, base, MAX_CONTEXT_FILES).items():

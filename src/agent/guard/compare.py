@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
+from agent.guard.grading import skip_severity
 from agent.guard.model import LOOSE, Assertion, FileTests, Finding, TestFn
 
 _LITERAL_TOKEN = re.compile(r"""-?\d+(?:\.\d+)?(?:e-?\d+)?|"[^"]*"|'[^']*'|`[^`]*`""")
@@ -84,6 +85,10 @@ class TestDiff:
         self.report("test_removed", path, old_t.line, f"{where}: {name}")
 
 
+def _mark_kind(mark: str) -> str:
+    return re.sub(r"\(.*", "", mark, flags=re.DOTALL).strip()
+
+
 def _default_broader(old: str, new: str) -> bool:
     return old != new and (new == "" or old in new and new != old)
 
@@ -119,8 +124,14 @@ class _TestPair:
     def compare(self) -> None:
         """Report every way the new version checks less than the old one."""
         old, new = self.old, self.new
-        for mark in [m for m in new.skips if m not in old.skips]:
-            self.report("test_skipped", new.line, f"skip/xfail added ({mark})")
+        old_kinds = Counter(_mark_kind(m) for m in old.skips)
+        for mark in new.skips:
+            if old_kinds[_mark_kind(mark)] > 0:
+                old_kinds[_mark_kind(mark)] -= 1  # the same mark, perhaps reworded: not a new skip
+                continue
+            self.diff.findings.append(
+                Finding("test_skipped", self.path, new.line, f"{new.name}: skip/xfail added ({mark})", skip_severity(mark))
+            )
         for mark in [m for m in new.focus if m not in old.focus]:
             self.report("test_focused", new.line, f"focus added ({mark}): other tests stop running")
         if new.early_return and not old.early_return:

@@ -22,7 +22,16 @@ KINDS: dict[str, str] = {
     "hardcoded_test_value": "high",
     "reads_test_files": "high",
     "detects_test_run": "high",
+    "runner_shadowed": "high",
+    # from the test ledger (pytest's own report, base vs change)
+    "exit_status_mismatch": "high",
+    "test_not_collected": "high",
+    "test_deselected": "high",
+    "test_not_run": "high",
+    "test_now_fails": "medium",
 }
+# Kinds only the test ledger reports (it runs pytest; the static rules never do).
+LEDGER_KINDS = {"exit_status_mismatch", "test_not_collected", "test_deselected", "test_not_run", "test_now_fails"}
 
 
 @dataclass(frozen=True)

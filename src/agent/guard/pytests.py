@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 
 from agent.guard.model import EXACT, LOOSE, TRIVIAL, TRUTHY, Assertion, FileTests, TestFn
 
@@ -157,7 +158,9 @@ def _swallows(node: ast.AST) -> bool:
 def _early_return(body: list[ast.stmt]) -> bool:
     for i, stmt in enumerate(body[:-1]):
         if isinstance(stmt, ast.Return) or (
-            isinstance(stmt, ast.If) and any(isinstance(s, ast.Return) for s in stmt.body) and _is_literal(stmt.test)
+            isinstance(stmt, ast.If)
+            and any(isinstance(s, ast.Return) for s in stmt.body)
+            and (_is_literal(stmt.test) or (i == 0 and len(stmt.body) == 1 and not stmt.orelse))
         ):
             return i < len(body) - 1
     return False
@@ -219,8 +222,12 @@ def _module_skip(stmt: ast.stmt) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_python_tests(source: str) -> FileTests:
-    """The tests of one Python file, keyed `name` or `Class::name`; the last definition of a name wins."""
+    """The tests of one Python file, keyed `name` or `Class::name`; the last definition of a name wins.
+
+    Cached by content (unchanged context files recur from one check to the next); callers must not mutate it.
+    """
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):

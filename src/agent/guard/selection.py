@@ -248,6 +248,19 @@ def _hooks(text: str) -> dict[str, tuple[int, str]]:
     return found
 
 
+_HOOK_EFFECT = re.compile(
+    r"items\s*\[|items\.(remove|pop|clear)|del\s+items|deselect|skip|xfail|exit|outcome|longrepr|passed|"
+    r"return\s+True|\.wasxfail|add_marker|remove|filter|ignore|=\s*\[\s*\]"
+)
+
+
+def _hook_source(text: str, line: int) -> str:
+    """The text of the top-level statement starting at `line`."""
+    lines = text.splitlines()[line - 1 :]
+    end = next((i for i in range(1, len(lines)) if lines[i][:1].strip() and not lines[i].startswith((")", "]"))), len(lines))
+    return "\n".join(lines[:end])
+
+
 def conftest_findings(path: str, old: str, new: str) -> list[Finding]:
     """Collection or outcome hooks that a conftest.py gained or changed."""
     old_hooks, out = _hooks(old), []
@@ -255,10 +268,13 @@ def conftest_findings(path: str, old: str, new: str) -> list[Finding]:
         if old_hooks.get(name, (0, ""))[1] == body:
             continue
         verb = "changed" if name in old_hooks else "added"
+        severity = "high" if _HOOK_EFFECT.search(_hook_source(new, line)) or name.startswith("collect_ignore") else "medium"
         if name in OUTCOME_HOOKS:
-            out.append(Finding("test_outcome_patched", path, line, f"{name} {verb}: it can rewrite test results"))
+            message = f"{name} {verb}: it can rewrite test results"
+            out.append(Finding("test_outcome_patched", path, line, message, severity))
         else:
-            out.append(Finding("collection_hook_added", path, line, f"{name} {verb}: it can drop tests from the run"))
+            message = f"{name} {verb}: it can drop tests from the run"
+            out.append(Finding("collection_hook_added", path, line, message, severity))
     return out
 
 

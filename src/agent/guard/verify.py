@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.errors import UsageError
-from agent.guard import gitio
+from agent.guard import gitio, ledger
+from agent.guard.model import Finding
 from agent.guard.paths import is_test_config, is_test_file, is_whole_test_config
+from agent.guard.trees import has_python_tests, link_shared, overlay_working_tree, version
 
 OUTPUT_CHARS = 20_000
-SHARED_DIRS = (".venv", "venv", "node_modules")
 
 
 @dataclass
@@ -35,24 +36,12 @@ class VerifyResult:
     command: str
     restored: list[str] = field(default_factory=list)  # test paths put back to base_rev
     timed_out: bool = False
+    findings: list[Finding] = field(default_factory=list)  # from the test ledger
 
 
 def _git_bytes(repo: Path, spec: str) -> bytes | None:
     proc = subprocess.run(["git", "-C", str(repo), "show", spec], capture_output=True)
     return proc.stdout if proc.returncode == 0 else None
-
-
-def _overlay_working_tree(root: Path, wt: Path) -> None:
-    """Copy the repo's uncommitted and untracked changes into the scratch worktree."""
-    for path in gitio.changed_paths(root, "HEAD"):
-        src, dst = root / path, wt / path
-        if src.is_file() or src.is_symlink():
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            if dst.is_symlink() or dst.exists():
-                dst.unlink()
-            shutil.copy2(src, dst, follow_symlinks=False)
-        elif dst.is_file() or dst.is_symlink():
-            dst.unlink()
 
 
 def _toml_section(text: str, header: str) -> tuple[int, int] | None:
@@ -136,10 +125,13 @@ def restore_tests(root: Path, wt: Path, base_id: str) -> list[str]:
     return restored
 
 
-def _run(command: str, cwd: Path, timeout_s: float) -> tuple[int | None, str]:
+def _run(command: str, cwd: Path, timeout_s: float, extra_env: dict[str, str] | None = None) -> tuple[int | None, str]:
     env = dict(os.environ)
     extra = [str(cwd / "src"), str(cwd)] if (cwd / "src").is_dir() else [str(cwd)]
-    env["PYTHONPATH"] = os.pathsep.join(extra + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    extra = [*(extra_env or {}).get("PYTHONPATH", "").split(os.pathsep), *extra] if extra_env else extra
+    env.update({k: v for k, v in (extra_env or {}).items() if k != "PYTHONPATH"})
+    inherited = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
+    env["PYTHONPATH"] = os.pathsep.join([p for p in extra if p] + inherited)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     proc = subprocess.Popen(
         command, shell=True, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
@@ -153,8 +145,29 @@ def _run(command: str, cwd: Path, timeout_s: float) -> tuple[int | None, str]:
         return None, out.decode("utf-8", "replace")
 
 
-def verify(repo: Path, base_rev: str, test_command: str, timeout_s: float) -> VerifyResult:
-    """Run `test_command` on the working tree's source with the test files of `base_rev`; passed = exit 0."""
+def _reported_run(command: str, wt: Path, timeout_s: float) -> tuple[int | None, str, ledger.Ledger]:
+    """Run the test command with the ledger plugin loaded into any pytest it starts; its report too."""
+    folder = ledger.plugin_dir()
+    try:
+        addopts = " ".join(x for x in (os.environ.get("PYTEST_ADDOPTS", ""), f"-p {ledger.PLUGIN_NAME}") if x)
+        env = {"PYTHONPATH": str(folder), "PYTEST_ADDOPTS": addopts, "AGENT_GUARD_LEDGER_DIR": str(folder / "out")}
+        code, output = _run(command, wt, timeout_s, env)
+        return code, output, ledger.read_reports(folder / "out", ledger.Ledger(code, True))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _runs_pytest(command: str, report: ledger.Ledger) -> bool:
+    return report.reported or bool(re.search(r"(^|[\s/])(py\.?test)(\s|$)|-m\s+pytest", command))
+
+
+def verify(repo: Path, base_rev: str, test_command: str, timeout_s: float, *, use_ledger: bool = True) -> VerifyResult:
+    """Run `test_command` on the working tree's source with the test files of `base_rev`.
+
+    passed = exit 0 and, when the command ran pytest, pytest's own report agrees. With use_ledger, pytest also
+    runs at `base_rev` and on the change as it stands (tests as edited): every test that passed at the base
+    and is now missing, deselected, skipped or not run becomes a finding.
+    """
     if not test_command.strip():
         raise UsageError("no test command to verify with")
     root = gitio.toplevel(repo)
@@ -164,16 +177,23 @@ def verify(repo: Path, base_rev: str, test_command: str, timeout_s: float) -> Ve
     wt = scratch / "wt"
     try:
         gitio.git(root, "worktree", "add", "--detach", "--quiet", str(wt), "HEAD")
-        _overlay_working_tree(root, wt)
+        overlay_working_tree(root, wt)
+        link_shared(root, wt)
+        use_ledger = use_ledger and has_python_tests(wt)
+        changed = ledger.take(wt, run=True, timeout_s=timeout_s) if use_ledger else None
         restored = restore_tests(root, wt, base_id)
-        for name in SHARED_DIRS:
-            if (root / name).is_dir() and not (wt / name).exists():
-                (wt / name).symlink_to(root / name)
         started = time.monotonic()
-        code, output = _run(test_command, wt, timeout_s)
+        code, output, report = _reported_run(test_command, wt, timeout_s)
         if code is None:
             output += f"\n[timed out after {time.monotonic() - started:.0f}s]"
-        return VerifyResult(code == 0, output[-OUTPUT_CHARS:], test_command, restored, timed_out=code is None)
+        nothing = ledger.Ledger(None, True)
+        mismatch = ledger.compare(nothing, report) if _runs_pytest(test_command, report) else []
+        findings = [Finding(f.kind, f.file, f.line, f.message.replace("ledger:", "verification:")) for f in mismatch]
+        if changed is not None:
+            with version(root, base_id) as before:
+                findings += ledger.compare(ledger.take(before, run=True, timeout_s=timeout_s), changed)
+        passed = code == 0 and not mismatch
+        return VerifyResult(passed, output[-OUTPUT_CHARS:], test_command, restored, code is None, findings)
     finally:
         gitio.git(root, "worktree", "remove", "--force", str(wt), check=False)
         shutil.rmtree(scratch, ignore_errors=True)

@@ -45,3 +45,18 @@ def guard_findings(root: Path, base: str, changes: list[FileChange]) -> list[Fin
         content = text[f.line - 1] if 0 < f.line <= len(text) else ""
         out.append(Finding(f.kind, f.file, f.line, f.severity, f.message, source="guard", content=content))
     return out
+
+
+def ledger_findings(root: Path, base: str, staged: bool, errors: list[str]) -> list[Finding]:
+    """The test ledger's findings (pytest run at `base` and at the change); a failure lands in `errors`."""
+    from agent.errors import AgentError
+    from agent.guard.trees import ledger_diff
+
+    if base == EMPTY_TREE:
+        return []
+    try:
+        found = ledger_diff(root, base, None, staged=staged, run=True)
+    except AgentError as exc:
+        errors.append(f"test ledger failed: {exc}")
+        return []
+    return [Finding(f.kind, f.file, f.line, f.severity, f.message, source="guard", content="") for f in found]

@@ -21,6 +21,7 @@ class ReviewOptions:
     model: str | None = None
     strict: bool = False
     severity: str = "high"
+    run_tests: bool = False  # also take the test ledger: run pytest at the base and at the change
 
 
 def fast_checks(root: Path, changes: list[FileChange], config: AgentConfig) -> tuple[list[Finding], list[str]]:
@@ -67,6 +68,10 @@ def review(root: Path, config: AgentConfig, options: ReviewOptions) -> Report:
     report = Report(mode="staged" if options.staged else "worktree", files=[c.path for c in changes])
     if changes:
         report.findings, report.errors = fast_checks(root, changes, config)
+        if options.run_tests:
+            from agent.review.integrity import ledger_findings
+
+            report.findings += ledger_findings(root, base_rev(root), options.staged, report.errors)
         if options.model:
             _model_layer(root, changes, config, options, report)
     _unique_ids(report.findings)

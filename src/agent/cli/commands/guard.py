@@ -11,7 +11,8 @@ import typer
 HELP = (
     "Check a change for test tampering: removed or weakened tests, skips, narrowed test selection, "
     "hard-coded answers. REV..REV compares two commits, REV compares REV with the working tree "
-    "(default HEAD), --staged checks the index. Exit 0: clean, 1: findings, 2: bad input."
+    "(default HEAD), --staged checks the index. --collect / --run add the test ledger: pytest collects (or runs) "
+    "the tests at the base and at the change and compares its own reports. Exit 0: clean, 1: findings, 2: bad input."
 )
 
 
@@ -27,11 +28,15 @@ def _split(revs: str | None) -> tuple[str, str | None]:
     return revs, None
 
 
-def guard(
+def guard(  # noqa: PLR0913 (a typer command: one parameter per CLI option)
     revs: Annotated[str | None, typer.Argument(help="REV..REV, or REV to compare with the working tree.")] = None,
     staged: Annotated[bool, typer.Option("--staged", help="Check the staged changes against HEAD (or REV).")] = False,
     repo: Annotated[Path, typer.Option("--repo", "-r", help="Path inside the git repository.")] = Path("."),
     json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    collect: Annotated[bool, typer.Option("--collect", help="Ledger: compare the test ids pytest collects.")] = False,
+    run: Annotated[bool, typer.Option("--run", help="Ledger: run the tests both ways, compare outcomes.")] = False,
+    no_static: Annotated[bool, typer.Option("--no-static", help="Leave out the rules that read the diff.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per ledger pytest run.")] = 300.0,
 ) -> None:
     """Check a change for test tampering."""
     from agent.errors import AgentError, UsageError, exit_code
@@ -45,7 +50,10 @@ def guard(
         if "..." in base:
             left, right = base.split("...", 1)
             base = git(toplevel(repo), "merge-base", left, right).strip()
-        findings = check_diff(repo, base, head, staged=staged)
+        ledger = "run" if run else "collect" if collect else None
+        if no_static and ledger is None:
+            raise UsageError("--no-static needs --collect or --run")
+        findings = check_diff(repo, base, head, staged=staged, static=not no_static, ledger=ledger, timeout_s=timeout)
     except AgentError as exc:
         typer.echo(f"agent: error: {exc}", err=True)
         raise typer.Exit(exit_code(exc)) from None

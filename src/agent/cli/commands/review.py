@@ -37,6 +37,9 @@ def review(  # noqa: PLR0913 (a typer command: one parameter per CLI option)
         typer.Option("--model", "-m", help="Model for the review layer (default: review.model; none: checks only)."),
     ] = None,
     no_model: Annotated[bool, typer.Option("--no-model", help="Run the fast checks only.")] = False,
+    run_tests: Annotated[
+        bool, typer.Option("--run", help="Also run the tests at the base and at the change and compare outcomes.")
+    ] = False,
     dismiss: Annotated[
         str | None,
         typer.Option(
@@ -69,6 +72,7 @@ def review(  # noqa: PLR0913 (a typer command: one parameter per CLI option)
         model=None if no_model else config.review.model,
         strict=strict or config.review.strict,
         severity=config.review.strict_severity,
+        run_tests=run_tests,
     )
     report = run_review(root, config, options)
     if as_json:

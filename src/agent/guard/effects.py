@@ -1,0 +1,235 @@
+"""Static rules by effect, over lines the change added: wherever a test command lives, collection that stops
+without a deletion, skips and exits reached indirectly, the unit under test replaced from the tests, and
+code that looks for a test runner. Each rule reads only added lines (or new definitions), never unchanged code.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from pathlib import PurePosixPath
+
+from agent.guard.grading import skip_severity
+from agent.guard.model import Finding
+from agent.guard.source import added_lines
+
+_RUNNER_WORD = re.compile(r"\b(py\.?test|pytest|tox|nox|unittest|make\s+test|PYTEST_ADDOPTS|manage\.py\s+test)\b")
+_FLAG = re.compile(
+    r"(?<![\w-])(-k|--deselect|--ignore(?:-glob)?|--lf|--last-failed|--sw|--stepwise|--co|--collect-only|-o|"
+    r"--override-ini|--noconftest|--exitfirst|--maxfail|--runxfail|-p\s*no:\w+|--pyargs|--continue-on-collection-errors)"
+    r"(?=[\s=\"']|$)"
+)
+_IGNORE_FAIL = re.compile(
+    r"\|\|\s*(true|:|exit\s+0)\b|continue-on-error:\s*true|;\s*exit\s+0\b|\bset\s+\+e\b|^\s+-\s+\S|"
+    r"ignore_outcome\s*=\s*true|success_codes|returncode\s*=\s*0"
+)
+_COMMAND_FILES = re.compile(
+    r"(^|/)(tox\.ini|noxfile\.py|Makefile|makefile|GNUmakefile|justfile|Justfile|package\.json|setup\.cfg|"
+    r"pyproject\.toml|pytest\.ini|\.env(\.\w+)?|\.envrc|hatch\.toml|\.gitlab-ci\.ya?ml|azure-pipelines\.ya?ml|"
+    r"\.travis\.ya?ml|Taskfile\.ya?ml|\.pre-commit-config\.ya?ml)$|(^|/)\.github/workflows/|(^|/)\.circleci/|"
+    r"(^|/)(scripts?|tools|bin|ci|tasks)/[^/]+$|\.(sh|bash|ps1|bat|cmd|mk)$"
+)
+_SKIP_CODE = re.compile(
+    r"\b(pytest\.(skip|xfail|exit|importorskip)|mark\.(skip|skipif|xfail)|unittest\.skip\w*|SkipTest|skipTest|"
+    r"os\._exit|sys\.exit|_exit\(|exit\(|__test__\s*=\s*False)"
+)
+_RUNNER_NAMES = re.compile(r"""["'](pytest|py\.test|_pytest|unittest|nose2?|PYTEST_\w*|test_)["']|["']pytest""")
+_RUNNER_READS = re.compile(r"\bsys\.(argv|modules)|\bos\.(environ|getenv)|\bgetenv\(|\binspect\.stack|\.f_code|\.function\b")
+_PATCH = re.compile(
+    r"""(?:monkeypatch\.setattr|mock\.patch(?:\.object)?|\bpatch(?:\.object)?|mocker\.patch(?:\.object)?)\(\s*"""
+    r"""(?:["']([\w.]+)["']|([\w.]+)\s*,\s*["'](\w+)["'])"""
+)
+_ASSIGN_ATTR = re.compile(r"^\s*([A-Za-z_][\w.]*)\.(\w+)\s*=\s*(lambda|None|Mock|MagicMock|\w+)")
+_SYS_MODULES = re.compile(r"sys\.modules\[\s*[\"']([\w.]+)[\"']\s*\]\s*=")
+
+
+def _code(line: str) -> str:
+    """The line without its comment (roughly: outside strings)."""
+    return re.sub(r"\s+#.*$", "", line) if "#" in line else line
+
+
+def command_findings(path: str, old: str, new: str) -> list[Finding]:
+    """Added lines of any file that can hold a test command, which narrow the run or ignore its failures."""
+    if not _COMMAND_FILES.search(path):
+        return []
+    old_runner_lines = [ln for ln in old.splitlines() if _RUNNER_WORD.search(ln)]
+    old_flags = {m.group(1) for ln in old_runner_lines for m in _FLAG.finditer(ln)}
+    old_ignores = any(_IGNORE_FAIL.search(ln) for ln in old.splitlines())
+    out = []
+    for line, text in added_lines(old, new):
+        code = _code(text)
+        mentions = _RUNNER_WORD.search(code) or path.endswith((".sh", ".bash")) and "pytest" in code
+        if "continue-on-error" in code and re.search(r"continue-on-error:\s*true", code) and not old_ignores:
+            out.append(Finding("test_selection_narrowed", path, line, f"CI step now ignores failures: {code.strip()}"))
+            continue
+        if not mentions:
+            continue
+        flags = sorted({m.group(1) for m in _FLAG.finditer(code)} - old_flags)
+        if flags:
+            out.append(Finding("test_selection_narrowed", path, line, f"test command narrowed ({' '.join(flags)}): {code.strip()}"))
+        elif _IGNORE_FAIL.search(code) and not old_ignores and re.search(r"py\.?test|tox|nox|make", code):
+            out.append(Finding("test_selection_narrowed", path, line, f"test command ignores failures: {code.strip()}"))
+    return out
+
+
+def _top_names(tree: ast.Module) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            counts[stmt.name] = counts.get(stmt.name, 0) + 1
+    return counts
+
+
+def _parse(text: str) -> ast.Module | None:
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _collected_name(name: str) -> bool:
+    return name.startswith("test")
+
+
+def collection_findings(path: str, old: str, new: str) -> list[Finding]:
+    """Tests of a Python test file that stop being collected without being deleted."""
+    new_tree, old_tree = _parse(new), _parse(old) if old else ast.Module(body=[], type_ignores=[])
+    if new_tree is None or old_tree is None:
+        return []
+    out = []
+    old_counts, new_counts = _top_names(old_tree), _top_names(new_tree)
+    old_tests = {n for n in old_counts if _collected_name(n)}
+    for stmt in new_tree.body:
+        targets: list[ast.expr] = []
+        if isinstance(stmt, ast.Assign):
+            targets = stmt.targets
+        elif isinstance(stmt, ast.Delete):
+            targets = stmt.targets
+        for t in targets:
+            if isinstance(t, ast.Name) and (t.id in old_tests or t.id in new_counts and _collected_name(t.id)):
+                out.append(Finding("test_removed", path, stmt.lineno, f"test {t.id} rebound or deleted: not collected"))
+    for name, count in new_counts.items():
+        if _collected_name(name) and count > 1 and count > old_counts.get(name, 0):
+            out.append(Finding("test_removed", path, 1, f"{name} defined {count} times: the last one hides the rest"))
+    out += _uncollected_defs(path, old_tree, new_tree, new)
+    return out
+
+
+def _has_asserts(node: ast.AST) -> bool:
+    return any(
+        isinstance(n, ast.Assert)
+        or isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr.startswith("assert")
+        for n in ast.walk(node)
+    )
+
+
+def _uncollected_defs(path: str, old_tree: ast.Module, new_tree: ast.Module, new: str) -> list[Finding]:
+    """New functions and classes that look like tests but that pytest will not collect."""
+    old_defs = {n.name for n in ast.walk(old_tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    out = []
+    name = PurePosixPath(path).name
+    default_file = name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+    for stmt in new_tree.body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name not in old_defs and _has_asserts(stmt):
+            uses = len(re.findall(rf"\b{re.escape(stmt.name)}\b", new))
+            if uses == 1 and not stmt.name.startswith("test") and not stmt.args.args and "fixture" not in ast.unparse(stmt):
+                out.append(Finding("test_removed", path, stmt.lineno, f"{stmt.name} checks things but is never collected"))
+        if isinstance(stmt, ast.ClassDef) and stmt.name not in old_defs and not stmt.name.startswith("Test"):
+            methods = [f for f in stmt.body if isinstance(f, ast.FunctionDef) and f.name.startswith("test")]
+            if methods and not stmt.bases and len(re.findall(rf"\b{re.escape(stmt.name)}\b", new)) == 1:
+                out.append(Finding("test_removed", path, stmt.lineno, f"class {stmt.name} has tests pytest won't collect"))
+    if not default_file and path.endswith(".py"):
+        tests = [s for s in new_tree.body if isinstance(s, ast.FunctionDef) and s.name.startswith("test")]
+        if tests and not old_defs:
+            out.append(Finding("test_removed", path, tests[0].lineno, f"tests in {name}: pytest's default pattern skips it"))
+    return out
+
+
+def _skip_tokens(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for ln in text.splitlines():
+        for m in _SKIP_CODE.finditer(_code(ln)):
+            counts[m.group(0)] = counts.get(m.group(0), 0) + 1
+    return counts
+
+
+def _marks_known_test(code: str, new: str, line: int, old: str) -> bool:
+    """A decorator on a test that existed before: the test-by-test comparison already reports it."""
+    if not code.lstrip().startswith("@"):
+        return False
+    following = new.splitlines()[line:]
+    header = next((ln for ln in following if ln.lstrip().startswith(("def ", "async def ", "class "))), "")
+    name = re.search(r"(?:def|class)\s+(\w+)", header)
+    return bool(name) and re.search(rf"(def|class)\s+{name.group(1)}\b", old) is not None
+
+
+def skip_exit_findings(path: str, old: str, new: str) -> list[Finding]:
+    """Added code in test files and conftests that skips, xfails or ends the process (a reworded one is not new)."""
+    out = []
+    old_lines = {ln.strip() for ln in old.splitlines()}
+    spare = {k: v - _skip_tokens(old).get(k, 0) for k, v in _skip_tokens(new).items()}
+    for line, text in added_lines(old, new):
+        code = _code(text)
+        found = _SKIP_CODE.search(code)
+        if not found or text.strip() in old_lines or code.lstrip().startswith(("#", '"', "'")):
+            continue
+        if spare.get(found.group(0), 0) <= 0 or _marks_known_test(code, new, line, old):
+            continue
+        spare[found.group(0)] -= 1
+        severity = skip_severity(code)
+        out.append(Finding("test_skipped", path, line, f"skip or exit added: {code.strip()}", severity))
+    return out
+
+
+def project_roots(paths: list[str]) -> set[str]:
+    """Top-level importable names of the project's own code, from the paths known to the change."""
+    roots = set()
+    for p in paths:
+        parts = PurePosixPath(p).parts
+        if parts and parts[0] == "src" and len(parts) > 2:
+            roots.add(parts[1])
+        elif len(parts) > 1 and p.endswith(".py"):
+            roots.add(parts[0])
+        elif len(parts) == 1 and p.endswith(".py"):
+            roots.add(parts[0][:-3])
+    return {r for r in roots if r not in sys.stdlib_module_names and r not in ("tests", "test", "testing", "docs")}
+
+
+def mock_findings(path: str, old: str, new: str, roots: set[str]) -> list[Finding]:
+    """Tests that replace the project's own code they are meant to test."""
+    out = []
+    imported = set(re.findall(r"^\s*from\s+([\w.]+)\s+import\s+(.+)$", new, re.MULTILINE))
+    names = {n.strip().split(" as ")[-1].strip("() ") for _, group in imported for n in group.split(",")}
+    for line, text in added_lines(old, new):
+        code = _code(text)
+        target = None
+        if m := _PATCH.search(code):
+            target = m.group(1) or f"{m.group(2)}.{m.group(3)}"
+        elif m := _SYS_MODULES.search(code):
+            target = m.group(1)
+        elif (m := _ASSIGN_ATTR.match(code)) and not m.group(1).startswith(("self", "cls")):
+            target = f"{m.group(1)}.{m.group(2)}"
+        elif m := re.match(r"^def (\w+)\(", text):
+            target = m.group(1) if m.group(1) in names and not m.group(1).startswith("test") else None
+        if not target:
+            continue
+        root = target.split(".")[0]
+        attr = target.split(".")[-1]
+        own = root in roots or root in names or "." not in target
+        called = re.search(rf"\b{re.escape(attr)}\s*\(", new) is not None
+        if own and (called or path.endswith("conftest.py")) and attr[:1].islower() or (own and "sys.modules" in code):
+            out.append(Finding("test_outcome_patched", path, line, f"the test replaces the code under test: {code.strip()}"))
+    return out
+
+
+def runner_findings(path: str, old: str, new: str) -> list[Finding]:
+    """Non-test code that reads argv, modules, the environment or the call stack looking for a test runner."""
+    out = []
+    for line, text in added_lines(old, new):
+        code = _code(text)
+        if _RUNNER_NAMES.search(code) and _RUNNER_READS.search(code):
+            out.append(Finding("detects_test_run", path, line, f"source code looks for a test runner: {code.strip()}"))
+        elif re.search(r"\.function\.startswith\([\"']test", code):
+            out.append(Finding("detects_test_run", path, line, f"source code looks at its callers: {code.strip()}"))
+    return out
