@@ -78,4 +78,4 @@ def plugin_backend(spec: str, config: BackendConfig) -> Backend | None:
         why = f"{type(exc).__name__}: {exc}"
         raise UsageError(f"backend plugin {ep.name!r} ({ep.value}) cannot be loaded: {why}") from exc
     make = getattr(factory, "from_config", factory)
-    return make(config, match.group(2))  # type: ignore[no-any-return]
+    return make(config, match.group(2))

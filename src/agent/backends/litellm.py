@@ -198,7 +198,8 @@ def _raw_call(raw: Any) -> dict[str, Any]:
 def _tool_call(raw: dict[str, Any]) -> ToolCall:
     """Turn a provider's tool call into a ToolCall; anything malformed sets `error` instead of raising."""
     name = raw["name"] if isinstance(raw.get("name"), str) else ""
-    call_id = raw.get("id") if isinstance(raw.get("id"), str) and raw.get("id") else name or "call"
+    raw_id = raw.get("id")
+    call_id: str = raw_id if isinstance(raw_id, str) and raw_id else name or "call"
     arguments = raw.get("arguments")
     if raw.get("missing"):
         return ToolCall(call_id, name, {}, "the tool call has no function")

@@ -94,7 +94,8 @@ class Ticker:
     """A transient spinner with elapsed time while the model thinks or a tool runs (terminals only)."""
 
     def __init__(self, console: Console):
-        self.console, self.live = console, None
+        self.console = console
+        self.live: Live | None = None
 
     def start(self, label: str) -> None:
         """Show `label` with a spinner until stop()."""

@@ -73,7 +73,7 @@ def _handler(repl: Any, name: str) -> Callable[[Any, str], None] | None:
     if name == "/#":
         return cmd_note
     if name in HELP:
-        return globals().get("cmd_" + name[1:])  # type: ignore[no-any-return]
+        return globals().get("cmd_" + name[1:])
     if name.startswith("/mcp__"):  # a server's prompt (agent.mcp)
         return lambda r, arg: r.run_turn(r.conv.session.mcp.prompt(name, shlex.split(arg)))
     template = custom_commands(repl.conv.root).get(name)

@@ -32,13 +32,13 @@ class McpTools:
         from agent.mcp.tools import server_tools
 
         self.notice = notice or default_notice
-        self.hub = McpHub(self.config.servers, root)
+        self.hub = hub = McpHub(self.config.servers, root)
         atexit.register(self.close)
         from concurrent.futures import ThreadPoolExecutor
 
         names = [n for n, server in self.config.servers.items() if server.enabled]
         with ThreadPoolExecutor(max(1, min(8, len(names)))) as pool:  # servers never seen start side by side
-            for found in pool.map(lambda n: server_tools(self.hub, n, self.config, self.notice), names):
+            for found in pool.map(lambda n: server_tools(hub, n, self.config, self.notice), names):
                 self.tools.update(found)
 
     def status(self) -> list[dict[str, Any]]:

@@ -75,10 +75,10 @@ class McpTool(Tool):
 
     @classmethod
     def from_schema(cls, name: str, description: str, schema: dict[str, Any], function: Callable[..., str],
-                    **origin: str) -> McpTool:
+                    server: str = "", remote: str = "") -> McpTool:
         """A tool from a name, a description, a JSON schema and a callable `function(ws, **arguments)`."""
         return cls(name=name, description=description, function=function, arguments=_AnyArguments,
-                   input_schema=schema, **origin)
+                   input_schema=schema, server=server, remote=remote)
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI-style function schema with the server's parameters."""
@@ -100,8 +100,9 @@ def build_tools(hub: McpHub, server: str, listing: list[dict[str, Any]], config:
     tools: dict[str, Tool] = {}
     for entry in listing:
         remote = str(entry.get("name", ""))
-        schema = entry.get("input_schema")
-        problem = check_schema(schema, config.schema_chars) if remote else "a tool has no name"
+        raw = entry.get("input_schema")
+        schema: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        problem = check_schema(raw, config.schema_chars) if remote else "a tool has no name"
         if problem:
             notice(f"mcp server {server!r}: tool {clean(remote, 80)!r} left out: {problem}")
             continue
