@@ -116,14 +116,15 @@ class LlamaCppBackend:
         """Generate one grammar-constrained tool call (plain text when no tools are offered)."""
         prompt = self.format(messages=self._chat(messages, tools)).prompt
         tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-        if len(tokens) + self.config.max_reply_tokens > self.config.n_ctx:
+        reply_cap = self.config.max_reply_tokens or 1024
+        if len(tokens) + reply_cap > self.config.n_ctx:
             raise BackendError(f"context full: {len(tokens)} prompt tokens, n_ctx {self.config.n_ctx}")
         if not self.reuse_cache:
             self.llm.reset()
         cached = _common_prefix(self.llm.input_ids[: self.llm.n_tokens].tolist(), tokens)
         try:
-            out = self.llm.create_completion(
-                prompt=tokens, max_tokens=self.config.max_reply_tokens, temperature=self.config.temperature,
+            out: Any = self.llm.create_completion(  # not streamed: one completion dict
+                prompt=tokens, max_tokens=reply_cap, temperature=self.config.temperature,
                 grammar=self._grammar(tools) if tools else None,
             )
         except (ValueError, RuntimeError) as exc:
