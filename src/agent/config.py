@@ -31,7 +31,10 @@ class BackendConfig(_Section):
     model: str | None = Field(None, description="local | gguf:PATH | scripted:PATH | a litellm model")
     api_base: str | None = Field(None, description="base URL of an OpenAI-compatible server")
     gguf: str | None = Field(None, description="GGUF file used by `local` (AGENT_GGUF)")
-    gpu_layers: int = Field(0, description="layers to offload to the GPU (-1: all)")
+    gpu_layers: int | None = Field(
+        None, ge=-1, description="layers to offload to the GPU (-1: all; default: all when llama.cpp was built with "
+        "GPU offload, else 0)"
+    )
     n_ctx: int = Field(8192, description="llama.cpp context size in tokens")
     threads: int | None = Field(None, description="llama.cpp threads (default: the cores)")
     temperature: float = Field(0.0, description="sampling temperature")
