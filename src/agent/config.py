@@ -235,11 +235,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise UsageError(f"cannot read config {path}: {exc}") from exc
 
 
-def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+def merge_layers(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """`top` over `base`, nested tables merged key by key (how config layers and run overrides combine)."""
     out = dict(base)
     for key, value in top.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_layers(out[key], value)
         else:
             out[key] = value
     return out
@@ -329,7 +330,7 @@ def load_config(
     user, top = _read_toml(user_config_path()), [_env_layer(env), overrides or {}]
     trusted: dict[str, Any] = {}
     for layer in [user, *top]:
-        trusted = _merge(trusted, layer)
+        trusted = merge_layers(trusted, layer)
     layers = [user]
     if repo is not None:
         own = repo_layer(repo)
@@ -337,7 +338,7 @@ def load_config(
     layers += top
     merged: dict[str, Any] = {}
     for layer in layers:
-        merged = _merge(merged, layer)
+        merged = merge_layers(merged, layer)
     try:
         return AgentConfig.model_validate(merged)
     except ValidationError as exc:

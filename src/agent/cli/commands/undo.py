@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import typer
+
+from agent.cli.options import RepoOption
 
 HELP = "Revert the last agent commit exactly; refuses if you changed those files since."
 
 
 def undo(
-    repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
+    repo: RepoOption = Path("."),
 ) -> None:
     """Revert the last agent commit."""
     from agent.git.commits import undo_last
