@@ -353,6 +353,11 @@ class Repl:
             self.console.print(
                 f"[dim]changed {escape(', '.join(result.files_changed))} · /undo reverts · /diff shows[/]"
             )
+        if result.by_commands:
+            self.console.print(
+                f"[dim]changed while its commands ran: {escape(', '.join(result.by_commands))}"
+                " (/undo leaves these: they may be yours)[/]"
+            )
 
     # -- approvals and status ------------------------------------------------------------------
 

@@ -22,8 +22,8 @@ HELP: dict[str, tuple[str, str]] = {
     "/map": ("[QUERY]", "the repository map, ranked for QUERY"),
     "/search": ("REGEX", "search the repository"),
     "/memory": ("search Q | add TEXT | forget ID", "durable notes"),
-    "/undo": ("", "revert the files the agent's last turn changed"),
-    "/diff": ("", "what the agent changed in this session"),
+    "/undo": ("", "take back what the agent's last turn wrote (your own changes are kept)"),
+    "/diff": ("", "what the agent's edits changed in this session"),
     "/test": ("", "run the tests; a failure goes into the next message"),
     "/run": ("COMMAND", "run a shell command; its output goes into the next message"),
     "/model": ("[SPEC]", "show or switch the model"),
@@ -194,22 +194,18 @@ def cmd_memory(repl: Any, arg: str) -> None:
 
 def cmd_undo(repl: Any, arg: str) -> None:
     paths = repl.conv.undo()
-    repl.console.print("[green]undone:[/] restored " + escape(", ".join(paths)))
+    repl.console.print("[green]undone:[/] restored " + escape(", ".join(paths)) if paths else
+                       "[green]undone:[/] the turn's commits (files changed by its commands are left as they are)")
 
 
 def cmd_diff(repl: Any, arg: str) -> None:
     from agent.cli.chatrender import diff_text
-    from agent.git.plumbing import git
 
-    conv = repl.conv
-    if not conv.undo_stack:
-        repl.console.print("[dim]the agent has changed nothing in this session[/]")
+    diff = repl.conv.session_diff()
+    if not diff.strip():
+        repl.console.print("[dim]the agent's edits have changed nothing in this session[/]")
         return
-    paths = sorted({p for r in conv.undo_stack for p in r["paths"]})
-    # up to the tree right after the agent's last turn: the user's later edits are not the agent's
-    first, last = conv.undo_stack[0]["before"], conv.undo_stack[-1]["after"]
-    diff = git(conv.root, "diff", "--no-color", first, last, "--", *paths)
-    repl.console.print(diff_text(diff) if diff.strip() else "[dim]no difference left[/]")
+    repl.console.print(diff_text(diff))
 
 
 def cmd_test(repl: Any, arg: str) -> None:
