@@ -9,6 +9,7 @@ from conftest import git, init_repo
 from test_repl import FILES, PROMPT, call, finish, spawn
 
 NOTES = "my notes\n"
+GAP = r"(?:\x1b\[[0-9;]*m|\s)*"  # spaces and colour codes between two pieces of a line
 
 
 def test_undo_keeps_the_users_file_and_line_written_while_a_turn_runs(tmp_path: Path) -> None:
@@ -70,4 +71,53 @@ def test_undo_refuses_when_the_user_changed_the_agents_file_since(tmp_path: Path
     child.expect(r"not undone.*calc/ops\.py")
     child.expect(PROMPT)
     assert (repo / "calc/ops.py").read_text() == edited + "# mine\n"
+    assert finish(child) == 0
+
+
+def test_a_declined_test_edit_tells_the_model_the_user_said_no_not_a_headless_text(tmp_path: Path) -> None:
+    import json
+
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(
+        repo,
+        [
+            {"tool_calls": [call("write_file", path="tests/test_calc.py", content="def test_add():\n    pass\n")]},
+            {"content": "left the test alone"},
+        ],
+    )
+    child.expect(PROMPT)
+    child.sendline("make the test pass")
+    child.expect(r"allow edit.*tests/test_calc\.py.*a test file")
+    child.sendline("n")
+    child.expect("left the test alone")
+    assert finish(child) == 0
+    assert (repo / "tests/test_calc.py").read_text() == FILES["tests/test_calc.py"]
+    session = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
+    seen = [m["content"] for m in session["messages"] if m["role"] == "tool"][-1]
+    assert "The user declined this" in seen
+    assert "headless" not in seen and "--allow-test-edits" not in seen
+
+
+def test_files_counts_what_is_sent_and_a_long_error_line_is_cut_between_words(tmp_path: Path) -> None:
+    words = " ".join(f"word{i:03d}" for i in range(40))
+    repo = init_repo(tmp_path / "repo", {**FILES, "big.txt": "x" * 99 + "\n" + "y" * 99_900 + "\n"})
+    child = spawn(
+        repo,
+        [{"tool_calls": [call("run_shell", command=f"echo {words}; exit 3")]}, {"content": "it failed"}],
+        "--yes",
+    )
+    child.expect(PROMPT)
+    child.sendline("/add big.txt")
+    child.expect("added")
+    child.sendline("/files")
+    child.expect(GAP.join([r"big\.txt", r"~15,000 tokens \(cut to its first 60,000 characters\)"]))
+    child.sendline("/tokens")
+    child.expect(r"in \(0 cached\)")  # the per-turn line shows cached tokens when the provider reports any
+    child.sendline("fail please")
+    child.expect(r"run_shell\S* echo word000 .*?(word\d{3}) …")  # the call line: cut between two whole words
+    assert child.match.group(1) in words.split()
+    child.expect(GAP.join(["exit code 3", r"\(\+1 lines · /show 1\)"]))
+    child.expect("it failed")
+    child.sendline("/show 1")
+    child.expect("word039")
     assert finish(child) == 0

@@ -108,6 +108,7 @@ class Conversation:
         self.pending: list[str] = []  # notes for the next user message (e.g. /run output)
         self.guides_sent: set[str] = set()  # nested AGENTS.md files already sent
         self.tokens_in = self.tokens_out = self.notes_recalled = 0
+        self.tokens_cached = 0  # prompt tokens the provider served from its cache (part of tokens_in)
         self.cost_usd = 0.0
         self.undo_stack: list[dict[str, Any]] = []
         self.limit = context_limit(self.config, self.backend)
@@ -210,6 +211,7 @@ class Conversation:
             if kind == "model_reply":
                 self.tokens_in += event["tokens_in"]
                 self.tokens_out += event["tokens_out"]
+                self.tokens_cached += event.get("cache_read_tokens") or 0
                 self.cost_usd += event["cost_usd"]
             elif kind == "git_commit" and str(event["subject"]).startswith("agent: shell"):
                 turn["commands"].extend(event["paths"])

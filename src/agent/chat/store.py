@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from agent.chat.conversation import Conversation
 
 FORMAT_VERSION = 2  # 2: undo records hold the agent's edits by content (1: work-tree snapshots)
-FIELDS = ("messages", "turn_starts", "files", "tokens_in", "tokens_out", "cost_usd", "notes_recalled", "undo_stack")
+FIELDS = ("messages", "turn_starts", "files", "tokens_in", "tokens_out", "cost_usd", "notes_recalled", "undo_stack",
+          "tokens_cached")
 new_session_id = new_run_id  # the same sortable, unique ids
 
 

@@ -137,15 +137,25 @@ def call_summary(name: str, arguments: dict[str, Any]) -> str:
         return ", ".join(dict.fromkeys(str(e.get("path")) for e in arguments.get("edits") or [] if isinstance(e, dict)))
     key = KEY_ARGUMENT.get(name)
     if key and key in arguments:
-        return short(arguments[key], 100)
+        value = arguments[key]
+        return clip(value, 100) if isinstance(value, str) else short(value, 100)
     return short(arguments, 100) if arguments else ""
+
+
+def clip(line: str, width: int) -> str:
+    """One line cut to `width` at a word boundary (a long unbroken word is cut where it must be)."""
+    text = " ".join(line.split())
+    if len(text) <= width:
+        return text
+    cut = text.rfind(" ", 0, width)
+    return text[: cut if cut > width * 0.6 else width - 1].rstrip() + " …"
 
 
 def fold(output: str, lines: int, number: int | None = None) -> str:
     """The first `lines` lines of a result, how many more there are, and how to see it whole (/show N)."""
     rows = output.rstrip().splitlines() or [""]
     head = rows[: max(lines, 1)]
-    shown = " ⏎ ".join(short(r, 120) for r in head)
+    shown = " ⏎ ".join(clip(r, 120) for r in head)
     hidden = len(rows) - len(head)
     parts = [f"+{hidden} lines"] if hidden > 0 else []
     if number and (hidden > 0 or any(len(r) > 120 for r in head)):

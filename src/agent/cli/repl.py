@@ -181,7 +181,7 @@ class Repl:
             from agent.session import Session
 
             config = load_config(self.root, self.overrides)
-            conv = Conversation(Session(self.root, config, approve=self.approve))
+            conv = Conversation(Session(self.root, config, approve=self.approve_tool))
             if self.resume:
                 path = latest_session(self.root) if self.resume is True else find_session(self.root, self.resume)
                 if path is not None:
@@ -290,7 +290,8 @@ class Repl:
 
         self._warn_mentions(text)
         self.printer = ChatPrinter(self.console, self.conv.config.chat.fold_lines, self.results)
-        started = (time.monotonic(), self.conv.tokens_in, self.conv.tokens_out, self.conv.cost_usd)
+        conv = self.conv
+        started = (time.monotonic(), conv.tokens_in, conv.tokens_out, conv.cost_usd, conv.tokens_cached)
         try:
             result = self.conv.turn(text, self.printer)
         except KeyboardInterrupt:
@@ -323,11 +324,13 @@ class Repl:
             elif "." in mention or "/" in mention:
                 self.console.print(f"[yellow]@{escape(mention)}: no such file in the repository (sent as text)[/]")
 
-    def _turn_line(self, t0: float, tokens_in: int, tokens_out: int, cost: float) -> None:
-        """One dim line per turn: tokens in and out, cost and time of this turn."""
+    def _turn_line(self, t0: float, tokens_in: int, tokens_out: int, cost: float, cached: int) -> None:
+        """One dim line per turn: tokens in (and cached) and out, cost and time of this turn."""
         conv = self.conv
+        hits = conv.tokens_cached - cached
         self.console.print(
-            f"[dim]{conv.tokens_in - tokens_in:,} tokens in · {conv.tokens_out - tokens_out:,} out · "
+            f"[dim]{conv.tokens_in - tokens_in:,} tokens in{f' ({hits:,} cached)' if hits else ''} · "
+            f"{conv.tokens_out - tokens_out:,} out · "
             f"${conv.cost_usd - cost:.4f} · {time.monotonic() - t0:.1f} s[/]"
         )
 
@@ -382,16 +385,24 @@ class Repl:
                 _write(f"\x1b[2msaved: permissions.shell_allow += {pattern!r} in {save_shell_allow(pattern)}\x1b[0m\n")
             return True
         if choice is None:  # "no, do this instead"
-            from agent.errors import PermissionDenied
-
-            raise PermissionDenied(f"the user declined ({kind} {detail}) and said: {answer}")
+            raise _declined(kind, detail, answer)
         if choice == "always":
             self.always.add((kind, detail))
         return choice != "no"
 
+    def approve_tool(self, kind: str, detail: str) -> bool:
+        """The tool chain's approver: a no tells the model the user declined (never a headless refusal text)."""
+        if not self.approve(kind, detail):
+            raise _declined(kind, detail, "")
+        return True
+
     def _ask(self, kind: str, detail: str, pattern: str | None) -> str:
         label = "run" if kind == "shell" else kind
         why = WHY.get(kind, "")
+        if kind == "edit":
+            from agent.guard.paths import is_test_file, is_whole_test_config
+
+            why = "a test file" if is_test_file(detail) or is_whole_test_config(detail) else why
         extra = f" / [p] always <b>{_html(pattern)}</b> / [s] same, saved" if pattern else ""
         question = HTML(
             f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail)}</b>?"
@@ -455,6 +466,13 @@ def _drain_stdin() -> str:
     except OSError:
         pass
     return b"".join(chunks).decode(errors="replace")
+
+
+def _declined(kind: str, detail: str, said: str) -> Exception:
+    from agent.errors import PermissionDenied
+    from agent.prompts import render
+
+    return PermissionDenied(render("chat_declined", kind=kind, detail=detail, said=said).strip())
 
 
 def _html(text: str) -> str:

@@ -144,9 +144,23 @@ def cmd_files(repl: Any, arg: str) -> None:
     conv = repl.conv
     if not conv.files:
         repl.console.print("[dim]no files in the chat: /add PATH or @path[/]")
+    from agent.chat.conversation import FILE_CHAR_LIMIT
+
     for path in conv.files:
-        size = (conv.root / path).stat().st_size if (conv.root / path).exists() else 0
-        repl.console.print(f"  {escape(path)} [dim]~{size // 4:,} tokens[/]")
+        size = _sent_size(conv.root / path)
+        cut = f" (cut to its first {FILE_CHAR_LIMIT:,} characters)" if size < _size(conv.root / path) else ""
+        repl.console.print(f"  {escape(path)} [dim]~{size // 4:,} tokens{cut}[/]")
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else 0
+
+
+def _sent_size(path: Path) -> int:
+    """How much of a file in the chat is sent (Conversation cuts at FILE_CHAR_LIMIT)."""
+    from agent.chat.conversation import FILE_CHAR_LIMIT
+
+    return min(_size(path), FILE_CHAR_LIMIT)
 
 
 def cmd_map(repl: Any, arg: str) -> None:
@@ -342,14 +356,14 @@ def cmd_tokens(repl: Any, arg: str) -> None:
 
     conv = repl.conv
     table = Table(show_header=False, box=None, padding=(0, 2))
-    files = sum((conv.root / p).stat().st_size // 4 for p in conv.files if (conv.root / p).exists())
+    files = sum(_sent_size(conv.root / p) // 4 for p in conv.files)
     table.add_row("system prompt", f"{estimate_tokens(conv.messages[:1]):,}")
     table.add_row("tool schemas", f"{conv.schema_tokens:,}")
     table.add_row("history", f"{estimate_tokens(conv.messages[1:]):,}")
     table.add_row("files in chat", f"{files:,} [dim](sent when new or changed)[/]")
     used = conv.context_tokens()
     table.add_row("[bold]context[/]", f"[bold]{used:,} / {conv.limit:,}[/] ({used * 100 // max(conv.limit, 1)}%)")
-    table.add_row("tokens so far", f"{conv.tokens_in:,} in · {conv.tokens_out:,} out")
+    table.add_row("tokens so far", f"{conv.tokens_in:,} in ({conv.tokens_cached:,} cached) · {conv.tokens_out:,} out")
     table.add_row("cost so far", f"${conv.cost_usd:.4f}")
     repl.console.print(table)
 
