@@ -121,3 +121,17 @@ def test_files_counts_what_is_sent_and_a_long_error_line_is_cut_between_words(tm
     child.sendline("/show 1")
     child.expect("word039")
     assert finish(child) == 0
+
+
+def test_a_long_command_shows_the_live_tail_of_its_output_while_it_runs(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    script = "for i in 1 2 3 4 5; do echo tick$i; sleep 0.6; done"
+    child = spawn(repo, [{"tool_calls": [call("run_shell", command=script)]}, {"content": "ticked"}], "--yes")
+    child.expect(PROMPT)
+    child.sendline("tick please")
+    child.expect(r"running run_shell… \ds")
+    child.expect(r"│ tick2")  # under the spinner, while the command still runs
+    assert "exit code" not in child.before
+    child.expect("exit code 0")
+    child.expect("ticked")
+    assert finish(child) == 0

@@ -292,6 +292,7 @@ class Repl:
         self.printer = ChatPrinter(self.console, self.conv.config.chat.fold_lines, self.results)
         conv = self.conv
         started = (time.monotonic(), conv.tokens_in, conv.tokens_out, conv.cost_usd, conv.tokens_cached)
+        conv.ws.on_output = self.printer.on_output  # the live tail of shell and test commands
         try:
             result = self.conv.turn(text, self.printer)
         except KeyboardInterrupt:
@@ -304,6 +305,7 @@ class Repl:
             self.console.print(f"[red]error:[/] {exc}")
             return
         finally:
+            conv.ws.on_output = None
             self.printer.end()
         self._report(result)
         self._turn_line(*started)
