@@ -135,3 +135,26 @@ def test_a_long_command_shows_the_live_tail_of_its_output_while_it_runs(tmp_path
     child.expect("exit code 0")
     child.expect("ticked")
     assert finish(child) == 0
+
+
+def test_an_edit_of_a_file_with_the_users_uncommitted_changes_asks_first(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    mine = FILES["calc/ops.py"] + "# my uncommitted work\n"
+    (repo / "calc/ops.py").write_text(mine)
+    child = spawn(
+        repo,
+        [
+            {"tool_calls": [call("edit_file", edits=[{"path": "calc/ops.py", "old": "a - b", "new": "a + b"}])]},
+            {"content": "left it"},
+        ],
+    )
+    child.expect(PROMPT)
+    child.sendline("/add calc/ops.py")
+    child.expect("added")
+    child.sendline("fix add")
+    child.expect(r"allow edit.*calc/ops\.py.*uncommitted changes")
+    child.sendline("n")
+    child.expect("left it")
+    assert finish(child) == 0
+    assert (repo / "calc/ops.py").read_text() == mine
+    assert git(repo, "log", "--format=%s").splitlines() == ["initial"]  # no agent commit

@@ -54,6 +54,7 @@ WHY = {
     "edit": "a file that is not in the chat",
     "test": "runs the tests",
     "tool": "this tool needs approval",
+    "dirty_file": "you have uncommitted changes in it",
 }
 
 
@@ -399,7 +400,7 @@ class Repl:
         return True
 
     def _ask(self, kind: str, detail: str, pattern: str | None) -> str:
-        label = "run" if kind == "shell" else kind
+        label = {"shell": "run", "dirty_file": "edit"}.get(kind, kind)
         why = WHY.get(kind, "")
         if kind == "edit":
             from agent.guard.paths import is_test_file, is_whole_test_config
@@ -407,7 +408,7 @@ class Repl:
             why = "a test file" if is_test_file(detail) or is_whole_test_config(detail) else why
         extra = f" / [p] always <b>{_html(pattern)}</b> / [s] same, saved" if pattern else ""
         question = HTML(
-            f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail)}</b>?"
+            f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail.rstrip('?'))}</b>?"
             + (f" <i>({_html(why)})</i>" if why else "")
             + f"\n  [y]es / [n]o / [a]lways{extra} / or say what to do instead: "
         )
