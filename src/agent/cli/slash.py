@@ -128,10 +128,15 @@ def cmd_add(repl: Any, arg: str) -> None:
         repl.console.print("[dim]nothing added[/]")
         return
     already = [p for p in patterns if p in conv.files]
-    for path in conv.add(patterns):
+    before = set(conv.files)
+    added = conv.add(patterns)
+    for path in added:
         repl.console.print(f"added [bold]{escape(path)}[/]")
     for path in already:
         repl.console.print(f"[dim]{escape(path)} is already in the chat[/]")
+    binary = [f for f in matches if f not in before and f not in added]
+    if binary:
+        repl.console.print(f"[dim]skipped {len(binary)} binary file(s): {escape(', '.join(binary[:5]))}[/]")
 
 
 def cmd_drop(repl: Any, arg: str) -> None:

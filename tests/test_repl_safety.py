@@ -1,4 +1,5 @@
-"""/undo in a real pty: it takes back what the agent wrote, by recorded content, and never the user's own work."""
+"""Chat as safe as headless, in a real pty: /undo takes back what the agent wrote (by recorded content) and never
+the user's own work, the dirty-file question, the texts the model sees on a no, live output and honest counts."""
 
 from __future__ import annotations
 
@@ -37,7 +38,12 @@ def test_undo_keeps_the_users_file_and_line_written_while_a_turn_runs(tmp_path: 
     with (repo / "notes.txt").open("a") as fh:
         fh.write("a line the user appended\n")
     child.expect("all done", timeout=30)
+    child.expect("changed while its commands ran: NOTES_user.md, notes.txt")
     child.expect(PROMPT)
+    child.sendline("/diff")  # the agent's edits only, not the user's work
+    child.expect(r"\+    return a \+ b")
+    child.expect(PROMPT)
+    assert "notes.txt" not in child.before and "NOTES_user" not in child.before
     child.sendline("/undo")
     child.expect("undone")
     child.expect(PROMPT)
@@ -101,6 +107,8 @@ def test_a_declined_test_edit_tells_the_model_the_user_said_no_not_a_headless_te
 def test_files_counts_what_is_sent_and_a_long_error_line_is_cut_between_words(tmp_path: Path) -> None:
     words = " ".join(f"word{i:03d}" for i in range(40))
     repo = init_repo(tmp_path / "repo", {**FILES, "big.txt": "x" * 99 + "\n" + "y" * 99_900 + "\n"})
+    (repo / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0")
+    git(repo, "add", "logo.png")
     child = spawn(
         repo,
         [{"tool_calls": [call("run_shell", command=f"echo {words}; exit 3")]}, {"content": "it failed"}],
@@ -109,6 +117,10 @@ def test_files_counts_what_is_sent_and_a_long_error_line_is_cut_between_words(tm
     child.expect(PROMPT)
     child.sendline("/add big.txt")
     child.expect("added")
+    child.sendline("/add logo.png")
+    child.expect("logo.png is a binary file; only text files")
+    child.sendline("/add *.p*")
+    child.expect(r"skipped 1 binary file\(s\): logo\.png")
     child.sendline("/files")
     child.expect(GAP.join([r"big\.txt", r"~15,000 tokens \(cut to its first 60,000 characters\)"]))
     child.sendline("/tokens")
