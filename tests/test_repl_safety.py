@@ -170,3 +170,24 @@ def test_an_edit_of_a_file_with_the_users_uncommitted_changes_asks_first(tmp_pat
     assert finish(child) == 0
     assert (repo / "calc/ops.py").read_text() == mine
     assert git(repo, "log", "--format=%s").splitlines() == ["initial"]  # no agent commit
+
+
+def test_esc_stops_a_running_step_like_ctrl_c_and_the_conversation_goes_on(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(
+        repo,
+        [{"tool_calls": [call("run_shell", command="sleep 30; touch late.txt")]}, {"content": "after esc"}],
+        "--yes",
+    )
+    child.expect(PROMPT)
+    child.sendline("sleep long")
+    child.expect(r"running run_shell… \ds")
+    started = time.monotonic()
+    child.send("\x1b")
+    child.expect("interrupted", timeout=15)
+    assert time.monotonic() - started < 10
+    child.expect(PROMPT)
+    child.sendline("go on")
+    child.expect("after esc")
+    assert finish(child) == 0
+    assert not (repo / "late.txt").exists()

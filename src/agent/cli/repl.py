@@ -10,11 +10,13 @@ import fnmatch
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -295,7 +297,8 @@ class Repl:
         started = (time.monotonic(), conv.tokens_in, conv.tokens_out, conv.cost_usd, conv.tokens_cached)
         conv.ws.on_output = self.printer.on_output  # the live tail of shell and test commands
         try:
-            result = self.conv.turn(text, self.printer)
+            with esc_interrupts():
+                result = self.conv.turn(text, self.printer)
         except KeyboardInterrupt:
             close_dangling(self.conv.messages)
             self.printer.end()
@@ -444,6 +447,33 @@ class Repl:
             files = proc.stdout.splitlines()
             self._files = (time.monotonic(), files)
         return files
+
+
+@contextmanager
+def esc_interrupts() -> Iterator[None]:
+    """While a step runs, Esc stops it as Ctrl-C does: the terminal's quit key becomes Esc for that time,
+    and SIGQUIT raises KeyboardInterrupt. (An approval question is a prompt of its own: Esc is a key there.)"""
+    import termios
+
+    try:
+        fd = sys.stdin.fileno()
+        old = termios.tcgetattr(fd)
+    except (OSError, ValueError, termios.error):  # not a terminal
+        yield
+        return
+    new = [*old[:6], list(old[6])]
+    new[6][termios.VQUIT] = b"\x1b"
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGQUIT, interrupt)
+    termios.tcsetattr(fd, termios.TCSANOW, new)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, old)
+        signal.signal(signal.SIGQUIT, previous)
 
 
 def _history(root: Path) -> Any:

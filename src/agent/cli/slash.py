@@ -114,7 +114,7 @@ def cmd_help(repl: Any, arg: str) -> None:
         "[dim]!cmd runs a shell command (its output goes with your next message) · #text saves a note to memory[/]"
     )
     repl.console.print(
-        "[dim]Enter sends · Alt-Enter or a trailing \\ adds a line · Ctrl-C stops a step · Ctrl-D quits[/]"
+        "[dim]Enter sends · Alt-Enter or a trailing \\ adds a line · Ctrl-C or Esc stops a step · Ctrl-D quits[/]"
     )
 
 
