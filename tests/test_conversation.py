@@ -301,3 +301,21 @@ def test_a_format_1_session_resumes_without_its_unsafe_undo_records(tmp_path: Pa
     path.write_text(json.dumps(data))
     loaded = read_session(path)
     assert loaded["format"] == FORMAT_VERSION and loaded["undo_stack"] == [] and loaded["turn_starts"] == [1]
+
+
+def test_undo_restores_what_the_user_wrote_while_the_edit_was_waiting_for_approval(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+
+    def approve(kind: str, detail: str) -> bool:  # the user writes the file while asked, then says yes
+        (repo / "calc/new.py").write_text("the user's draft\n")
+        return True
+
+    conv = conversation(
+        repo,
+        [{"tool_calls": [call("write_file", path="calc/new.py", content="x = 1\n")]}, {"content": "done"}],
+        approve=approve,
+    )
+    conv.turn("write new.py", lambda e: None)
+    assert (repo / "calc/new.py").read_text() == "x = 1\n"
+    assert conv.undo() == ["calc/new.py"]
+    assert (repo / "calc/new.py").read_text() == "the user's draft\n"  # recorded when the tool ran, not before

@@ -18,7 +18,7 @@ from agent.chat.compaction import Compaction, compact_messages, estimate_tokens
 from agent.config import AgentConfig
 from agent.errors import AgentError, UsageError
 from agent.git.commits import GitGuard, head
-from agent.git.undo import Change, combine, read_file, record, undo_last
+from agent.git.undo import EditRecorder, combine, undo_last
 from agent.loop import Agent
 from agent.prompts import render
 from agent.protocols import Backend, Decision, Event, EventSink, Message, ToolCall, ToolResult
@@ -101,6 +101,8 @@ class Conversation:
         self.id = session_id or new_session_id()
         self.guard = GitGuard(self.root, self.config.git, self.id, "", lambda e: None)
         self.chain = session.chain(self.guard, ChatScope(self.in_play))
+        self.recorder = EditRecorder(self.root)
+        self.chain.hooks.append(self.recorder)  # last: it reads the files once every approval is given
         self.messages: list[Message] = [self._system()]
         self.turn_starts: list[int] = []
         self.files: list[str] = []
@@ -140,6 +142,7 @@ class Conversation:
         self.turn_starts.append(len(self.messages))
         self.messages.append(message)
         turn: dict[str, Any] = {"changes": [], "commands": [], "head_before": head(self.root)}
+        self.recorder.changes, self.recorder.calls = turn["changes"], {}
         emit = self._observe(on_event, turn)
         self.guard.run_id, self.guard.task, self.guard.emit = self.id, request, emit
         bind_events(self.backend, emit)  # hosted: retry events reach the chat
@@ -202,9 +205,8 @@ class Conversation:
         return out
 
     def _observe(self, on_event: EventSink, turn: dict[str, Any]) -> EventSink:
-        """Account tokens, record each edit tool call's content before and after (the undo record, and a
-        file_diff event), note the paths shell commands changed, then pass events on."""
-        originals: dict[str, dict[str, bytes | None]] = {}
+        """Account tokens, note the paths shell commands changed, pass events on, and after an edit's
+        result show what it wrote (recorded by the EditRecorder hook) as file_diff events."""
 
         def emit(event: Event) -> None:
             kind = event["type"]
@@ -217,29 +219,13 @@ class Conversation:
                 turn["commands"].extend(event["paths"])
             self.guard.observe(event)
             on_event(event)
-            tool = self.tools.get(event["name"]) if kind == "tool_call" else None
-            if tool is not None and tool.kind == "edit":
-                originals[event["id"]] = {p: self._bytes(p) for p in tool.paths_of(self.ws, event["arguments"])}
-            elif kind == "tool_result" and event["id"] in originals:
-                for path, old in originals.pop(event["id"]).items():
-                    self._recorded(turn["changes"], path, old, on_event)
+            if kind == "tool_result":
+                for path, old, new in self.recorder.calls.pop(event["id"], []):
+                    diff = unified_diff(path, _text(old), _text(new))
+                    if diff:
+                        on_event({"type": "file_diff", "path": path, "diff": diff})
 
         return emit
-
-    def _recorded(self, changes: list[Change], path: str, old: bytes | None, on_event: EventSink) -> None:
-        """Record what an edit wrote to `path` and show its diff."""
-        new = self._bytes(path)
-        change = record(self.root, path, old, new)
-        if change is None:
-            return
-        changes.append(change)
-        diff = unified_diff(path, _text(old), _text(new))
-        if diff:
-            on_event({"type": "file_diff", "path": path, "diff": diff})
-
-    def _bytes(self, path: str) -> bytes | None:
-        """A file's bytes by the resolved path a tool reports (None: absent)."""
-        return read_file(self.root, path)
 
     # -- files in context ----------------------------------------------------------------------
 

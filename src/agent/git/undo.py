@@ -12,12 +12,17 @@ over them by compare-and-swap; what a shell command changed stays in the work tr
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.atomic import atomic_write_bytes
 from agent.errors import AgentError
 from agent.git.commits import diff_names, git, head, trailer_of
+from agent.protocols import Decision, ToolCall, ToolResult
+
+if TYPE_CHECKING:
+    from agent.toolchain import CallContext
 
 Change = dict[str, Any]
 
@@ -54,6 +59,32 @@ def record(root: Path, path: str, before: bytes | None, after: bytes | None) -> 
     if before == after:
         return None
     return {"path": path, "before": store_blob(root, before), "after": store_blob(root, after)}
+
+
+@dataclass
+class EditRecorder:
+    """A tool-chain hook, last in the chain: the bytes of each file an edit call touches, read right before
+    the tool runs (after every approval) and right after it, kept as changes for undo."""
+
+    root: Path
+    changes: list[Change] = field(default_factory=list)
+    calls: dict[str, list[tuple[str, bytes | None, bytes | None]]] = field(default_factory=dict)  # id -> edits
+
+    def before(self, call: ToolCall, ctx: CallContext) -> Decision:
+        """Read the files the edit will write."""
+        if ctx.kind == "edit":
+            ctx.scratch["recorded"] = {p: read_file(self.root, p) for p in ctx.paths}
+        return Decision.allow()
+
+    def after(self, call: ToolCall, ctx: CallContext, result: ToolResult) -> ToolResult:
+        """Record what the edit wrote; `calls` keeps (path, before, after) for showing its diff."""
+        for path, old in ctx.scratch.get("recorded", {}).items():
+            new = read_file(self.root, path)
+            change = record(self.root, path, old, new)
+            if change is not None:
+                self.changes.append(change)
+                self.calls.setdefault(call.id, []).append((path, old, new))
+        return result
 
 
 def combine(changes: list[Change]) -> list[Change]:
