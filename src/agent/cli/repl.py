@@ -7,16 +7,12 @@ loaded by a background thread while the user types, and the first request waits 
 from __future__ import annotations
 
 import fnmatch
-import os
 import re
-import select
-import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +23,8 @@ from prompt_toolkit.filters import is_searching
 from prompt_toolkit.formatted_text import HTML
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+
+from agent.cli.chatterm import command_pattern, drain_stdin, esc_interrupts, save_shell_allow
 
 COMMAND_NAMES = [
     "/help",
@@ -58,37 +56,6 @@ WHY = {
     "tool": "this tool needs approval",
     "dirty_file": "you have uncommitted changes in it",
 }
-
-
-def command_pattern(command: str) -> str:
-    """The pattern "always" may cover for a command: its program (and subcommand or module) then `*`."""
-    words = command.split()
-    if not words:
-        return command
-    keep = 3 if len(words) > 2 and words[1] == "-m" else 2 if len(words) > 1 and words[0] in SUBCOMMANDS else 1
-    return " ".join(words[:keep]) + " *"
-
-
-SUBCOMMANDS = {"git", "npm", "yarn", "pnpm", "cargo", "go", "uv", "pip", "make", "docker", "poetry"}
-
-
-def save_shell_allow(pattern: str) -> Path:
-    """Add `pattern` to permissions.shell_allow in the user's config file (kept as it was otherwise)."""
-    import tomlkit
-
-    from agent.config import user_config_path
-
-    path = user_config_path()
-    doc = tomlkit.parse(path.read_text()) if path.exists() else tomlkit.document()
-    table = doc.setdefault("permissions", tomlkit.table())
-    allowed = table.setdefault("shell_allow", tomlkit.array())
-    if pattern not in allowed:
-        allowed.append(pattern)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    from agent.atomic import atomic_write_text
-
-    atomic_write_text(path, tomlkit.dumps(doc))
-    return path
 
 
 class LoadFailed(Exception):
@@ -342,7 +309,7 @@ class Repl:
 
     def _keep_typeahead(self) -> None:
         """Move what was typed during the step out of the input queue: it goes to the next prompts, as typed."""
-        text = ESCAPES.sub("", _drain_stdin()).replace("\r\n", "\n").replace("\r", "\n")
+        text = ESCAPES.sub("", drain_stdin()).replace("\r\n", "\n").replace("\r", "\n")
         self.typeahead += "".join(ch for ch in text if ch == "\n" or ch.isprintable())
 
     def _report(self, result: Any) -> None:
@@ -449,33 +416,6 @@ class Repl:
         return files
 
 
-@contextmanager
-def esc_interrupts() -> Iterator[None]:
-    """While a step runs, Esc stops it as Ctrl-C does: the terminal's quit key becomes Esc for that time,
-    and SIGQUIT raises KeyboardInterrupt. (An approval question is a prompt of its own: Esc is a key there.)"""
-    import termios
-
-    try:
-        fd = sys.stdin.fileno()
-        old = termios.tcgetattr(fd)
-    except (OSError, ValueError, termios.error):  # not a terminal
-        yield
-        return
-    new = [*old[:6], list(old[6])]
-    new[6][termios.VQUIT] = b"\x1b"
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGQUIT, interrupt)
-    termios.tcsetattr(fd, termios.TCSANOW, new)
-    try:
-        yield
-    finally:
-        termios.tcsetattr(fd, termios.TCSANOW, old)
-        signal.signal(signal.SIGQUIT, previous)
-
-
 def _history(root: Path) -> Any:
     try:
         from agent.chat.store import history_path
@@ -483,22 +423,6 @@ def _history(root: Path) -> Any:
         return FileHistory(str(history_path(root)))
     except OSError:
         return InMemoryHistory()
-
-
-def _drain_stdin() -> str:
-    """Read whatever is waiting on the terminal without blocking."""
-    if not sys.stdin.isatty():
-        return ""
-    fd, chunks = sys.stdin.fileno(), []
-    try:
-        while select.select([fd], [], [], 0)[0]:
-            data = os.read(fd, 4096)
-            if not data:
-                break
-            chunks.append(data)
-    except OSError:
-        pass
-    return b"".join(chunks).decode(errors="replace")
 
 
 def _declined(kind: str, detail: str, said: str) -> Exception:
