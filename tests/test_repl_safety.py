@@ -191,3 +191,21 @@ def test_esc_stops_a_running_step_like_ctrl_c_and_the_conversation_goes_on(tmp_p
     child.expect("after esc")
     assert finish(child) == 0
     assert not (repo / "late.txt").exists()
+
+
+def test_ctrl_c_while_the_first_request_waits_for_loading_is_no_crash(tmp_path: Path, isolated_home: Path) -> None:
+    config = isolated_home / "config" / "agent" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[mcp.servers.slow]\ncommand = ["sleep", "30"]\nstart_timeout_s = 5\n')  # a slow load
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(repo, [{"content": "loaded answer"}])
+    child.expect(PROMPT)
+    child.sendline("hello")
+    child.expect("loading")
+    child.sendintr()
+    child.expect("still loading; your request was not sent")
+    child.expect(PROMPT)
+    child.sendline("hello again")
+    child.expect("loaded answer", timeout=30)
+    assert "Traceback" not in child.before
+    assert finish(child) == 0
