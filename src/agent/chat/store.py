@@ -14,8 +14,9 @@ from agent.trajectory import agent_dir, new_run_id
 if TYPE_CHECKING:
     from agent.chat.conversation import Conversation
 
-FORMAT_VERSION = 1
-FIELDS = ("messages", "turn_starts", "files", "tokens_in", "tokens_out", "cost_usd", "notes_recalled", "undo_stack")
+FORMAT_VERSION = 2  # 2: undo records hold the agent's edits by content (1: work-tree snapshots)
+FIELDS = ("messages", "turn_starts", "files", "tokens_in", "tokens_out", "cost_usd", "notes_recalled", "undo_stack",
+          "tokens_cached")
 new_session_id = new_run_id  # the same sortable, unique ids
 
 
@@ -104,6 +105,8 @@ def read_session(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise StoreError(f"cannot read session {path.name}: {exc}") from exc
+    if isinstance(data, dict) and data.get("format") == 1:  # its undo records diffed whole trees: unsafe to replay
+        data.update(format=FORMAT_VERSION, undo_stack=[])
     if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
         raise StoreError(
             f"session {path.name} has format {data.get('format') if isinstance(data, dict) else '?'}; "

@@ -15,7 +15,7 @@ def undo(
     repo: RepoOption = Path("."),
 ) -> None:
     """Revert the last agent commit."""
-    from agent.git.commits import undo_last
+    from agent.git.undo import undo_last_commit
     from agent.workspace import find_repo_root
 
-    typer.echo(undo_last(find_repo_root(repo)))
+    typer.echo(undo_last_commit(find_repo_root(repo)))
