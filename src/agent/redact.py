@@ -59,13 +59,13 @@ def plugin_patterns() -> list[tuple[str, re.Pattern[str]]]:
     import detect_secrets.plugins as plugins
     from detect_secrets.plugins.base import RegexBasedDetector
 
-    found = []
+    found: list[tuple[str, re.Pattern[str]]] = []
     for info in pkgutil.iter_modules(plugins.__path__):
         module = importlib.import_module(f"detect_secrets.plugins.{info.name}")
         for _, cls in inspect.getmembers(module, inspect.isclass):
             ours = cls.__module__ == module.__name__ and not inspect.isabstract(cls)
             if ours and issubclass(cls, RegexBasedDetector) and cls.__name__ not in SKIPPED_PLUGINS:
-                found += [(cls.secret_type, rx) for rx in cls().denylist]
+                found += [(str(cls.secret_type), rx) for rx in cls().denylist]
     return found
 
 

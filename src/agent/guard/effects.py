@@ -161,7 +161,7 @@ def _marks_known_test(code: str, new: str, line: int, old: str) -> bool:
     following = new.splitlines()[line:]
     header = next((ln for ln in following if ln.lstrip().startswith(("def ", "async def ", "class "))), "")
     name = re.search(r"(?:def|class)\s+(\w+)", header)
-    return bool(name) and re.search(rf"(def|class)\s+{name.group(1)}\b", old) is not None
+    return name is not None and re.search(rf"(def|class)\s+{name.group(1)}\b", old) is not None
 
 
 def skip_exit_findings(path: str, old: str, new: str) -> list[Finding]:

@@ -149,7 +149,7 @@ def hardcoding_findings(path: str, old: str, new: str, expected: list[Expectatio
     except (SyntaxError, ValueError):
         return []
     seen = {
-        ast.dump(c) + ast.dump(ast.Module(body=b, type_ignores=[]))
+        ast.dump(c) + ast.dump(ast.Module(body=[x for x in b if isinstance(x, ast.stmt)], type_ignores=[]))
         for _, c, b in _branches(old_tree)
         if all(isinstance(x, ast.stmt) for x in b)
     }
@@ -159,7 +159,8 @@ def hardcoding_findings(path: str, old: str, new: str, expected: list[Expectatio
         if line not in fresh:
             continue  # unchanged code is never re-reported
         if all(isinstance(x, ast.stmt) for x in body):
-            if ast.dump(cond) + ast.dump(ast.Module(body=body, type_ignores=[])) in seen:
+            stmts = [x for x in body if isinstance(x, ast.stmt)]
+            if ast.dump(cond) + ast.dump(ast.Module(body=stmts, type_ignores=[])) in seen:
                 continue
         cond_consts, body_consts = _comparands(cond), _consts(body)
         for exp in expected:

@@ -27,13 +27,13 @@ def parser(language: str) -> Any:
 
         lang = ts_mod.language_typescript() if language == "typescript" else ts_mod.language_tsx()
     elif language == "go":
-        import tree_sitter_go as mod
+        import tree_sitter_go
 
-        lang = mod.language()
+        lang = tree_sitter_go.language()
     else:
-        import tree_sitter_rust as mod
+        import tree_sitter_rust
 
-        lang = mod.language()
+        lang = tree_sitter_rust.language()
     return tree_sitter.Parser(tree_sitter.Language(lang))
 
 
@@ -75,7 +75,9 @@ def is_literal_text(value: str) -> bool:
 
 def split_top(value: str) -> list[str]:
     """Split on commas that are not nested in brackets or strings."""
-    parts, depth, current, quote = [], 0, [], ""
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
     for ch in value:
         if quote:
             quote = "" if ch == quote else quote

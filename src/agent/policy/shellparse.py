@@ -180,7 +180,7 @@ def scan_expansions(text: str, word: Word) -> None:
 
 
 def _dquote(src: str, i: int, word: Word) -> tuple[str, int]:
-    out = []
+    out: list[str] = []
     while i < len(src):
         c = src[i]
         if c == '"':
@@ -231,7 +231,7 @@ def _word(src: str, i: int) -> tuple[Word, int]:
 
 
 def _heredoc_body(src: str, i: int, delimiter: str, strip_tabs: bool) -> tuple[str, int]:
-    lines = []
+    lines: list[str] = []
     while i <= len(src):
         end = src.find("\n", i)
         end = len(src) if end < 0 else end

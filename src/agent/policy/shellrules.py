@@ -293,7 +293,7 @@ def _cd(args: list[Word], ctx: Context) -> None:
         ctx.cwd = None
     else:
         text = os.path.expanduser(targets[0].text)
-        ctx.cwd = os.path.realpath(os.path.join(ctx.cwd, text)) if ctx.cwd or os.path.isabs(text) else None
+        ctx.cwd = os.path.realpath(os.path.join(ctx.cwd or "", text)) if ctx.cwd or os.path.isabs(text) else None
 
 
 def _positional(args: list[Word]) -> list[Word]:
