@@ -106,6 +106,11 @@ class Session:
         self.tools.update(plugin_tools(self.tools))  # tools of installed packages (entry points agent.tools)
         self.mcp = attach_mcp(config, root, self.tools)  # MCP servers' tools (agent.mcp); stopped after a run
         self.hooks: list[ToolHook] = []  # extra hooks for every front end, run after the built-in ones
+        if self.ws.memory is not None:  # notes come back with the tool results that touch their code
+            from agent.memory.recall import RecallHook
+
+            m = config.memory
+            self.hooks.append(RecallHook(self.ws.memory, m.recall_tokens, m.recall_min_score))
 
     def chain(self, guard: GitGuard, *front_end: ToolHook) -> ToolChain:
         """The tool chain of a run or a chat: permissions, the front end's own hooks, git safety, then `hooks`."""
