@@ -55,13 +55,20 @@ def build(name: str, args: str, root: Path) -> tuple[Path, float]:
     return py, time.perf_counter() - t0
 
 
-def speed(py: Path, model: Path, runs: int) -> tuple[float, float]:
-    results = []
+def probe(py: Path, model: Path) -> dict[str, float]:
+    proc = subprocess.run([str(py), "-c", PROBE, str(model), PROMPT], capture_output=True, text=True,
+                          timeout=600, check=True)
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def speeds(pys: dict[str, Path], model: Path, runs: int) -> dict[str, tuple[float, float]]:
+    """Median prompt and generation tokens/s of each build, the builds' runs interleaved (same load for both)."""
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in pys}
     for _ in range(runs):
-        proc = subprocess.run([str(py), "-c", PROBE, str(model), PROMPT], capture_output=True, text=True,
-                              timeout=600, check=True)
-        results.append(json.loads(proc.stdout.splitlines()[-1]))
-    return (statistics.median(r["prompt_tps"] for r in results), statistics.median(r["gen_tps"] for r in results))
+        for name, py in pys.items():
+            results[name].append(probe(py, model))
+    return {name: (statistics.median(r["prompt_tps"] for r in rs), statistics.median(r["gen_tps"] for r in rs))
+            for name, rs in results.items()}
 
 
 def main() -> None:
@@ -69,11 +76,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     opts = parser.parse_args()
     model = gguf()
-    rows = {}
+    rows, pys, times = {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="llama-build-", dir="/tmp") as tmp:
         for name, args in BUILDS.items():
-            py, seconds = build(name, args, Path(tmp))
-            rows[name] = (seconds, *speed(py, model, opts.runs))
+            pys[name], times[name] = build(name, args, Path(tmp))
+        for name, (ptps, gtps) in speeds(pys, model, opts.runs).items():
+            rows[name] = (times[name], ptps, gtps)
     base = rows["native"]
     print(f"llama-cpp-python {VERSION}, {model.name}, median of {opts.runs} runs")
     print("| build | build s | prompt tok/s | gen tok/s | prompt x native | gen x native |")

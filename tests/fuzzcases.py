@@ -15,6 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from agent.backends.litellm import _raw_call
 from agent.backends.litellm import _tool_call as litellm_call
 from agent.backends.llamacpp import parse_reply
 from agent.backends.scripted import ScriptedBackend
@@ -176,7 +177,7 @@ def check_litellm(name: Any, args: Any, has_function: bool) -> None:
         id=name if isinstance(name, str) else None,
         function=SimpleNamespace(name=name, arguments=args) if has_function else None,
     )
-    call = litellm_call(raw)
+    call = litellm_call(_raw_call(raw))  # a provider's call object, as the non-streamed path reads it
     assert isinstance(call.name, str) and isinstance(call.arguments, dict)
 
 

@@ -227,7 +227,8 @@ def test_a_chat_edit_is_committed_with_its_trailer_and_agent_undo_reverts_it(tmp
     assert git(repo, "status", "--porcelain") == ""
     undone = agent_cli("undo", "--repo", str(repo))
     assert undone.returncode == 0, undone.stderr
-    assert git(repo, "rev-parse", "HEAD").strip() == start and (repo / "calc/ops.py").read_text() == FILES["calc/ops.py"]
+    assert git(repo, "rev-parse", "HEAD").strip() == start
+    assert (repo / "calc/ops.py").read_text() == FILES["calc/ops.py"]
     assert git(repo, "status", "--porcelain") == ""
 
 
@@ -251,7 +252,8 @@ def test_chat_undo_also_takes_back_the_turn_commits(tmp_path: Path) -> None:
 
 
 def test_nested_and_user_agents_md_reach_the_model(tmp_path: Path, isolated_home: Path) -> None:
-    repo = init_repo(tmp_path / "repo", {**FILES, "AGENTS.md": "ROOT-RULE\n", "calc/AGENTS.md": "CALC-RULE: ints only\n"})
+    guides = {"AGENTS.md": "ROOT-RULE\n", "calc/AGENTS.md": "CALC-RULE: ints only\n"}
+    repo = init_repo(tmp_path / "repo", {**FILES, **guides})
     own = isolated_home / "config" / "agent" / "AGENTS.md"
     own.parent.mkdir(parents=True, exist_ok=True)
     own.write_text("USER-RULE: answer tersely\n")
@@ -261,3 +263,59 @@ def test_nested_and_user_agents_md_reach_the_model(tmp_path: Path, isolated_home
     assert "CALC-RULE: ints only" in conv.messages[1]["content"] and "calc/AGENTS.md" in conv.messages[1]["content"]
     conv.turn("and again @calc/ops.py", lambda e: None)
     assert "CALC-RULE" not in conv.messages[-2]["content"]  # sent once
+
+
+def test_undo_of_a_shell_turn_keeps_what_the_command_changed_and_diff_is_the_agents_only(tmp_path: Path) -> None:
+    from conftest import git
+
+    repo = init_repo(tmp_path / "repo", FILES)
+    start = git(repo, "rev-parse", "HEAD").strip()
+    conv = conversation(
+        repo,
+        [
+            {"tool_calls": [call("read_file", path="calc/ops.py")]},
+            {"tool_calls": [call("edit_file", edits=[{"path": "calc/ops.py", "old": "a - b", "new": "a + b"}])]},
+            {"tool_calls": [call("run_shell", command="echo made > made.txt")]},
+            {"content": "done"},
+        ],
+        approve=lambda kind, detail: True,
+    )
+    result = conv.turn("fix add", lambda e: None)
+    assert (result.files_changed, result.by_commands) == (["calc/ops.py"], ["made.txt"])
+    (repo / "README.md").write_text("calc, the user's edit\n")  # later, the user's own work
+    diff = conv.session_diff()
+    assert "+    return a + b" in diff and "README" not in diff and "made.txt" not in diff
+    assert conv.undo() == ["calc/ops.py"]
+    assert (repo / "calc/ops.py").read_text() == FILES["calc/ops.py"] and (repo / "made.txt").read_text() == "made\n"
+    assert git(repo, "rev-parse", "HEAD").strip() == start
+    assert sorted(git(repo, "status", "--porcelain").splitlines()) == [" M README.md", "?? made.txt"]
+
+
+def test_a_format_1_session_resumes_without_its_unsafe_undo_records(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    conv = conversation(repo, [{"content": "a"}])
+    conv.turn("hello", lambda e: None)
+    path = conv.save()
+    data = json.loads(path.read_text())
+    data.update(format=1, undo_stack=[{"before": "0" * 40, "after": "1" * 40, "paths": ["calc/ops.py"]}])
+    path.write_text(json.dumps(data))
+    loaded = read_session(path)
+    assert loaded["format"] == FORMAT_VERSION and loaded["undo_stack"] == [] and loaded["turn_starts"] == [1]
+
+
+def test_undo_restores_what_the_user_wrote_while_the_edit_was_waiting_for_approval(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+
+    def approve(kind: str, detail: str) -> bool:  # the user writes the file while asked, then says yes
+        (repo / "calc/new.py").write_text("the user's draft\n")
+        return True
+
+    conv = conversation(
+        repo,
+        [{"tool_calls": [call("write_file", path="calc/new.py", content="x = 1\n")]}, {"content": "done"}],
+        approve=approve,
+    )
+    conv.turn("write new.py", lambda e: None)
+    assert (repo / "calc/new.py").read_text() == "x = 1\n"
+    assert conv.undo() == ["calc/new.py"]
+    assert (repo / "calc/new.py").read_text() == "the user's draft\n"  # recorded when the tool ran, not before

@@ -47,7 +47,9 @@ def test_doctor_in_the_real_venv_reports_the_build_and_finds_no_problem(tmp_path
     assert proc.returncode == 0, report["problems"]
     assert report["problems"] == []
     assert "AVX2 = 1" in report["llama_cpp"]["system_info"]
-    assert isinstance(report["llama_cpp"]["gpu_offload"], bool)
+    assert isinstance(report["llama_cpp"]["gpu_offload"], bool) and isinstance(report["llama_cpp"]["gpu_devices"], list)
+    assert "GGML_NATIVE=OFF" in report["llama_cpp"]["build"]  # scripts/setup's portable build, from its stamp
+    assert report["embedding_dimensions"] == 384  # chromadb imported and the embedding model ran
     assert report["gguf"].endswith(".gguf") and Path(report["gguf"]).is_file()
     assert report["provider_keys"] == ["OPENAI_API_KEY"] and "sk-secret-value" not in proc.stdout
     assert report["git"]["identity"] == {"user.name": True, "user.email": True}

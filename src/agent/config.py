@@ -31,7 +31,10 @@ class BackendConfig(_Section):
     model: str | None = Field(None, description="local | gguf:PATH | scripted:PATH | a litellm model")
     api_base: str | None = Field(None, description="base URL of an OpenAI-compatible server")
     gguf: str | None = Field(None, description="GGUF file used by `local` (AGENT_GGUF)")
-    gpu_layers: int = Field(0, description="layers to offload to the GPU (-1: all)")
+    gpu_layers: int | None = Field(
+        None, ge=-1, description="layers to offload to the GPU (-1: all; default: all when llama.cpp was built with "
+        "GPU offload, else 0)"
+    )
     n_ctx: int = Field(8192, description="llama.cpp context size in tokens")
     threads: int | None = Field(None, description="llama.cpp threads (default: the cores)")
     temperature: float = Field(0.0, description="sampling temperature")
@@ -235,11 +238,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise UsageError(f"cannot read config {path}: {exc}") from exc
 
 
-def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+def merge_layers(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """`top` over `base`, nested tables merged key by key (how config layers and run overrides combine)."""
     out = dict(base)
     for key, value in top.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_layers(out[key], value)
         else:
             out[key] = value
     return out
@@ -329,7 +333,7 @@ def load_config(
     user, top = _read_toml(user_config_path()), [_env_layer(env), overrides or {}]
     trusted: dict[str, Any] = {}
     for layer in [user, *top]:
-        trusted = _merge(trusted, layer)
+        trusted = merge_layers(trusted, layer)
     layers = [user]
     if repo is not None:
         own = repo_layer(repo)
@@ -337,7 +341,7 @@ def load_config(
     layers += top
     merged: dict[str, Any] = {}
     for layer in layers:
-        merged = _merge(merged, layer)
+        merged = merge_layers(merged, layer)
     try:
         return AgentConfig.model_validate(merged)
     except ValidationError as exc:

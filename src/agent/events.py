@@ -9,7 +9,7 @@ docs/events.schema.json is generated from these classes: `python -m agent.events
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict
@@ -72,6 +72,22 @@ class ModelReply(_Stamped):
     tokens_out: int
     cost_usd: float
     prompt_tokens_evaluated: int | None
+    finish_reason: str  # the provider's ("stop", "tool_calls", "length", ...); "" when it gave none
+    cache_read_tokens: int  # prompt tokens served from the provider's prompt cache
+    cache_write_tokens: int  # prompt tokens written to it
+
+
+@with_config(STRICT)
+class Retry(_Stamped):
+    """A hosted provider failed in a way worth retrying; the backend waits `delay_s` and tries again."""
+
+    type: Literal["retry"]
+    reason: str
+    attempt: int
+    of: int
+    delay_s: float
+    status: int | None
+    error: str
 
 
 @with_config(STRICT)
@@ -178,6 +194,8 @@ class RunFinished(_Stamped):
     summary: str
     guard_findings: list[dict[str, Any]]
     verification: dict[str, Any]
+    cache_read_tokens: NotRequired[int]  # totals over the run's replies (hosted prompt caching)
+    cache_write_tokens: NotRequired[int]
 
 
 @with_config(STRICT)
@@ -227,13 +245,13 @@ class CompactionFailed(TypedDict):
 
 
 RUN_EVENTS = (
-    RunStarted, StepStarted, TextDelta, ModelReply, ToolCallEvent, ToolResultEvent, FormatErrorEvent, GitCommit,
+    RunStarted, StepStarted, TextDelta, ModelReply, Retry, ToolCallEvent, ToolResultEvent, FormatErrorEvent, GitCommit,
     GuardFindings, VerificationStarted, VerificationFinished, MemoryDistilled, MemoryDistillSkipped, RunFinished,
     RunEnded,
 )
 CHAT_EVENTS = (FilesAdded, FileDiff, Compacted, CompactionFailed)
 AnyEvent = Annotated[
-    RunStarted | StepStarted | TextDelta | ModelReply | ToolCallEvent | ToolResultEvent | FormatErrorEvent | GitCommit
+    RunStarted | StepStarted | TextDelta | ModelReply | Retry | ToolCallEvent | ToolResultEvent | FormatErrorEvent | GitCommit
     | GuardFindings | VerificationStarted | VerificationFinished | MemoryDistilled | MemoryDistillSkipped | RunFinished
     | RunEnded | FilesAdded | FileDiff | Compacted | CompactionFailed,
     Field(discriminator="type"),

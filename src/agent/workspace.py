@@ -17,6 +17,8 @@ from agent.git.plumbing import find_repo_root
 __all__ = ["Workspace", "deny_all", "find_repo_root"]
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from agent.config import AgentConfig
     from agent.protocols import Approver, MemoryStore
 
@@ -62,6 +64,7 @@ class Workspace:
     config: AgentConfig
     approve: Approver = deny_all
     memory: MemoryStore | None = None
+    on_output: Callable[[str], None] | None = None  # live output of a running command (chat shows its tail)
 
     def __post_init__(self) -> None:
         self.root = Path(os.path.realpath(self.root))

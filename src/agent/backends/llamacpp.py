@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,11 @@ def tool_grammar_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
     return schema
 
 
+def default_gpu_layers(llama_cpp: Any) -> int:
+    """All layers (-1) when this llama.cpp build can offload to a GPU, else 0 (the CPU build)."""
+    return -1 if llama_cpp.llama_supports_gpu_offload() else 0
+
+
 class LlamaCppBackend:
     """Runs a GGUF model with llama.cpp; `reuse_cache=False` re-evaluates the whole prompt each step."""
 
@@ -85,17 +91,30 @@ class LlamaCppBackend:
         self.config = config if config.max_reply_tokens else config.model_copy(update={"max_reply_tokens": 1024})
         self.reuse_cache = reuse_cache
         _check_memory(model_path)
+        self.gpu_layers = default_gpu_layers(llama_cpp) if config.gpu_layers is None else config.gpu_layers
         try:
-            self.llm = llama_cpp.Llama(
-                model_path=str(model_path), n_ctx=config.n_ctx, n_gpu_layers=config.gpu_layers,
-                n_threads=config.threads or os.cpu_count() or 1, verbose=False,
-            )
+            self.llm = self._load(llama_cpp, model_path, self.gpu_layers)
         except (ValueError, RuntimeError) as exc:
-            raise UsageError(f"cannot load GGUF {model_path}: {exc}") from exc
+            if self.gpu_layers == 0:
+                raise UsageError(f"cannot load GGUF {model_path}: {exc}") from exc
+            print(f"agent: the GPU cannot take {model_path.name} ({exc}); running it on the CPU (--gpu-layers 0)",
+                  file=sys.stderr)
+            self.gpu_layers = 0
+            try:
+                self.llm = self._load(llama_cpp, model_path, 0)
+            except (ValueError, RuntimeError) as again:
+                raise UsageError(f"cannot load GGUF {model_path}: {again}") from again
         self.format = _chat_formatter(self.llm)
         self._raw: dict[str, str] = {}  # tool call id -> the exact text generated, so the prompt stays append-only
         self._grammars: dict[str, Any] = {}
         self._calls = 0
+
+    def _load(self, llama_cpp: Any, model_path: Path, gpu_layers: int) -> Any:
+        config = self.config
+        return llama_cpp.Llama(
+            model_path=str(model_path), n_ctx=config.n_ctx, n_gpu_layers=gpu_layers,
+            n_threads=config.threads or os.cpu_count() or 1, verbose=False,
+        )
 
     def capabilities(self) -> Capabilities:
         """The configured n_ctx; tool calls are grammar-constrained text; the KV cache serves a shared prefix."""
@@ -116,14 +135,15 @@ class LlamaCppBackend:
         """Generate one grammar-constrained tool call (plain text when no tools are offered)."""
         prompt = self.format(messages=self._chat(messages, tools)).prompt
         tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-        if len(tokens) + self.config.max_reply_tokens > self.config.n_ctx:
+        reply_cap = self.config.max_reply_tokens or 1024
+        if len(tokens) + reply_cap > self.config.n_ctx:
             raise BackendError(f"context full: {len(tokens)} prompt tokens, n_ctx {self.config.n_ctx}")
         if not self.reuse_cache:
             self.llm.reset()
         cached = _common_prefix(self.llm.input_ids[: self.llm.n_tokens].tolist(), tokens)
         try:
-            out = self.llm.create_completion(
-                prompt=tokens, max_tokens=self.config.max_reply_tokens, temperature=self.config.temperature,
+            out: Any = self.llm.create_completion(  # not streamed: one completion dict
+                prompt=tokens, max_tokens=reply_cap, temperature=self.config.temperature,
                 grammar=self._grammar(tools) if tools else None,
             )
         except (ValueError, RuntimeError) as exc:

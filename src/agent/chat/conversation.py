@@ -16,10 +16,9 @@ from typing import Any
 from agent.backends import bind_events
 from agent.chat.compaction import Compaction, compact_messages, estimate_tokens
 from agent.config import AgentConfig
-from agent.errors import AgentError, ToolError, UsageError
+from agent.errors import AgentError, UsageError
 from agent.git.commits import GitGuard, head
-from agent.git.plumbing import snapshot_tree
-from agent.git.undo import record_turn, undo_last
+from agent.git.undo import EditRecorder, combine, undo_last
 from agent.loop import Agent
 from agent.prompts import render
 from agent.protocols import Backend, Decision, Event, EventSink, Message, ToolCall, ToolResult
@@ -36,8 +35,9 @@ class TurnResult:
 
     status: str  # done | failed | limits | error | interrupted
     summary: str
-    files_changed: list[str] = field(default_factory=list)
+    files_changed: list[str] = field(default_factory=list)  # written by the agent's edit tools (/undo reverts)
     added: list[str] = field(default_factory=list)  # files put into context by @path
+    by_commands: list[str] = field(default_factory=list)  # changed while its shell commands ran (/undo keeps)
 
 
 @dataclass
@@ -101,6 +101,8 @@ class Conversation:
         self.id = session_id or new_session_id()
         self.guard = GitGuard(self.root, self.config.git, self.id, "", lambda e: None)
         self.chain = session.chain(self.guard, ChatScope(self.in_play))
+        self.recorder = EditRecorder(self.root)
+        self.chain.hooks.append(self.recorder)  # last: it reads the files once every approval is given
         self.messages: list[Message] = [self._system()]
         self.turn_starts: list[int] = []
         self.files: list[str] = []
@@ -108,6 +110,7 @@ class Conversation:
         self.pending: list[str] = []  # notes for the next user message (e.g. /run output)
         self.guides_sent: set[str] = set()  # nested AGENTS.md files already sent
         self.tokens_in = self.tokens_out = self.notes_recalled = 0
+        self.tokens_cached = 0  # prompt tokens the provider served from its cache (part of tokens_in)
         self.cost_usd = 0.0
         self.undo_stack: list[dict[str, Any]] = []
         self.limit = context_limit(self.config, self.backend)
@@ -138,17 +141,27 @@ class Conversation:
             )
         self.turn_starts.append(len(self.messages))
         self.messages.append(message)
-        before, head_before = snapshot_tree(self.root), head(self.root)
-        emit = self._observe(on_event)
+        turn: dict[str, Any] = {"changes": [], "commands": [], "head_before": head(self.root)}
+        self.recorder.changes, self.recorder.calls = turn["changes"], {}
+        emit = self._observe(on_event, turn)
         self.guard.run_id, self.guard.task, self.guard.emit = self.id, request, emit
         bind_events(self.backend, emit)  # hosted: retry events reach the chat
-        outcome = ChatAgent(self, emit).run(self.messages)
-        close_dangling(self.messages)
-        record = record_turn(self.root, before, head_before)
-        if record:
-            self.undo_stack.append(record)
-        self.save()
-        return TurnResult(outcome.status, outcome.summary, record["paths"] if record else [], added)
+        try:
+            outcome = ChatAgent(self, emit).run(self.messages)
+        finally:  # a Ctrl-C mid-turn keeps what was recorded, so /undo still works
+            close_dangling(self.messages)
+            edited = self._keep_turn(turn)
+            self.save()
+        commands = sorted(set(turn["commands"]) - set(edited))
+        return TurnResult(outcome.status, outcome.summary, edited, added, commands)
+
+    def _keep_turn(self, turn: dict[str, Any]) -> list[str]:
+        """Push the turn's undo record (its edits by content, its agent commits); return the paths edited."""
+        turn["changes"] = combine(turn["changes"])
+        turn["head_after"] = head(self.root)
+        if turn["changes"] or turn["head_after"] != turn["head_before"]:
+            self.undo_stack.append(turn)
+        return [c["path"] for c in turn["changes"]]
 
     def _system(self) -> Message:
         return {
@@ -191,35 +204,28 @@ class Conversation:
                 out.append({"path": path, "text": text[:FILE_CHAR_LIMIT]})
         return out
 
-    def _observe(self, on_event: EventSink) -> EventSink:
-        """Account tokens and turn edit tool calls into file_diff events, then pass events on."""
-        originals: dict[str, dict[str, str | None]] = {}
+    def _observe(self, on_event: EventSink, turn: dict[str, Any]) -> EventSink:
+        """Account tokens, note the paths shell commands changed, pass events on, and after an edit's
+        result show what it wrote (recorded by the EditRecorder hook) as file_diff events."""
 
         def emit(event: Event) -> None:
             kind = event["type"]
             if kind == "model_reply":
                 self.tokens_in += event["tokens_in"]
                 self.tokens_out += event["tokens_out"]
+                self.tokens_cached += event.get("cache_read_tokens") or 0
                 self.cost_usd += event["cost_usd"]
+            elif kind == "git_commit" and str(event["subject"]).startswith("agent: shell"):
+                turn["commands"].extend(event["paths"])
             self.guard.observe(event)
             on_event(event)
-            tool = self.tools.get(event["name"]) if kind == "tool_call" else None
-            if tool is not None and tool.kind == "edit":
-                originals[event["id"]] = {p: self._read(p) for p in tool.paths_of(self.ws, event["arguments"])}
-            elif kind == "tool_result" and event["id"] in originals:
-                for path, old in originals.pop(event["id"]).items():
-                    diff = unified_diff(path, old, self._read(path))
+            if kind == "tool_result":
+                for path, old, new in self.recorder.calls.pop(event["id"], []):
+                    diff = unified_diff(path, _text(old), _text(new))
                     if diff:
                         on_event({"type": "file_diff", "path": path, "diff": diff})
 
         return emit
-
-    def _read(self, path: str) -> str | None:
-        try:
-            target = self.ws.resolve(path)
-            return target.read_text(errors="replace") if target.is_file() else None
-        except (OSError, ToolError):
-            return None
 
     # -- files in context ----------------------------------------------------------------------
 
@@ -284,11 +290,22 @@ class Conversation:
         self.turn_starts, self.sent, self.guides_sent = [], {}, set()
 
     def undo(self) -> list[str]:
-        """Restore the files the last turn that changed files changed; return them."""
+        """Take back what the agent wrote in its last turn that changed files (by recorded content); return them."""
         restored = undo_last(self.root, self.undo_stack)
         self.pending.append(render("chat_undone", paths=restored))
         self.save()
         return restored
+
+    def session_diff(self) -> str:
+        """What the agent's edits changed in this session: first recorded content to last (the user's later
+        edits are not the agent's, so they are not in it)."""
+        from agent.git.undo import read_blob
+
+        def text(blob: str | None) -> str | None:
+            return None if blob is None else read_blob(self.root, blob).decode(errors="replace")
+
+        merged = combine([c for turn in self.undo_stack for c in turn.get("changes", [])])
+        return "".join(unified_diff(c["path"], text(c["before"]), text(c["after"])) for c in merged)
 
     def save(self) -> Path:
         """Write the session to .agent/sessions/<id>.json."""
@@ -330,6 +347,10 @@ def unified_diff(path: str, old: str | None, new: str | None) -> str:
             a, b, "/dev/null" if old is None else f"a/{path}", "/dev/null" if new is None else f"b/{path}"
         )
     )
+
+
+def _text(data: bytes | None) -> str | None:
+    return None if data is None else data.decode(errors="replace")
 
 
 def _is_binary(path: Path) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,9 +15,49 @@ from agent.trajectory import agent_dir, new_run_id
 if TYPE_CHECKING:
     from agent.chat.conversation import Conversation
 
-FORMAT_VERSION = 1
-FIELDS = ("messages", "turn_starts", "files", "tokens_in", "tokens_out", "cost_usd", "notes_recalled", "undo_stack")
+FORMAT_VERSION = 2  # 2: undo records hold the agent's edits by content (1: work-tree snapshots)
 new_session_id = new_run_id  # the same sortable, unique ids
+
+
+@dataclass
+class ChatState:
+    """What a chat saves and resumes: its history, the files in it, its totals and its undo records."""
+
+    messages: list[dict[str, Any]]
+    turn_starts: list[int] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    tokens_cached: int = 0  # prompt tokens the provider served from its cache (part of tokens_in)
+    cost_usd: float = 0.0
+    notes_recalled: int = 0
+    undo_stack: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, conv: Conversation) -> ChatState:
+        """The state of a live conversation."""
+        return cls(conv.messages, conv.turn_starts, conv.files, conv.tokens_in, conv.tokens_out, conv.tokens_cached,
+                   conv.cost_usd, conv.notes_recalled, conv.undo_stack)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as saved (JSON-ready)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChatState:
+        """A saved state; absent fields get their defaults, unknown keys are ignored."""
+        if not isinstance(data.get("messages"), list):
+            raise StoreError("the session has no message list")
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+    def apply(self, conv: Conversation) -> None:
+        """Put this state into a conversation (its system prompt is kept: it is rebuilt for this session)."""
+        system = conv.messages[0]
+        conv.messages, conv.turn_starts, conv.files = self.messages, self.turn_starts, self.files
+        conv.tokens_in, conv.tokens_out, conv.tokens_cached = self.tokens_in, self.tokens_out, self.tokens_cached
+        conv.cost_usd, conv.notes_recalled, conv.undo_stack = self.cost_usd, self.notes_recalled, self.undo_stack
+        conv.messages[0] = system
+        conv.in_play.update(conv.files)
 
 
 def sessions_dir(root: Path) -> Path:
@@ -39,7 +80,7 @@ def save_session(conv: Conversation) -> Path:
         "model": conv.backend.name,
         "updated": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    data.update({name: getattr(conv, name) for name in FIELDS})
+    data.update(ChatState.of(conv).to_dict())
     path = sessions_dir(conv.root) / f"{conv.id}.json"
     atomic_write_text(path, json.dumps(data, indent=1, default=str))
     return path
@@ -104,6 +145,8 @@ def read_session(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise StoreError(f"cannot read session {path.name}: {exc}") from exc
+    if isinstance(data, dict) and data.get("format") == 1:  # its undo records diffed whole trees: unsafe to replay
+        data.update(format=FORMAT_VERSION, undo_stack=[])
     if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
         raise StoreError(
             f"session {path.name} has format {data.get('format') if isinstance(data, dict) else '?'}; "
@@ -114,10 +157,5 @@ def read_session(path: Path) -> dict[str, Any]:
 
 def restore(conv: Conversation, data: dict[str, Any]) -> None:
     """Put a saved session's state into a fresh conversation (the system prompt is rebuilt)."""
-    system = conv.messages[0]
-    for name in FIELDS:
-        if name in data:
-            setattr(conv, name, data[name])
+    ChatState.from_dict(data).apply(conv)
     conv.id = data["id"]
-    conv.messages[0] = system
-    conv.in_play.update(conv.files)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -81,7 +80,3 @@ def main(argv: list[str] | None = None) -> Any:
         typer.echo(f"agent: error: {exc}", err=True)
         raise SystemExit(exit_code(exc)) from None
 
-
-def repo_option(default: Path = Path(".")) -> Any:
-    """The shared --repo option."""
-    return typer.Option("--repo", "-r", help="Path inside the git repository to work on.")

@@ -80,14 +80,25 @@ class MarkdownStream:
             self.live = None
 
 
+TAIL_LINES = 4  # lines of a running command's output shown under the spinner
+
+
 class _Elapsed:
-    """A label with the seconds since it started, re-rendered at every refresh."""
+    """A label with the seconds since it started and the tail of live output, re-rendered at every refresh."""
 
     def __init__(self, label: str):
         self.label, self.started = label, time.monotonic()
+        self.output = ""
+
+    def feed(self, text: str) -> None:
+        """Keep the end of a running command's output (written from its reader thread)."""
+        self.output = (self.output + text)[-8192:]
 
     def __rich__(self) -> Text:
-        return Text(f"{self.label} {time.monotonic() - self.started:.0f}s", style="dim")
+        text = Text(f"{self.label} {time.monotonic() - self.started:.0f}s", style="dim")
+        for line in self.output.replace("\r", "\n").splitlines()[-TAIL_LINES:]:
+            text.append("\n  │ " + clip(line, 100), style="dim")
+        return text
 
 
 class Ticker:
@@ -96,17 +107,26 @@ class Ticker:
     def __init__(self, console: Console):
         self.console = console
         self.live: Live | None = None
+        self.label: _Elapsed | None = None
 
     def start(self, label: str) -> None:
         """Show `label` with a spinner until stop()."""
         self.stop()
         if self.console.is_terminal:
-            spinner = Spinner("dots", text=_Elapsed(label), style="cyan")
+            self.label = _Elapsed(label)
+            spinner = Spinner("dots", text=self.label, style="cyan")
             self.live = Live(spinner, console=self.console, transient=True, refresh_per_second=8)
             self.live.start()
 
+    def feed(self, text: str) -> None:
+        """Live output of the running command, shown under the spinner."""
+        label = self.label
+        if label is not None:
+            label.feed(text)
+
     def stop(self) -> None:
         """Take the spinner away; safe to call twice."""
+        self.label = None
         if self.live is not None:
             self.live.stop()
             self.live = None
@@ -137,15 +157,25 @@ def call_summary(name: str, arguments: dict[str, Any]) -> str:
         return ", ".join(dict.fromkeys(str(e.get("path")) for e in arguments.get("edits") or [] if isinstance(e, dict)))
     key = KEY_ARGUMENT.get(name)
     if key and key in arguments:
-        return short(arguments[key], 100)
+        value = arguments[key]
+        return clip(value, 100) if isinstance(value, str) else short(value, 100)
     return short(arguments, 100) if arguments else ""
+
+
+def clip(line: str, width: int) -> str:
+    """One line cut to `width` at a word boundary (a long unbroken word is cut where it must be)."""
+    text = " ".join(line.split())
+    if len(text) <= width:
+        return text
+    cut = text.rfind(" ", 0, width)
+    return text[: cut if cut > width * 0.6 else width - 1].rstrip() + " …"
 
 
 def fold(output: str, lines: int, number: int | None = None) -> str:
     """The first `lines` lines of a result, how many more there are, and how to see it whole (/show N)."""
     rows = output.rstrip().splitlines() or [""]
     head = rows[: max(lines, 1)]
-    shown = " ⏎ ".join(short(r, 120) for r in head)
+    shown = " ⏎ ".join(clip(r, 120) for r in head)
     hidden = len(rows) - len(head)
     parts = [f"+{hidden} lines"] if hidden > 0 else []
     if number and (hidden > 0 or any(len(r) > 120 for r in head)):
@@ -168,6 +198,10 @@ class ChatPrinter:
         handler = getattr(self, f"on_{event['type']}", None)
         if handler:
             handler(event)
+
+    def on_output(self, text: str) -> None:
+        """A running shell or test command's output, as it comes (from its reader thread)."""
+        self.ticker.feed(text)
 
     def end(self) -> None:
         """Flush streamed text and stop the spinner (before a prompt, an error or the end of the turn)."""

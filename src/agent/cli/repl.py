@@ -7,9 +7,7 @@ loaded by a background thread while the user types, and the first request waits 
 from __future__ import annotations
 
 import fnmatch
-import os
 import re
-import select
 import subprocess
 import sys
 import threading
@@ -25,6 +23,8 @@ from prompt_toolkit.filters import is_searching
 from prompt_toolkit.formatted_text import HTML
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+
+from agent.cli.chatterm import command_pattern, drain_stdin, esc_interrupts, save_shell_allow
 
 COMMAND_NAMES = [
     "/help",
@@ -54,38 +54,8 @@ WHY = {
     "edit": "a file that is not in the chat",
     "test": "runs the tests",
     "tool": "this tool needs approval",
+    "dirty_file": "you have uncommitted changes in it",
 }
-
-
-def command_pattern(command: str) -> str:
-    """The pattern "always" may cover for a command: its program (and subcommand or module) then `*`."""
-    words = command.split()
-    if not words:
-        return command
-    keep = 3 if len(words) > 2 and words[1] == "-m" else 2 if len(words) > 1 and words[0] in SUBCOMMANDS else 1
-    return " ".join(words[:keep]) + " *"
-
-
-SUBCOMMANDS = {"git", "npm", "yarn", "pnpm", "cargo", "go", "uv", "pip", "make", "docker", "poetry"}
-
-
-def save_shell_allow(pattern: str) -> Path:
-    """Add `pattern` to permissions.shell_allow in the user's config file (kept as it was otherwise)."""
-    import tomlkit
-
-    from agent.config import user_config_path
-
-    path = user_config_path()
-    doc = tomlkit.parse(path.read_text()) if path.exists() else tomlkit.document()
-    table = doc.setdefault("permissions", tomlkit.table())
-    allowed = table.setdefault("shell_allow", tomlkit.array())
-    if pattern not in allowed:
-        allowed.append(pattern)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    from agent.atomic import atomic_write_text
-
-    atomic_write_text(path, tomlkit.dumps(doc))
-    return path
 
 
 class LoadFailed(Exception):
@@ -181,7 +151,7 @@ class Repl:
             from agent.session import Session
 
             config = load_config(self.root, self.overrides)
-            conv = Conversation(Session(self.root, config, approve=self.approve))
+            conv = Conversation(Session(self.root, config, approve=self.approve_tool))
             if self.resume:
                 path = latest_session(self.root) if self.resume is True else find_session(self.root, self.resume)
                 if path is not None:
@@ -290,9 +260,12 @@ class Repl:
 
         self._warn_mentions(text)
         self.printer = ChatPrinter(self.console, self.conv.config.chat.fold_lines, self.results)
-        started = (time.monotonic(), self.conv.tokens_in, self.conv.tokens_out, self.conv.cost_usd)
+        conv = self.conv
+        started = (time.monotonic(), conv.tokens_in, conv.tokens_out, conv.cost_usd, conv.tokens_cached)
+        conv.ws.on_output = self.printer.on_output  # the live tail of shell and test commands
         try:
-            result = self.conv.turn(text, self.printer)
+            with esc_interrupts():
+                result = self.conv.turn(text, self.printer)
         except KeyboardInterrupt:
             close_dangling(self.conv.messages)
             self.printer.end()
@@ -303,6 +276,7 @@ class Repl:
             self.console.print(f"[red]error:[/] {exc}")
             return
         finally:
+            conv.ws.on_output = None
             self.printer.end()
         self._report(result)
         self._turn_line(*started)
@@ -351,17 +325,19 @@ class Repl:
             elif "." in mention or "/" in mention:
                 self.console.print(f"[yellow]@{escape(mention)}: no such file in the repository (sent as text)[/]")
 
-    def _turn_line(self, t0: float, tokens_in: int, tokens_out: int, cost: float) -> None:
-        """One dim line per turn: tokens in and out, cost and time of this turn."""
+    def _turn_line(self, t0: float, tokens_in: int, tokens_out: int, cost: float, cached: int) -> None:
+        """One dim line per turn: tokens in (and cached) and out, cost and time of this turn."""
         conv = self.conv
+        hits = conv.tokens_cached - cached
         self.console.print(
-            f"[dim]{conv.tokens_in - tokens_in:,} tokens in · {conv.tokens_out - tokens_out:,} out · "
+            f"[dim]{conv.tokens_in - tokens_in:,} tokens in{f' ({hits:,} cached)' if hits else ''} · "
+            f"{conv.tokens_out - tokens_out:,} out · "
             f"${conv.cost_usd - cost:.4f} · {time.monotonic() - t0:.1f} s[/]"
         )
 
     def _keep_typeahead(self) -> None:
         """Move what was typed during the step out of the input queue: it goes to the next prompts, as typed."""
-        text = ESCAPES.sub("", _drain_stdin()).replace("\r\n", "\n").replace("\r", "\n")
+        text = ESCAPES.sub("", drain_stdin()).replace("\r\n", "\n").replace("\r", "\n")
         self.typeahead += "".join(ch for ch in text if ch == "\n" or ch.isprintable())
 
     def _report(self, result: Any) -> None:
@@ -380,6 +356,11 @@ class Repl:
         if result.files_changed:
             self.console.print(
                 f"[dim]changed {escape(', '.join(result.files_changed))} · /undo reverts · /diff shows[/]"
+            )
+        if result.by_commands:
+            self.console.print(
+                f"[dim]changed while its commands ran: {escape(', '.join(result.by_commands))}"
+                " (/undo leaves these: they may be yours)[/]"
             )
 
     # -- approvals and status ------------------------------------------------------------------
@@ -405,19 +386,27 @@ class Repl:
                 _write(f"\x1b[2msaved: permissions.shell_allow += {pattern!r} in {save_shell_allow(pattern)}\x1b[0m\n")
             return True
         if choice is None:  # "no, do this instead"
-            from agent.errors import PermissionDenied
-
-            raise PermissionDenied(f"the user declined ({kind} {detail}) and said: {answer}")
+            raise _declined(kind, detail, answer)
         if choice == "always":
             self.always.add((kind, detail))
         return choice != "no"
 
+    def approve_tool(self, kind: str, detail: str) -> bool:
+        """The tool chain's approver: a no tells the model the user declined (never a headless refusal text)."""
+        if not self.approve(kind, detail):
+            raise _declined(kind, detail, "")
+        return True
+
     def _ask(self, kind: str, detail: str, pattern: str | None) -> str:
-        label = "run" if kind == "shell" else kind
+        label = {"shell": "run", "dirty_file": "edit"}.get(kind, kind)
         why = WHY.get(kind, "")
+        if kind == "edit":
+            from agent.guard.paths import is_test_file, is_whole_test_config
+
+            why = "a test file" if is_test_file(detail) or is_whole_test_config(detail) else why
         extra = f" / [p] always <b>{_html(pattern)}</b> / [s] same, saved" if pattern else ""
         question = HTML(
-            f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail)}</b>?"
+            f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail.rstrip('?'))}</b>?"
             + (f" <i>({_html(why)})</i>" if why else "")
             + f"\n  [y]es / [n]o / [a]lways{extra} / or say what to do instead: "
         )
@@ -464,20 +453,11 @@ def _history(root: Path) -> Any:
         return InMemoryHistory()
 
 
-def _drain_stdin() -> str:
-    """Read whatever is waiting on the terminal without blocking."""
-    if not sys.stdin.isatty():
-        return ""
-    fd, chunks = sys.stdin.fileno(), []
-    try:
-        while select.select([fd], [], [], 0)[0]:
-            data = os.read(fd, 4096)
-            if not data:
-                break
-            chunks.append(data)
-    except OSError:
-        pass
-    return b"".join(chunks).decode(errors="replace")
+def _declined(kind: str, detail: str, said: str) -> Exception:
+    from agent.errors import PermissionDenied
+    from agent.prompts import render
+
+    return PermissionDenied(render("chat_declined", kind=kind, detail=detail, said=said).strip())
 
 
 def _html(text: str) -> str:

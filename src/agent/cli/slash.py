@@ -22,8 +22,8 @@ HELP: dict[str, tuple[str, str]] = {
     "/map": ("[QUERY]", "the repository map, ranked for QUERY"),
     "/search": ("REGEX", "search the repository"),
     "/memory": ("search Q | add TEXT | forget ID", "durable notes"),
-    "/undo": ("", "revert the files the agent's last turn changed"),
-    "/diff": ("", "what the agent changed in this session"),
+    "/undo": ("", "take back what the agent's last turn wrote (your own changes are kept)"),
+    "/diff": ("", "what the agent's edits changed in this session"),
     "/test": ("", "run the tests; a failure goes into the next message"),
     "/run": ("COMMAND", "run a shell command; its output goes into the next message"),
     "/model": ("[SPEC]", "show or switch the model"),
@@ -114,7 +114,7 @@ def cmd_help(repl: Any, arg: str) -> None:
         "[dim]!cmd runs a shell command (its output goes with your next message) · #text saves a note to memory[/]"
     )
     repl.console.print(
-        "[dim]Enter sends · Alt-Enter or a trailing \\ adds a line · Ctrl-C stops a step · Ctrl-D quits[/]"
+        "[dim]Enter sends · Alt-Enter or a trailing \\ adds a line · Ctrl-C or Esc stops a step · Ctrl-D quits[/]"
     )
 
 
@@ -128,10 +128,15 @@ def cmd_add(repl: Any, arg: str) -> None:
         repl.console.print("[dim]nothing added[/]")
         return
     already = [p for p in patterns if p in conv.files]
-    for path in conv.add(patterns):
+    before = set(conv.files)
+    added = conv.add(patterns)
+    for path in added:
         repl.console.print(f"added [bold]{escape(path)}[/]")
     for path in already:
         repl.console.print(f"[dim]{escape(path)} is already in the chat[/]")
+    binary = [f for f in matches if f not in before and f not in added]
+    if binary:
+        repl.console.print(f"[dim]skipped {len(binary)} binary file(s): {escape(', '.join(binary[:5]))}[/]")
 
 
 def cmd_drop(repl: Any, arg: str) -> None:
@@ -144,9 +149,23 @@ def cmd_files(repl: Any, arg: str) -> None:
     conv = repl.conv
     if not conv.files:
         repl.console.print("[dim]no files in the chat: /add PATH or @path[/]")
+    from agent.chat.conversation import FILE_CHAR_LIMIT
+
     for path in conv.files:
-        size = (conv.root / path).stat().st_size if (conv.root / path).exists() else 0
-        repl.console.print(f"  {escape(path)} [dim]~{size // 4:,} tokens[/]")
+        size = _sent_size(conv.root / path)
+        cut = f" (cut to its first {FILE_CHAR_LIMIT:,} characters)" if size < _size(conv.root / path) else ""
+        repl.console.print(f"  {escape(path)} [dim]~{size // 4:,} tokens{cut}[/]")
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else 0
+
+
+def _sent_size(path: Path) -> int:
+    """How much of a file in the chat is sent (Conversation cuts at FILE_CHAR_LIMIT)."""
+    from agent.chat.conversation import FILE_CHAR_LIMIT
+
+    return min(_size(path), FILE_CHAR_LIMIT)
 
 
 def cmd_map(repl: Any, arg: str) -> None:
@@ -194,22 +213,18 @@ def cmd_memory(repl: Any, arg: str) -> None:
 
 def cmd_undo(repl: Any, arg: str) -> None:
     paths = repl.conv.undo()
-    repl.console.print("[green]undone:[/] restored " + escape(", ".join(paths)))
+    repl.console.print("[green]undone:[/] restored " + escape(", ".join(paths)) if paths else
+                       "[green]undone:[/] the turn's commits (files changed by its commands are left as they are)")
 
 
 def cmd_diff(repl: Any, arg: str) -> None:
     from agent.cli.chatrender import diff_text
-    from agent.git.plumbing import git
 
-    conv = repl.conv
-    if not conv.undo_stack:
-        repl.console.print("[dim]the agent has changed nothing in this session[/]")
+    diff = repl.conv.session_diff()
+    if not diff.strip():
+        repl.console.print("[dim]the agent's edits have changed nothing in this session[/]")
         return
-    paths = sorted({p for r in conv.undo_stack for p in r["paths"]})
-    # up to the tree right after the agent's last turn: the user's later edits are not the agent's
-    first, last = conv.undo_stack[0]["before"], conv.undo_stack[-1]["after"]
-    diff = git(conv.root, "diff", "--no-color", first, last, "--", *paths)
-    repl.console.print(diff_text(diff) if diff.strip() else "[dim]no difference left[/]")
+    repl.console.print(diff_text(diff))
 
 
 def cmd_test(repl: Any, arg: str) -> None:
@@ -346,14 +361,14 @@ def cmd_tokens(repl: Any, arg: str) -> None:
 
     conv = repl.conv
     table = Table(show_header=False, box=None, padding=(0, 2))
-    files = sum((conv.root / p).stat().st_size // 4 for p in conv.files if (conv.root / p).exists())
+    files = sum(_sent_size(conv.root / p) // 4 for p in conv.files)
     table.add_row("system prompt", f"{estimate_tokens(conv.messages[:1]):,}")
     table.add_row("tool schemas", f"{conv.schema_tokens:,}")
     table.add_row("history", f"{estimate_tokens(conv.messages[1:]):,}")
     table.add_row("files in chat", f"{files:,} [dim](sent when new or changed)[/]")
     used = conv.context_tokens()
     table.add_row("[bold]context[/]", f"[bold]{used:,} / {conv.limit:,}[/] ({used * 100 // max(conv.limit, 1)}%)")
-    table.add_row("tokens so far", f"{conv.tokens_in:,} in · {conv.tokens_out:,} out")
+    table.add_row("tokens so far", f"{conv.tokens_in:,} in ({conv.tokens_cached:,} cached) · {conv.tokens_out:,} out")
     table.add_row("cost so far", f"${conv.cost_usd:.4f}")
     repl.console.print(table)
 

@@ -1,4 +1,4 @@
-"""Git safety for the agent's edits: commits holding only the agent's changes, shell snapshots, exact undo.
+"""Git safety for the agent's edits: commits holding only the agent's changes, shell snapshots (undo: agent.git.undo).
 
 Everything goes through the git binary's plumbing rather than gitpython: a commit is built in a
 throw-away index (GIT_INDEX_FILE) from HEAD plus the agent's paths, so the user's index, staged work
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.config import GitConfig
-from agent.errors import AgentError, GitError
+from agent.errors import GitError
 from agent.git.plumbing import EMPTY_TREE
 from agent.protocols import Decision, Event, EventSink, ToolCall, ToolResult
 
@@ -162,32 +162,6 @@ def save_snapshot(root: Path, ref: str, tree: str, message: str) -> str:
 def trailer_of(root: Path, commit: str) -> str:
     """The Agent-Run trailer's value of a commit ('' when it is not the agent's)."""
     return git(root, "log", "-1", f"--format=%(trailers:key={TRAILER},valueonly)", commit).strip()
-
-
-def undo_last(root: Path) -> str:
-    """Revert the last agent commit exactly (HEAD moves back, its paths restored); refuse when unsafe."""
-    commit = head(root)
-    if commit is None or not trailer_of(root, commit):
-        raise AgentError("nothing to undo: the last commit is not an agent commit")
-    parents = git(root, "rev-list", "--parents", "-n", "1", commit).split()[1:]
-    if len(parents) != 1:
-        raise AgentError(f"cannot undo {commit[:10]}: it is a root or merge commit")
-    parent = parents[0]
-    paths = diff_names(root, parent, commit)
-    changed = sorted(dirty_paths(root, paths))
-    if changed:
-        raise AgentError(
-            f"not undoing {commit[:10]}: you changed {', '.join(changed)} since; commit or discard that first"
-        )
-    subject = git(root, "log", "-1", "--format=%s", commit).strip()
-    git(root, "update-ref", "-m", "agent: undo", "HEAD", parent, commit)
-    in_parent = set(git(root, "ls-tree", "-r", "-z", "--name-only", parent, "--", *paths).split("\0")) - {""}
-    if in_parent:
-        git(root, "checkout", parent, "--", *sorted(in_parent))
-    for p in sorted(set(paths) - in_parent):
-        (root / p).unlink(missing_ok=True)
-        git(root, "update-index", "--force-remove", "--", p)
-    return f"undid {commit[:10]} {subject} ({', '.join(paths)})"
 
 
 @dataclass

@@ -1,77 +1,191 @@
-"""Exact undo of a chat turn's file changes, from git tree snapshots taken before and after the turn.
+"""The one undo: take back exactly what the agent wrote, by recorded content, never the user's work.
 
-A turn is recorded as {"before": tree, "after": tree, "paths": [...], "head_before": sha, "head_after": sha}
-(tree ids from `agent.git.plumbing.snapshot_tree`). Undo puts every path back to its `before` content, but only
-when the file still matches `after`: the user's later edits are never overwritten. When the turn's edits were
-committed (agent commits, see agent.git.commits) and HEAD has not moved since, HEAD goes back to `head_before`.
+A change is {"path", "before", "after"}: git blob ids (None: the file was absent) of a file's content right
+before and right after an agent action wrote it. Chat records one change per edit-tool call (the content
+read around the call, not a diff of the whole work tree, so a file the user creates or edits meanwhile is not
+the agent's); `agent undo` reads the changes from the last agent commit, which holds exactly the agent's
+paths. Undo puts each path back to `before` only when it still holds `after` (and the index agrees), else it
+refuses and changes nothing. When the agent's commits (Agent-Run trailer) are still at HEAD, HEAD moves back
+over them by compare-and-swap; what a shell command changed stays in the work tree, as uncommitted changes.
 """
 
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.atomic import atomic_write_bytes
 from agent.errors import AgentError
-from agent.git.commits import head, trailer_of
-from agent.git.plumbing import changed_paths, git, snapshot_tree
+from agent.git.commits import diff_names, git, head, trailer_of
+from agent.protocols import Decision, ToolCall, ToolResult
+
+if TYPE_CHECKING:
+    from agent.toolchain import CallContext
+
+Change = dict[str, Any]
 
 
-def record_turn(root: Path, before: str, head_before: str | None = None) -> dict[str, Any] | None:
-    """Snapshot the tree after a turn; return the undo record, or None when nothing changed."""
-    after = snapshot_tree(root)
-    paths = changed_paths(root, before, after)
-    if not paths:
+def store_blob(root: Path, data: bytes | None) -> str | None:
+    """Write `data` into the object database (so undo can restore it); its blob id, or None for absent."""
+    if data is None:
         return None
-    return {"before": before, "after": after, "paths": paths, "head_before": head_before, "head_after": head(root)}
+    proc = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=root, input=data, capture_output=True)
+    if proc.returncode != 0:
+        raise AgentError(f"git hash-object failed: {proc.stderr.decode(errors='replace').strip()}")
+    return proc.stdout.decode().strip()
 
 
-def _uncommit(root: Path, record: dict[str, Any]) -> None:
-    """Move HEAD back over the turn's agent commits, if HEAD is still where the turn left it."""
-    old, new = record.get("head_before"), record.get("head_after")
-    if not old or not new or old == new or head(root) != new:
-        return
-    commits = git(root, "rev-list", f"{old}..{new}").split()
-    if not commits or not all(trailer_of(root, c) for c in commits):
-        return
-    git(root, "update-ref", "-m", "agent: undo chat turn", "HEAD", old, new)
-    git(root, "reset", "-q", "--", *record["paths"])
-
-
-def _blob(root: Path, tree: str, path: str) -> bytes | None:
-    """The content of `path` in `tree`, or None when the tree does not have it."""
-    if not git(root, "ls-tree", tree, "--", path).strip():
-        return None
-    proc = subprocess.run(["git", "cat-file", "blob", f"{tree}:{path}"], cwd=root, capture_output=True)
+def read_blob(root: Path, blob: str) -> bytes:
+    """The content of a blob."""
+    proc = subprocess.run(["git", "cat-file", "blob", blob], cwd=root, capture_output=True)
     if proc.returncode != 0:
         raise AgentError(f"git cat-file failed: {proc.stderr.decode(errors='replace').strip()}")
     return proc.stdout
 
 
-def _current(root: Path, path: str) -> bytes | None:
+def read_file(root: Path, path: str) -> bytes | None:
+    """A work-tree file's bytes, or None when it is not a file."""
     target = root / path
-    return target.read_bytes() if target.is_file() else None
+    try:
+        return target.read_bytes() if target.is_file() else None
+    except OSError:
+        return None
 
 
-def undo_turn(root: Path, record: dict[str, Any]) -> list[str]:
-    """Restore the files a turn changed to their state before it; return the paths restored.
+def record(root: Path, path: str, before: bytes | None, after: bytes | None) -> Change | None:
+    """The change an agent action made to `path` (None when it made none)."""
+    if before == after:
+        return None
+    return {"path": path, "before": store_blob(root, before), "after": store_blob(root, after)}
 
-    Raises AgentError, changing nothing, when a file was modified after the turn.
+
+@dataclass
+class EditRecorder:
+    """A tool-chain hook, last in the chain: the bytes of each file an edit call touches, read right before
+    the tool runs (after every approval) and right after it, kept as changes for undo."""
+
+    root: Path
+    changes: list[Change] = field(default_factory=list)
+    calls: dict[str, list[tuple[str, bytes | None, bytes | None]]] = field(default_factory=dict)  # id -> edits
+
+    def before(self, call: ToolCall, ctx: CallContext) -> Decision:
+        """Read the files the edit will write."""
+        if ctx.kind == "edit":
+            ctx.scratch["recorded"] = {p: read_file(self.root, p) for p in ctx.paths}
+        return Decision.allow()
+
+    def after(self, call: ToolCall, ctx: CallContext, result: ToolResult) -> ToolResult:
+        """Record what the edit wrote; `calls` keeps (path, before, after) for showing its diff."""
+        for path, old in ctx.scratch.get("recorded", {}).items():
+            new = read_file(self.root, path)
+            change = record(self.root, path, old, new)
+            if change is not None:
+                self.changes.append(change)
+                self.calls.setdefault(call.id, []).append((path, old, new))
+        return result
+
+
+def combine(changes: list[Change]) -> list[Change]:
+    """One change per path, from its first `before` to its last `after`; paths that ended where they began drop."""
+    merged: dict[str, Change] = {}
+    for change in changes:
+        first = merged.get(change["path"], change)
+        merged[change["path"]] = {"path": change["path"], "before": first["before"], "after": change["after"]}
+    return [c for _, c in sorted(merged.items()) if c["before"] != c["after"]]
+
+
+def _current_blob(root: Path, path: str) -> str | None:
+    data = read_file(root, path)
+    if data is None:
+        return None
+    proc = subprocess.run(["git", "hash-object", "--stdin"], cwd=root, input=data, capture_output=True)
+    return proc.stdout.decode().strip()
+
+
+def moved_since(root: Path, changes: list[Change], head_after: str | None) -> list[str]:
+    """Paths that no longer hold what the agent wrote (in the work tree, or staged differently)."""
+    moved = {c["path"] for c in changes if _current_blob(root, c["path"]) != c["after"]}
+    if head_after and head(root) == head_after and changes:
+        staged = git(root, "diff", "--cached", "--name-only", "-z", head_after, "--", *[c["path"] for c in changes])
+        moved |= {p for p in staged.split("\0") if p}
+    return sorted(moved)
+
+
+def revert(root: Path, changes: list[Change], head_before: str | None, head_after: str | None) -> list[str]:
+    """Put the changed paths back as they were before the agent wrote them; return the paths.
+
+    Raises AgentError, changing nothing, when any of them changed since the agent wrote it.
     """
-    paths: list[str] = record["paths"]
-    moved = [p for p in paths if _current(root, p) != _blob(root, record["after"], p)]
+    changes = combine(changes)
+    moved = moved_since(root, changes, head_after)
     if moved:
-        raise AgentError(f"not undone: changed since the agent's edit: {', '.join(moved)}")
-    for path in paths:
-        old = _blob(root, record["before"], path)
-        if old is None:
-            (root / path).unlink(missing_ok=True)
+        raise AgentError(
+            f"not undone: {', '.join(moved)} changed since the agent wrote it (by you or a command); "
+            "nothing was changed: commit or discard that first"
+        )
+    for change in changes:
+        target = root / change["path"]
+        if change["before"] is None:
+            target.unlink(missing_ok=True)
         else:
-            (root / path).parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(root / path, old)
-    _uncommit(root, record)
-    return paths
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(target, read_blob(root, change["before"]))
+    uncommit(root, head_before, head_after)
+    return [c["path"] for c in changes]
+
+
+def uncommit(root: Path, head_before: str | None, head_after: str | None) -> bool:
+    """Move HEAD from `head_after` back to `head_before` when everything between is the agent's commits
+    and HEAD has not moved since; the index follows for those paths only. True when HEAD moved."""
+    if not head_before or not head_after or head_before == head_after or head(root) != head_after:
+        return False
+    commits = git(root, "rev-list", f"{head_before}..{head_after}").split()
+    if not commits or not all(trailer_of(root, c) for c in commits):
+        return False
+    paths = diff_names(root, head_before, head_after)
+    git(root, "update-ref", "-m", "agent: undo", "HEAD", head_before, head_after)
+    if paths:
+        git(root, "reset", "-q", head_before, "--", *paths)
+    return True
+
+
+def commit_changes(root: Path, commit: str, parent: str) -> list[Change]:
+    """The changes an agent commit holds: each path's blob in the parent and in the commit."""
+    changes = []
+    for path in diff_names(root, parent, commit):
+        changes.append({"path": path, "before": _blob_at(root, parent, path), "after": _blob_at(root, commit, path)})
+    return changes
+
+
+def _blob_at(root: Path, commit: str, path: str) -> str | None:
+    out = git(root, "ls-tree", "-z", commit, "--", path).split("\0")[0]
+    return out.split()[2] if out else None
+
+
+def undo_last_commit(root: Path) -> str:
+    """`agent undo`: revert the last agent commit exactly (HEAD moves back, its paths restored); refuse when unsafe."""
+    commit = head(root)
+    if commit is None or not trailer_of(root, commit):
+        raise AgentError("nothing to undo: the last commit is not an agent commit")
+    parents = git(root, "rev-list", "--parents", "-n", "1", commit).split()[1:]
+    if len(parents) != 1:
+        raise AgentError(f"cannot undo {commit[:10]}: it is a root or merge commit")
+    changes = commit_changes(root, commit, parents[0])
+    moved = moved_since(root, changes, commit)
+    if moved:
+        raise AgentError(
+            f"not undoing {commit[:10]}: you changed {', '.join(moved)} since; commit or discard that first"
+        )
+    subject = git(root, "log", "-1", "--format=%s", commit).strip()
+    paths = revert(root, changes, parents[0], commit)
+    return f"undid {commit[:10]} {subject} ({', '.join(paths)})"
+
+
+def undo_turn(root: Path, turn: dict[str, Any]) -> list[str]:
+    """Chat: take back one turn's recorded edits and its agent commits; return the paths restored."""
+    return revert(root, turn.get("changes", []), turn.get("head_before"), turn.get("head_after"))
 
 
 def undo_last(root: Path, stack: list[dict[str, Any]]) -> list[str]:

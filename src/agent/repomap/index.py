@@ -90,7 +90,7 @@ class RepoIndex:
 
 def _parse_batch(root: str, batch: list[tuple[str, str]]) -> list[tuple[str, bytes | None, str]]:
     """Parse files; each file's tags come back pickled, the form they are sent in and cached in."""
-    out = []
+    out: list[tuple[str, bytes | None, str]] = []
     for path, lang in batch:
         data = read_source(Path(root) / path)
         if data is None:
@@ -268,12 +268,12 @@ def _graph(tags: list[FileTags]) -> dict[str, Any]:
             nid.append(k)
             uses.append(count * (0.09 if name.startswith("_") else 1.0))  # 0.3 after the square root
     ptr = np.asarray(def_ptr, dtype=np.int64)
-    k = np.asarray(nid, dtype=np.int64)
-    ndef = (ptr[1:] - ptr[:-1])[k]
+    ids = np.asarray(nid, dtype=np.int64)
+    ndef = (ptr[1:] - ptr[:-1])[ids]
     w = np.sqrt(np.asarray(uses, dtype=np.float64)) / np.maximum(ndef, 1)
     offsets = np.arange(int(ndef.sum()), dtype=np.int64) - np.repeat(np.cumsum(ndef) - ndef, ndef)
     s = np.repeat(np.asarray(src, dtype=np.int64), ndef)
-    d = np.asarray(definers_flat, dtype=np.int64)[np.repeat(ptr[:-1][k], ndef) + offsets]
+    d = np.asarray(definers_flat, dtype=np.int64)[np.repeat(ptr[:-1][ids], ndef) + offsets]
     w = np.repeat(w, ndef)
     keep = s != d
     keys, inverse = np.unique(s[keep] * max(n, 1) + d[keep], return_inverse=True)

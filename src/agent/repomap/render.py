@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_right
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from agent.repomap.files import read_source
@@ -88,7 +89,7 @@ def matched_lines(source: bytes, q: Query, skip: set[int], k: int = MATCH_LINES)
     return sorted((n, line) for _, n, line in sorted(scored)[:k])
 
 
-def _detail_block(path: str, defs: list[Def], idx: list[int], matches: list[tuple[int, str]] = ()) -> str:
+def _detail_block(path: str, defs: list[Def], idx: list[int], matches: Sequence[tuple[int, str]] = ()) -> str:
     rows = [(defs[i].line, "  " + "  " * defs[i].depth + defs[i].sig) for i in idx]
     for n, text in matches:
         depth = max((defs[i].depth + 1 for i in idx if defs[i].line < n <= defs[i].end), default=0)

@@ -159,6 +159,6 @@ def references(source: bytes, lang: str, name: str) -> list[int]:
     target = name.encode()
     lines = set()
     for node in QueryCursor(refs_query).captures(tree.root_node).get("reference", []):
-        if node.text == target or node.text.endswith(b"::" + target):
+        if node.text is not None and (node.text == target or node.text.endswith(b"::" + target)):
             lines.add(node.start_point[0] + 1)
     return sorted(lines)

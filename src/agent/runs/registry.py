@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,15 @@ class RunInfo:
 
 class ApplyConflict(AgentError):
     """A run's commits do not apply cleanly onto the current branch."""
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so a killed run stops like Ctrl-C: checkpointed and resumable."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def run_path(root: Path, run_id: str) -> Path:
@@ -292,12 +302,8 @@ def _print_event(event: dict[str, Any]) -> None:
 
 def _main(argv: list[str]) -> int:
     """Entry point of a detached child: execute the run, events as JSON lines on stdout."""
-    import signal
 
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
+    stop_on_sigterm()
     root, run_id, resume = Path(argv[0]), argv[1], "--resume" in argv[2:]
     try:
         result = execute(root, run_id, _print_event, resume)

@@ -37,6 +37,10 @@ def execute(ws: Workspace, command: str, timeout_s: float) -> tuple[int | None, 
         )
     except OSError as exc:
         raise ToolError(f"cannot start command: {exc}") from exc
+    if ws.on_output is not None:  # chat shows the live tail
+        from agent.tools.liveoutput import communicate_live
+
+        return communicate_live(proc, timeout_s, ws.on_output)
     try:
         out, _ = proc.communicate(timeout=timeout_s)
         return proc.returncode, out.decode(errors="replace")

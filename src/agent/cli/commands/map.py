@@ -9,11 +9,13 @@ from typing import Annotated
 
 import typer
 
+from agent.cli.options import RepoOption
+
 HELP = "Show the ranked repository map (files and signatures) for a query, within a token budget."
 
 
 def map_command(
-    repo: Annotated[Path, typer.Option("--repo", "-r", help="Path inside the git repository.")] = Path("."),
+    repo: RepoOption = Path("."),
     query: Annotated[str, typer.Option("--query", "-q", help="What you are looking for (task text, names).")] = "",
     focus: Annotated[list[str] | None, typer.Option("--focus", help="A file already in context (repeatable).")] = None,
     budget: Annotated[int, typer.Option("--budget", "-b", help="Most tokens the map may use (cl100k).")] = 1024,

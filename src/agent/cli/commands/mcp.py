@@ -9,9 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
+from agent.cli.options import RepoOption
+
 HELP = "MCP servers ([mcp.servers.NAME] in the config): list them with their tools, or test one."
 app = typer.Typer(help=HELP, no_args_is_help=True)
-RepoOption = Annotated[Path, typer.Option("--repo", "-r", help="Path inside the git repository.")]
 
 
 def _describe(repo: Path, names: list[str] | None) -> list[dict[str, Any]]:

@@ -10,11 +10,12 @@ from typing import Annotated, Any
 
 import typer
 
+from agent.cli.options import RepoOption
+
 HELP = "Durable notes: add, search, list, show, forget, stale, consolidate, reindex, export."
 
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
-Repo = Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
@@ -61,7 +62,7 @@ def add(
     scope: Annotated[str, typer.Option("--scope", help="repo (in the repository) or user (every repo).")] = "repo",
     anchor: Annotated[list[str] | None, typer.Option("--anchor", "-a", help="PATH or PATH:SYMBOL it is about.")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="A topic tag.")] = None,
-    repo: Repo = Path("."),
+    repo: RepoOption = Path("."),
 ) -> None:
     """Add a note (a near-duplicate of an existing note updates it instead)."""
     _with_store(repo, lambda s: typer.echo(s.remember(text, anchor or [], tag or [], source="user", scope=scope)))
@@ -72,7 +73,7 @@ def search(
     query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many notes.")] = 5,
     as_json: AsJson = False,
-    repo: Repo = Path("."),
+    repo: RepoOption = Path("."),
 ) -> None:
     """Find the notes most relevant to QUERY, best first."""
 
@@ -102,19 +103,19 @@ def _listing(repo: Path, as_json: bool, only_stale: bool) -> None:
 
 
 @app.command("list")
-def list_notes(as_json: AsJson = False, repo: Repo = Path(".")) -> None:
+def list_notes(as_json: AsJson = False, repo: RepoOption = Path(".")) -> None:
     """List every note with its scope and status."""
     _listing(repo, as_json, only_stale=False)
 
 
 @app.command("stale")
-def stale(as_json: AsJson = False, repo: Repo = Path(".")) -> None:
+def stale(as_json: AsJson = False, repo: RepoOption = Path(".")) -> None:
     """List the notes whose anchored code changed (stale) or is gone (orphaned)."""
     _listing(repo, as_json, only_stale=True)
 
 
 @app.command("show")
-def show(note_id: Annotated[str, typer.Argument(metavar="ID", help="The note id.")], repo: Repo = Path(".")) -> None:
+def show(note_id: Annotated[str, typer.Argument(metavar="ID", help="The note id.")], repo: RepoOption = Path(".")) -> None:
     """Show one note's file and status."""
 
     def body(store: Any) -> None:
@@ -126,7 +127,7 @@ def show(note_id: Annotated[str, typer.Argument(metavar="ID", help="The note id.
 
 
 @app.command("forget")
-def forget(note_id: Annotated[str, typer.Argument(metavar="ID", help="The note id.")], repo: Repo = Path(".")) -> None:
+def forget(note_id: Annotated[str, typer.Argument(metavar="ID", help="The note id.")], repo: RepoOption = Path(".")) -> None:
     """Delete a note."""
 
     def body(store: Any) -> None:
@@ -140,7 +141,7 @@ def forget(note_id: Annotated[str, typer.Argument(metavar="ID", help="The note i
 def consolidate(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Confirm every contradiction and retirement.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would change.")] = False,
-    repo: Repo = Path("."),
+    repo: RepoOption = Path("."),
 ) -> None:
     """Merge duplicates, re-anchor moved code; ask about contradictions (keeps the newer) and orphaned notes."""
     from agent.memory.consolidate import apply, plan
@@ -170,13 +171,13 @@ def _confirm(kind: str) -> bool:
 
 
 @app.command("reindex")
-def reindex(repo: Repo = Path(".")) -> None:
+def reindex(repo: RepoOption = Path(".")) -> None:
     """Rebuild the index from the note files."""
     _with_store(repo, lambda s: typer.echo(f"indexed {s.reindex()} notes"))
 
 
 @app.command("export")
-def export(repo: Repo = Path(".")) -> None:
+def export(repo: RepoOption = Path(".")) -> None:
     """Print every note as JSON Lines."""
 
     def body(store: Any) -> None:

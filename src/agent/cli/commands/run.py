@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from agent.cli.options import RepoOption
 
 HOSTED_FLAGS = ("api_key_env", "reasoning_effort", "thinking_tokens")
 HELP = "Run a task headless on a repository and exit with its status (0 done, 1 failed/unverified, 2 usage, 3 limits, 130 interrupted)."
@@ -27,7 +28,7 @@ def _overrides(flags: dict[str, Any]) -> dict[str, Any]:
 
 def run(
     task: Annotated[str | None, typer.Argument(help="What to do, in plain words.")] = None,
-    repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
+    repo: RepoOption = Path("."),
     model: Annotated[str | None, typer.Option("--model", "-m", help="local | gguf:PATH | scripted:PATH | a litellm model.")] = None,
     max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="Model calls before stopping.")] = None,
     budget_usd: Annotated[float | None, typer.Option("--budget-usd", min=0, help="Cost budget in US dollars.")] = None,
@@ -71,7 +72,7 @@ def run(
     config = load_config(root, overrides)
     session = Session(root, config)
     info = registry.prepare(root, task or "", overrides, worktree=False)
-    signal.signal(signal.SIGTERM, _interrupt)
+    registry.stop_on_sigterm()
     result = session.run(task or "", event_sink(as_json), run_id=info.id)
     if result.outcome.usage_error:
         raise UsageError(result.outcome.summary)
@@ -85,6 +86,3 @@ def _absolute_model(model: str | None) -> str | None:
             return prefix + str(Path(model.removeprefix(prefix)).expanduser().resolve())
     return model
 
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from agent.cli.options import RepoOption
+
 app = typer.Typer(help="Inspect, apply and clean up runs (worktree runs on branches agent/<id>).", no_args_is_help=True)
-RepoOpt = Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")]
 IdArg = Annotated[str, typer.Argument(help="The run id (see `agent runs list`).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -78,7 +78,7 @@ def start(repo: Path, task: str | None, overrides: dict[str, Any], opts: dict[st
                 else info.id
             )
             return 0
-        signal.signal(signal.SIGTERM, _interrupt)
+        registry.stop_on_sigterm()
         return int(registry.execute(root, info.id, event_sink(opts["json"])).exit_code)
 
     return int(_guarded(go))
@@ -86,7 +86,7 @@ def start(repo: Path, task: str | None, overrides: dict[str, Any], opts: dict[st
 
 def _resume(root: Path, run_id: str, overrides: dict[str, Any], opts: dict[str, Any]) -> int:
     from agent.cli.sink import event_sink
-    from agent.config import _merge
+    from agent.config import merge_layers
     from agent.errors import UsageError
     from agent.runs import registry
 
@@ -94,13 +94,13 @@ def _resume(root: Path, run_id: str, overrides: dict[str, Any], opts: dict[str, 
     if state in ("running", "done"):
         raise UsageError(f"run {run_id} is {state}; only a stopped run can be resumed")
     info = registry.load_info(root, run_id)
-    info.overrides = _merge(info.overrides, overrides)
+    info.overrides = merge_layers(info.overrides, overrides)
     registry.save_info(root, info)
     if opts["detach"]:
         registry.launch(root, run_id, resume=True)
         typer.echo(run_id)
         return 0
-    signal.signal(signal.SIGTERM, _interrupt)
+    registry.stop_on_sigterm()
     return int(registry.execute(root, run_id, event_sink(opts["json"]), resume=True).exit_code)
 
 
@@ -111,12 +111,9 @@ def _report(as_json: bool) -> Any:
     return report
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
 
 @app.command("list")
-def list_cmd(repo: RepoOpt = Path("."), as_json: JsonOpt = False) -> None:
+def list_cmd(repo: RepoOption = Path("."), as_json: JsonOpt = False) -> None:
     """List runs with their status (running, done, failed, limits, error, interrupted)."""
     from agent.runs import registry
 
@@ -131,7 +128,7 @@ def list_cmd(repo: RepoOpt = Path("."), as_json: JsonOpt = False) -> None:
 
 
 @app.command("show")
-def show_cmd(run_id: IdArg, repo: RepoOpt = Path("."), as_json: JsonOpt = False) -> None:
+def show_cmd(run_id: IdArg, repo: RepoOption = Path("."), as_json: JsonOpt = False) -> None:
     """Show a run: its record, status and event log."""
     from agent.runs import registry
 
@@ -148,7 +145,7 @@ def show_cmd(run_id: IdArg, repo: RepoOpt = Path("."), as_json: JsonOpt = False)
 
 
 @app.command("diff")
-def diff_cmd(run_id: IdArg, repo: RepoOpt = Path(".")) -> None:
+def diff_cmd(run_id: IdArg, repo: RepoOption = Path(".")) -> None:
     """Print the run's changes as a diff."""
     from agent.runs import registry
 
@@ -156,7 +153,7 @@ def diff_cmd(run_id: IdArg, repo: RepoOpt = Path(".")) -> None:
 
 
 @app.command("apply")
-def apply_cmd(run_id: IdArg, repo: RepoOpt = Path(".")) -> None:
+def apply_cmd(run_id: IdArg, repo: RepoOption = Path(".")) -> None:
     """Apply a worktree run's commits onto the current branch (all or nothing; conflicts reported)."""
     from agent.runs import registry
 
@@ -164,7 +161,7 @@ def apply_cmd(run_id: IdArg, repo: RepoOpt = Path(".")) -> None:
 
 
 @app.command("rm")
-def rm_cmd(run_id: IdArg, repo: RepoOpt = Path(".")) -> None:
+def rm_cmd(run_id: IdArg, repo: RepoOption = Path(".")) -> None:
     """Remove a run: its worktree, branch, snapshots and log."""
     from agent.runs import registry
 

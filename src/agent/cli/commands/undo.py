@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import typer
+
+from agent.cli.options import RepoOption
 
 HELP = "Revert the last agent commit exactly; refuses if you changed those files since."
 
 
 def undo(
-    repo: Annotated[Path, typer.Option("--repo", "-r", help="A path inside the git repository.")] = Path("."),
+    repo: RepoOption = Path("."),
 ) -> None:
     """Revert the last agent commit."""
-    from agent.git.commits import undo_last
+    from agent.git.undo import undo_last_commit
     from agent.workspace import find_repo_root
 
-    typer.echo(undo_last(find_repo_root(repo)))
+    typer.echo(undo_last_commit(find_repo_root(repo)))
