@@ -114,8 +114,11 @@ def stale(as_json: AsJson = False, repo: RepoOption = Path(".")) -> None:
     _listing(repo, as_json, only_stale=True)
 
 
+NoteId = Annotated[str, typer.Argument(metavar="ID", help="The note id.")]
+
+
 @app.command("show")
-def show(note_id: Annotated[str, typer.Argument(metavar="ID", help="The note id.")], repo: RepoOption = Path(".")) -> None:
+def show(note_id: NoteId, repo: RepoOption = Path(".")) -> None:
     """Show one note's file and status."""
 
     def body(store: Any) -> None:
@@ -127,7 +130,7 @@ def show(note_id: Annotated[str, typer.Argument(metavar="ID", help="The note id.
 
 
 @app.command("forget")
-def forget(note_id: Annotated[str, typer.Argument(metavar="ID", help="The note id.")], repo: RepoOption = Path(".")) -> None:
+def forget(note_id: NoteId, repo: RepoOption = Path(".")) -> None:
     """Delete a note."""
 
     def body(store: Any) -> None:
