@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -86,3 +88,48 @@ def test_malformed_note_gives_a_warning_naming_it(repo: Path) -> None:
     proc = agent_cli("memory", "list", "--json", cwd=repo)
     assert proc.returncode == 0 and str(bad) in proc.stderr and "warning" in proc.stderr
     assert [n["id"] for n in json.loads(proc.stdout)] == [note_id]
+
+
+def test_consolidate_merges_flags_a_contradiction_reanchors_and_retires(repo: Path) -> None:
+    from conftest import git
+
+    from agent.config import MemoryConfig
+    from agent.memory import MemoryStore
+    from agent.memory import notes as nf
+
+    seeding = MemoryStore(repo, MemoryConfig(dedup_threshold=1.0))  # let duplicates in, as old stores have them
+    old_dup = seeding.remember("The tests are run with make test rather than pytest directly.", [], ["tests"])
+    new_dup = seeding.remember("Run the tests with make test, not plain pytest.", ["app/ops.py"], ["make"])
+    old_rule = seeding.remember("Money amounts are stored as float in this repo.", [], [])
+    new_rule = seeding.remember("Never use floats for money amounts in this repo; use Decimal.", [], [])
+    moved = seeding.remember("area() must keep using math.pi.", ["app/ops.py:area"], [])
+    gone = seeding.remember("slugify output is used in URLs: keep it lowercase ASCII.", ["web/util.js:slugify"], [])
+    for note_id in (old_dup, old_rule):  # written a year ago
+        note = seeding.get(note_id)
+        note.updated = "2024-01-01T00:00:00Z"
+        nf.write(repo / ".agent/memory", note)
+    ops = (repo / "app/ops.py").read_text()
+    area = "def area(r):\n    return math.pi * r * r\n"
+    (repo / "app/geometry.py").write_text("import math\n\n\n" + area)
+    (repo / "app/ops.py").write_text(ops.replace(area, ""))
+    (repo / "web/util.js").write_text("const x = 1;\n")
+    git(repo, "add", "-A")
+
+    dry = agent_cli("memory", "consolidate", "--dry-run", "--repo", str(repo))
+    assert dry.returncode == 0, dry.stderr
+    assert f"merge {new_dup} (removes {old_dup})" in dry.stdout
+    assert f"contradiction {new_rule} (removes {old_rule})" in dry.stdout
+    assert "reanchor" in dry.stdout and "app/ops.py:area -> app/geometry.py:area" in dry.stdout
+    assert f"retire {gone}" in dry.stdout
+    assert len(list((repo / ".agent/memory").glob("*.md"))) == 6  # a dry run changes nothing
+
+    done = subprocess.run([sys.executable, "-m", "agent", "memory", "consolidate", "--repo", str(repo)],
+                          input="n\ny\n", capture_output=True, text=True, timeout=300)  # retire: no; contradiction: yes
+    assert done.returncode == 0, done.stderr
+    assert "newer: Never use floats" in done.stdout and "older: Money amounts" in done.stdout
+    left = {p.stem: p.read_text() for p in (repo / ".agent/memory").glob("*.md")}
+    assert set(left) == {new_dup, new_rule, moved, gone}  # duplicate merged, contradiction resolved, retire declined
+    assert "tests" in left[new_dup] and "make" in left[new_dup]  # the merged note keeps both notes' tags
+    assert "path: app/geometry.py" in left[moved] and "symbol: area" in left[moved]
+    listing = agent_cli("memory", "list", "--repo", str(repo)).stdout
+    assert f"[fresh, repo] {moved}" in listing and f"[orphaned, repo] {gone}" in listing

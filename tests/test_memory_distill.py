@@ -73,3 +73,33 @@ def test_prompt_notes_are_labelled_and_within_budget(store: MemoryStore, repo: P
     assert approx_tokens(block) <= 200
     assert prompt_notes(store, "spelling conventions for answers", 600).count("[fresh, user]") == 1
     assert prompt_notes(store, "anything", 0) == "" and prompt_notes(None, "x", 100) == ""
+
+
+def test_lessons_of_a_failed_run_are_labelled_as_such(store: MemoryStore) -> None:
+    backend = ScriptedBackend([{"content": json.dumps(["Patching ops.area with a cache broke the doctests."])}])
+    ids = distill(store, backend, RUN, verified=False)
+    note = store.get(ids[0])
+    assert note.text == "From a failed run: Patching ops.area with a cache broke the doctests."
+    assert note.tags == ["lesson", "failed-run"]
+    assert "did NOT succeed" in backend.seen[0][0]["content"]
+    ok = ScriptedBackend([{"content": "[]"}])
+    distill(store, ok, RUN)
+    assert "was verified" in ok.seen[0][0]["content"] and "did NOT succeed" not in ok.seen[0][0]["content"]
+
+
+def test_a_headless_run_whose_tests_fail_distils_labelled_lessons(repo: Path) -> None:
+    from agent.config import load_config
+    from agent.session import Session
+
+    (repo / "fail.py").write_text("raise SystemExit('1 failed')\n")
+    config = load_config(repo)
+    config.tools.test_command = "python fail.py"
+    backend = ScriptedBackend([
+        {"tool_calls": [{"name": "finish", "arguments": {"summary": "done, I think"}}]},
+        {"content": json.dumps(["Calling area() with a string radius crashes."])},
+    ])
+    events: list[dict] = []
+    Session(repo, config, backend=backend).run("make area accept strings", events.append)
+    distilled = next(e for e in events if e["type"] == "memory_distilled")
+    note = MemoryStore(repo, config.memory).get(distilled["notes"][0])
+    assert note.text.startswith("From a failed run: ") and "failed-run" in note.tags

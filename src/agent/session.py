@@ -106,6 +106,11 @@ class Session:
         self.tools.update(plugin_tools(self.tools))  # tools of installed packages (entry points agent.tools)
         self.mcp = attach_mcp(config, root, self.tools)  # MCP servers' tools (agent.mcp); stopped after a run
         self.hooks: list[ToolHook] = []  # extra hooks for every front end, run after the built-in ones
+        if self.ws.memory is not None:  # notes come back with the tool results that touch their code
+            from agent.memory.recall import RecallHook
+
+            m = config.memory
+            self.hooks.append(RecallHook(self.ws.memory, m.recall_tokens, m.recall_min_score))
 
     def chain(self, guard: GitGuard, *front_end: ToolHook) -> ToolChain:
         """The tool chain of a run or a chat: permissions, the front end's own hooks, git safety, then `hooks`."""
@@ -157,15 +162,16 @@ class Session:
         high = any(f["severity"] == "high" for f in verification["findings"])
         verified = bool(verification.get("passed")) and not high
         if outcome.status in ("done", "failed") and self.ws.memory is not None and self.config.memory.distill:
-            self._distill(messages, emit)
+            ok = outcome.status == "done" and (verified or not verification.get("ran"))  # no tests: not refuted
+            self._distill(messages, emit, ok)
         return RunResult(run_id, outcome, verified, files, 0.0, verification)
 
-    def _distill(self, messages: list[Message], emit: EventSink) -> None:
+    def _distill(self, messages: list[Message], emit: EventSink, verified: bool) -> None:
         """Store what the run taught as notes; a model or store failure is reported, never fatal."""
         from agent.memory import distill
 
         try:
-            emit({"type": "memory_distilled", "notes": distill(self.ws.memory, self.backend, messages)})
+            emit({"type": "memory_distilled", "notes": distill(self.ws.memory, self.backend, messages, verified)})
         except AgentError as exc:
             emit({"type": "memory_distill_skipped", "reason": str(exc)})
 

@@ -280,6 +280,34 @@ class Repl:
             self.printer.end()
         self._report(result)
         self._turn_line(*started)
+        self._propose_notes(text)
+
+    def _propose_notes(self, text: str) -> None:
+        """Offer each rule the user stated in `text` as a note (agent.memory.corrections): yes, edit or no."""
+        from rich.markup import escape
+
+        from agent.errors import StoreError
+        from agent.memory.corrections import proposals
+
+        store = self.conv.ws.memory
+        if store is None or not self.conv.config.memory.propose_notes:
+            return
+        for proposal in proposals(text):
+            question = HTML(f"<ansicyan>remember</ansicyan> <b>{_html(proposal)}</b>? [y]es / [e]dit / [n]o: ")
+            try:
+                answer = self.asker.prompt(question).strip().lower()
+                if answer in ("e", "edit"):
+                    proposal = self.asker.prompt(HTML("note: "), default=proposal).strip()
+            except (EOFError, KeyboardInterrupt):
+                return
+            if answer not in ("y", "yes", "e", "edit") or not proposal:
+                continue
+            try:
+                note_id = store.remember(proposal, [], ["preference"], source="user")
+            except StoreError as exc:
+                self.console.print(f"[red]not saved:[/] {escape(str(exc))}")
+                continue
+            self.console.print(f"saved note [bold]{escape(note_id)}[/]")
 
     def _warn_mentions(self, text: str) -> None:
         """Say which @mentions name no file (they go to the model as plain text)."""

@@ -39,4 +39,6 @@ def prompt_notes(store: Any, query: str, budget_tokens: int, k: int = 12) -> str
             continue
         lines.append(line)
         used += cost
+        if hasattr(store, "shown"):
+            store.shown.add(hit["id"])  # just-in-time recall does not repeat it
     return render("memory_notes", lines=lines) if lines else ""

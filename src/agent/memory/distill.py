@@ -55,16 +55,26 @@ def _clean(lessons: list[str]) -> list[str]:
     return [x for x, found in zip(redacted, still, strict=True) if not found and x.strip()]
 
 
-def distill(store: Any, backend: Backend, messages: list[Message]) -> list[str]:
-    """Ask the model for durable lessons from a finished run and store them; return the note ids."""
+FAILED_PREFIX = "From a failed run: "
+
+
+def distill(store: Any, backend: Backend, messages: list[Message], verified: bool = True) -> list[str]:
+    """Ask the model for durable lessons from a finished run and store them; return the note ids.
+
+    `verified` False (the run failed, or its tests did not pass): the model is told so, and each lesson
+    is labelled as coming from a failed run (text prefix and the tag `failed-run`).
+    """
     from agent.prompts import render
 
-    prompt = render("distill", transcript=transcript(messages), max_lessons=MAX_LESSONS)
+    prompt = render("distill", transcript=transcript(messages), max_lessons=MAX_LESSONS, verified=verified)
     reply = backend.complete([{"role": "user", "content": prompt}], [])
+    tags = ["lesson"] if verified else ["lesson", "failed-run"]
     ids: list[str] = []
     for lesson in _clean(parse_lessons(reply.content)):
+        if not verified and not lesson.startswith(FAILED_PREFIX):
+            lesson = FAILED_PREFIX + lesson
         try:
-            note_id = store.remember(lesson, [], ["lesson"], source="agent")
+            note_id = store.remember(lesson, [], tags, source="agent")
         except StoreError:
             continue  # e.g. refused as a secret: never fatal at the end of a run
         if note_id not in ids:

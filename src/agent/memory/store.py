@@ -62,6 +62,8 @@ class MemoryStore:
         self.warnings: list[str] = []
         self._files: dict[str, _Entry] = {}
         self._stamp: tuple[int, ...] | None = None
+        self._anchored: dict[str, tuple[str, list[str]]] = {}  # note id -> (file hash, anchored paths)
+        self.shown: set[str] = set()  # ids of notes already put in the model's context this session
         name, path, lock = _index_location(self.root, self.config)
         self.index = ChromaIndex(name, lock, path=path, server_url=self.config.server_url)
         self.sync()
@@ -199,6 +201,27 @@ class MemoryStore:
             if attempt == 0:
                 self.sync()  # an entry disagreed with its file: repair and ask again
         return []
+
+    def anchored_to(self, paths: list[str]) -> list[Note]:
+        """Notes with an anchor in one of `paths` (repository-relative; a file covers its symbols)."""
+        self._refresh()
+        wanted = {p.strip("/") for p in paths}
+        out = []
+        for note_id, (scope, path, sha) in self._files.items():
+            cached = self._anchored.get(note_id)
+            if cached is None or cached[0] != sha:
+                try:
+                    note = nf.load(path, scope)[0]
+                except StoreError:
+                    continue
+                cached = (sha, [a.path for a in note.anchors])
+                self._anchored[note_id] = cached
+            if wanted.intersection(cached[1]):
+                try:
+                    out.append(nf.load(path, scope)[0])
+                except StoreError:
+                    continue
+        return sorted(out, key=lambda n: n.updated, reverse=True)
 
     def _load_hits(self, hits: list[tuple[str, float]]) -> list[dict[str, Any]] | None:
         out = []

@@ -1,4 +1,4 @@
-"""`agent memory ...`: add, search, list, show, forget, stale, reindex and export durable notes."""
+"""`agent memory ...`: add, search, list, show, forget, stale, consolidate, reindex and export durable notes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import typer
 
 from agent.cli.options import RepoOption
 
-HELP = "Durable notes: add, search, list, show, forget, stale, reindex, export."
+HELP = "Durable notes: add, search, list, show, forget, stale, consolidate, reindex, export."
 
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
@@ -114,8 +114,11 @@ def stale(as_json: AsJson = False, repo: RepoOption = Path(".")) -> None:
     _listing(repo, as_json, only_stale=True)
 
 
+NoteId = Annotated[str, typer.Argument(metavar="ID", help="The note id.")]
+
+
 @app.command("show")
-def show(note_id: Annotated[str, typer.Argument(metavar="ID", help="The note id.")], repo: RepoOption = Path(".")) -> None:
+def show(note_id: NoteId, repo: RepoOption = Path(".")) -> None:
     """Show one note's file and status."""
 
     def body(store: Any) -> None:
@@ -127,7 +130,7 @@ def show(note_id: Annotated[str, typer.Argument(metavar="ID", help="The note id.
 
 
 @app.command("forget")
-def forget(note_id: Annotated[str, typer.Argument(metavar="ID", help="The note id.")], repo: RepoOption = Path(".")) -> None:
+def forget(note_id: NoteId, repo: RepoOption = Path(".")) -> None:
     """Delete a note."""
 
     def body(store: Any) -> None:
@@ -135,6 +138,39 @@ def forget(note_id: Annotated[str, typer.Argument(metavar="ID", help="The note i
         typer.echo(f"forgot {note_id}")
 
     _with_store(repo, body)
+
+
+@app.command("consolidate")
+def consolidate(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Confirm every contradiction and retirement.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would change.")] = False,
+    repo: RepoOption = Path("."),
+) -> None:
+    """Merge duplicates, re-anchor moved code; ask about contradictions (keeps the newer) and orphaned notes."""
+    from agent.memory.consolidate import apply, plan
+
+    def body(store: Any) -> None:
+        changes = plan(store)
+        for change in changes:
+            drop = f" (removes {', '.join(change.drop)})" if change.drop else ""
+            typer.echo(f"{change.kind} {change.keep}{drop}\n  " + change.detail.replace("\n", "\n  "))
+            if dry_run:
+                continue
+            if change.needs_confirm and not yes and not _confirm(change.kind):
+                typer.echo("  kept as it is")
+                continue
+            apply(store, change)
+        typer.echo(f"{len(changes)} change(s) found" if changes else "nothing to consolidate")
+
+    _with_store(repo, body)
+
+
+def _confirm(kind: str) -> bool:
+    question = "  keep the newer and remove the older?" if kind == "contradiction" else "  remove this note?"
+    try:
+        return typer.confirm(question, default=False)
+    except typer.Abort:  # end of input: no
+        return False
 
 
 @app.command("reindex")

@@ -1,0 +1,129 @@
+"""Just-in-time recall: notes come back with the tool results that touch their code, or match an error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import agent_cli
+from memory_support import _shared_model, model_cache, repo  # noqa: F401
+
+from agent.backends.scripted import ScriptedBackend
+from agent.config import AgentConfig, load_config
+from agent.memory import MemoryStore
+from agent.memory.recall import error_query
+from agent.session import Session
+
+AREA_NOTE = "area() must keep using math.pi, never the literal 3.14 (the docs promise exact results)."
+SLUG_NOTE = "slugify output is used in URLs: keep it lowercase ASCII."
+YAML_NOTE = "ModuleNotFoundError for yaml: the dev extra is missing, install it with pip install -e .[dev]."
+
+
+def call(name: str, **arguments: object) -> dict:
+    return {"name": name, "arguments": arguments}
+
+
+def seed(repo: Path, config: AgentConfig) -> dict[str, str]:
+    store = MemoryStore(repo, config.memory)
+    return {
+        "area": store.remember(AREA_NOTE, ["app/ops.py:area"], ["math"], source="user"),
+        "slug": store.remember(SLUG_NOTE, ["web/util.js:slugify"], ["web"], source="user"),
+        "yaml": store.remember(YAML_NOTE, [], ["deps"], source="user"),
+    }
+
+
+def tool_outputs(backend: ScriptedBackend) -> list[str]:
+    runs = [[str(m["content"]) for m in seen if m["role"] == "tool"] for seen in backend.seen]
+    return max(runs, key=len)  # the loop's last call (distillation, after it, sees no tool messages)
+
+
+def run(repo: Path, config: AgentConfig, replies: list[dict], task: str = "tidy up") -> ScriptedBackend:
+    backend = ScriptedBackend([*replies, {"tool_calls": [call("finish", summary="ok")]}])
+    config.context.memory_tokens = 0  # nothing in the first prompt: only just-in-time recall can bring notes
+    Session(repo, config, backend=backend).run(task, lambda e: None)
+    return backend
+
+
+def test_a_scripted_run_reading_an_anchored_file_gets_the_note_in_the_tool_result(repo: Path, tmp_path: Path) -> None:
+    ids = seed(repo, load_config(repo))
+    replies = tmp_path / "replies.json"
+    replies.write_text(json.dumps([
+        {"tool_calls": [call("read_file", path="app/ops.py")]},
+        {"tool_calls": [call("finish", summary="read")]},
+    ]))
+    (repo / ".agent" / "config.toml").write_text("[context]\nmemory_tokens = 0\n")
+    done = agent_cli("run", "look around", "--repo", str(repo), "--model", f"scripted:{replies}", "--json")
+    results = [json.loads(x) for x in done.stdout.splitlines() if '"tool_result"' in x]
+    assert results, done.stdout + done.stderr
+    output = results[0]["output"]
+    assert "def area(r):" in output and "[memory]" in output
+    assert f"- [fresh, repo] {ids['area']}: {AREA_NOTE} (about: app/ops.py:area)" in output
+    assert ids["slug"] not in output and ids["yaml"] not in output
+
+
+def test_a_note_is_not_repeated_in_one_run_nor_when_the_first_prompt_had_it(repo: Path) -> None:
+    config = load_config(repo)
+    ids = seed(repo, config)
+    backend = run(repo, config, [
+        {"tool_calls": [call("read_file", path="app/ops.py")]},
+        {"tool_calls": [call("search", pattern="slugify")]},
+        {"tool_calls": [call("read_file", path="app/ops.py")]},
+        {"tool_calls": [call("edit_file", edits=[{"path": "web/util.js", "old": "const x = 1;", "new": "x = 2;"}])]},
+    ])
+    outputs = tool_outputs(backend)
+    assert len(outputs) == 4
+    assert ids["area"] in outputs[0]
+    assert "web/util.js:1:function slugify" in outputs[1] and ids["slug"] in outputs[1]  # searched into
+    assert "[memory]" not in outputs[2] and "[memory]" not in outputs[3]
+    assert sum(ids["area"] in o for o in outputs) == 1
+
+    config = load_config(repo)  # with the first prompt's notes on, a note already there is not appended again
+    backend = ScriptedBackend([{"tool_calls": [call("read_file", path="app/ops.py")]},
+                               {"tool_calls": [call("finish", summary="ok")]}])
+    Session(repo, config, backend=backend).run("area must keep math.pi exact", lambda e: None)
+    assert ids["area"] in str(backend.seen[0][1]["content"])
+    assert ids["area"] not in tool_outputs(backend)[0]
+
+
+def test_a_stale_note_is_labelled_stale_in_the_tool_result(repo: Path) -> None:
+    config = load_config(repo)
+    ids = seed(repo, config)
+    ops = repo / "app/ops.py"
+    ops.write_text(ops.read_text().replace("math.pi * r * r", "3.14 * r * r"))
+    backend = run(repo, config, [{"tool_calls": [call("read_file", path="app/ops.py")]}])
+    assert f"- [stale, repo] {ids['area']}: {AREA_NOTE}" in tool_outputs(backend)[0]
+
+
+def test_an_error_in_a_tool_result_brings_back_the_matching_note(repo: Path) -> None:
+    config = load_config(repo)
+    ids = seed(repo, config)
+    script = repo / "fail.py"
+    script.write_text("print('E   ModuleNotFoundError: No module named yaml')\n"
+                      "print('FAILED tests/test_x.py::test_load')\nprint('1 failed in 0.1s')\nraise SystemExit(1)\n")
+    config.tools.test_command = "python fail.py"
+    backend = run(repo, config, [{"tool_calls": [call("run_tests")]}, {"tool_calls": [call("run_tests")]}])
+    first, second = tool_outputs(backend)
+    assert f"[fresh, repo] {ids['yaml']}: {YAML_NOTE}" in first
+    assert ids["area"] not in first and ids["slug"] not in first  # below the similarity floor
+    assert ids["yaml"] not in second
+
+
+def test_the_budget_limits_what_one_result_brings(repo: Path) -> None:
+    config = load_config(repo)
+    store = MemoryStore(repo, config.memory)
+    topics = ["negative radius raises ValueError", "results are rounded by callers, never here",
+              "the docstring shows an example doctest", "benchmarks call it in a tight loop",
+              "a Decimal radius must be supported"]
+    texts = [f"{t}: " + "details " * 40 for t in topics]
+    long_ids = [store.remember(t, ["app/ops.py:area"], []) for t in texts]
+    assert len(set(long_ids)) == 5
+    config.memory.recall_tokens = 200
+    backend = run(repo, config, [{"tool_calls": [call("read_file", path="app/ops.py")]}])
+    shown = [i for i in long_ids if i in tool_outputs(backend)[0]]
+    assert 1 <= len(shown) < len(long_ids)
+
+
+def test_error_query_keeps_the_lines_that_say_what_went_wrong() -> None:
+    out = "collecting\nok line\nE   KeyError: 'price'\nFAILED tests/test_a.py::test_b\n1 failed, 2 passed\n"
+    assert error_query(out) == "E   KeyError: 'price'\nFAILED tests/test_a.py::test_b\n1 failed, 2 passed"
+    assert error_query("a\nb\nc\nd\n") == "b\nc\nd"
