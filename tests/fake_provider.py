@@ -10,6 +10,7 @@ Tests queue what each request gets (`push`), then assert on `requests` (path, he
     {"stall": 2.0}                    streaming: 2 s of silence after the first event; {"delay": s} per event
     {"usage": {...}}                  override the usage numbers
 
+A request without tools takes from `push_side`'s queue first (summaries).
 With an empty queue a request gets `default` (a finish call). Usage is realistic: input tokens are the request's
 characters / 4; Anthropic reads and writes its cache at the request's cache_control breakpoints, OpenAI caches
 the common prefix with earlier requests in 128-token blocks from 1,024 tokens, as the real services do.
@@ -72,6 +73,7 @@ class FakeProvider:
     def __init__(self, default: dict[str, Any] | None = None):
         self.default = default or FINISH
         self.script: deque[dict[str, Any]] = deque()
+        self.side: deque[dict[str, Any]] = deque()  # for requests without tools (summaries), whenever they come
         self.requests: list[dict[str, Any]] = []
         self.usages: list[dict[str, Any]] = []  # the usage object each reply carried
         self.cache: set[str] = set()  # Anthropic prompt-cache entries (prefix hashes)
@@ -81,6 +83,11 @@ class FakeProvider:
     def push(self, *steps: dict[str, Any]) -> FakeProvider:
         """Queue what the next requests get, in order."""
         self.script.extend(steps)
+        return self
+
+    def push_side(self, *steps: dict[str, Any]) -> FakeProvider:
+        """Queue what the next requests that carry no tools get (a compaction's summary, a distillation)."""
+        self.side.extend(steps)
         return self
 
     @property
@@ -112,6 +119,8 @@ class FakeProvider:
         """Record a request and pop what it gets."""
         with self.lock:
             self.requests.append(record)
+            if self.side and not record.get("body", {}).get("tools"):
+                return self.side.popleft()
             return self.script.popleft() if self.script else self.default
 
     def anthropic_usage(self, body: dict[str, Any], out: int) -> dict[str, Any]:

@@ -139,6 +139,8 @@ class ContextConfig(_Section):
 
     map_tokens: int = Field(1024, ge=0, description="repo map budget in the first prompt (0: none)")
     memory_tokens: int = Field(600, ge=0, description="recalled notes budget in the first prompt")
+    compact_ratio: float = Field(0.8, gt=0.1, le=1.0, description="headless runs: compact when the window is this full")
+    keep_steps: int = Field(4, ge=1, description="headless runs: latest steps kept verbatim by compaction")
 
 
 class ChatConfig(_Section):

@@ -1,7 +1,8 @@
 """The events a run reports, as TypedDicts: the JSON Lines contract of `agent run --json` and events.jsonl.
 
 Every event of a run carries `type`, `run_id` and `ts` (Unix seconds); the last one is `run_finished`.
-Chat adds its own events (files_added, file_diff, compacted, compaction_failed), never written to a run log.
+Chat adds its own events (files_added, file_diff, compaction_failed), never written to a run log; `compacted`
+is both (a run stamps it).
 docs/events.schema.json is generated from these classes: `python -m agent.events > docs/events.schema.json`
 (tests/test_events.py fails when it is out of date).
 """
@@ -9,7 +10,7 @@ docs/events.schema.json is generated from these classes: `python -m agent.events
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict
@@ -72,6 +73,9 @@ class ModelReply(_Stamped):
     tokens_out: int
     cost_usd: float
     prompt_tokens_evaluated: int | None
+    finish_reason: str  # stop | tool_calls | length (cut at the output limit: explained, not a format error)
+    cache_read_tokens: int
+    cache_write_tokens: int
 
 
 @with_config(STRICT)
@@ -178,6 +182,21 @@ class RunFinished(_Stamped):
     summary: str
     guard_findings: list[dict[str, Any]]
     verification: dict[str, Any]
+    cache_read_tokens: int
+    cache_write_tokens: int
+
+
+@with_config(STRICT)
+class RetryEvent(_Stamped):
+    """A hosted model call failed in a way worth retrying (rate limit, overload, 5xx, dropped stream)."""
+
+    type: Literal["retry"]
+    reason: str
+    attempt: int
+    of: int
+    delay_s: float
+    status: int | None
+    error: str
 
 
 @with_config(STRICT)
@@ -208,9 +227,12 @@ class FileDiff(TypedDict):
 
 @with_config(STRICT)
 class Compacted(TypedDict):
-    """Chat: older turns were summarised to make room."""
+    """Chat, or a run (stamped, with its step): older turns or steps were summarised or folded to make room."""
 
     type: Literal["compacted"]
+    run_id: NotRequired[str]
+    ts: NotRequired[float]
+    step: NotRequired[int]
     dropped: list[str]
     summary: str
     tokens_before: int
@@ -229,13 +251,13 @@ class CompactionFailed(TypedDict):
 RUN_EVENTS = (
     RunStarted, StepStarted, TextDelta, ModelReply, ToolCallEvent, ToolResultEvent, FormatErrorEvent, GitCommit,
     GuardFindings, VerificationStarted, VerificationFinished, MemoryDistilled, MemoryDistillSkipped, RunFinished,
-    RunEnded,
+    RunEnded, RetryEvent, Compacted,
 )
 CHAT_EVENTS = (FilesAdded, FileDiff, Compacted, CompactionFailed)
 AnyEvent = Annotated[
     RunStarted | StepStarted | TextDelta | ModelReply | ToolCallEvent | ToolResultEvent | FormatErrorEvent | GitCommit
     | GuardFindings | VerificationStarted | VerificationFinished | MemoryDistilled | MemoryDistillSkipped | RunFinished
-    | RunEnded | FilesAdded | FileDiff | Compacted | CompactionFailed,
+    | RunEnded | RetryEvent | FilesAdded | FileDiff | Compacted | CompactionFailed,
     Field(discriminator="type"),
 ]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.backends import bind_events, create_backend
+from agent.chat.compaction import RunCompactor
 from agent.config import AgentConfig
 from agent.errors import AgentError, ToolError
 from agent.git.commits import GitGuard
@@ -135,6 +136,7 @@ class Session:
               "repo": str(self.root), "start_commit": start})
         messages = saved["messages"] if saved else first_messages(self.ws, task, list(self.tools))
         agent = Agent(self.backend, self.chain(guard), self.ws, self.config.loop, emit)
+        agent.compactor = RunCompactor.for_run(self.config, self.backend)  # compaction headless, as in chat
         checkpoint = Checkpoint(log.dir, messages, agent, {"start_commit": start})
         if saved:
             checkpoint.restore(saved, self.backend)

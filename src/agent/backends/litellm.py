@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from agent.backends import outgoing
+from agent.backends import ContextOverflow, outgoing
 from agent.backends.params import ModelInfo, check_api_base, request_params, resolve_key
 from agent.backends.retry import RetryPolicy, with_retries
 from agent.backends.stream import read_stream
@@ -16,14 +16,6 @@ from agent.config import BackendConfig
 from agent.errors import BackendError, UsageError
 from agent.prompts import render
 from agent.protocols import Capabilities, EventSink, Message, Reply, ToolCall
-
-
-class ContextOverflow(BackendError):
-    """The prompt did not fit the model's window; `window` is the size the provider named, if it did."""
-
-    def __init__(self, message: str, window: int | None):
-        super().__init__(message)
-        self.window = window
 
 
 def _litellm() -> Any:
@@ -121,6 +113,7 @@ class LitellmBackend:
         names = {cls.__name__ for cls in type(exc).__mro__}
         text = " ".join(str(exc).split())
         if "ContextWindowExceededError" in names:
+            self.window = _window_from(text) or self.window  # learned: capabilities() reports it from now on
             return ContextOverflow(f"{self.model}: the prompt does not fit the model's window: {text[:300]}",
                                    _window_from(text))
         if names & {"AuthenticationError", "PermissionDeniedError"}:
@@ -180,13 +173,10 @@ def _thinking(message: Any) -> list[dict[str, Any]] | None:
 
 
 def _explain_cut(reply: Reply, limit: int) -> None:
-    """A reply cut at the output limit: the model is told so, and how to go on, instead of a parse error."""
-    note = render("truncated", limit=limit)
+    """A reply cut at the output limit: its last call is replaced by the note the model gets (agent.loop)."""
     if reply.tool_calls:
         last = reply.tool_calls[-1]
-        reply.tool_calls[-1] = ToolCall(last.id, last.name, {}, note)
-    else:
-        reply.tool_calls.append(ToolCall("call_cut", "", {}, note))
+        reply.tool_calls[-1] = ToolCall(last.id, last.name, {}, render("truncated", limit=limit, in_call=True))
 
 
 def _raw_call(raw: Any) -> dict[str, Any]:
