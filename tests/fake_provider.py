@@ -9,6 +9,7 @@ Tests queue what each request gets (`push`), then assert on `requests` (path, he
     {"reset_after": 2}                streaming: 2 events, then a TCP reset (non-streaming: reset at once)
     {"stall": 2.0}                    streaming: 2 s of silence after the first event; {"delay": s} per event
     {"usage": {...}}                  override the usage numbers
+Ollama's /api/chat is served too (`ollama_url`), from the same queue (text and calls only).
 
 A request without tools takes from `push_side`'s queue first (summaries).
 With an empty queue a request gets `default` (a finish call). Usage is realistic: input tokens are the request's
@@ -96,6 +97,11 @@ class FakeProvider:
         return f"{self.base}/v1"
 
     @property
+    def ollama_url(self) -> str:
+        """The api_base for ollama_chat/ models (litellm appends /api/chat)."""
+        return self.base
+
+    @property
     def anthropic_url(self) -> str:
         """The api_base for anthropic/ models (litellm appends /v1/messages)."""
         return self.base
@@ -181,8 +187,12 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         body = json.loads(raw or b"{}")
         anthropic = self.path.rstrip("/").endswith("/messages")
+        if self.path == "/api/show":  # litellm asks Ollama about the model (for its limits): not a completion
+            return self._json(200, {"details": {"family": "qwen2"}, "model_info": {}, "capabilities": ["tools"]})
         step = self.fake.next_step({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
                                     "body": body, "api": "anthropic" if anthropic else "openai"})
+        if self.path.startswith("/api/"):  # Ollama's own API (/api/chat; /api/generate is only recorded)
+            return self._ollama(step, body)
         if "error" in step or step.get("overflow"):
             return self._error(step, anthropic)
         if "reset_after" in step and not body.get("stream"):
@@ -191,6 +201,19 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("stream"):
             return self._stream(reply.events(), step)
         return self._json(200, reply.message())
+
+    def _ollama(self, step: dict[str, Any], body: dict[str, Any]) -> None:
+        """/api/chat as Ollama answers it: a message with structured tool calls; NDJSON lines when streaming."""
+        calls = [{"function": {"name": c["name"], "arguments": c.get("arguments", {})}} for c in step.get("calls", [])]
+        message = {"role": "assistant", "content": step.get("text", ""), **({"tool_calls": calls} if calls else {})}
+        counts = {"prompt_eval_count": _tokens(json.dumps(body.get("messages"))), "eval_count": 5}
+        head = {"model": body.get("model"), "created_at": "2026-01-01T00:00:00Z"}
+        final = {**head, "message": message, "done": True, "done_reason": "stop", **counts}
+        if not body.get("stream"):
+            return self._json(200, final)
+        last = {**head, "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop", **counts}
+        return self._stream([json.dumps({**head, "message": message, "done": False}) + "\n", json.dumps(last) + "\n"],
+                            step)
 
     def _json(self, status: int, data: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         raw = json.dumps(data).encode()

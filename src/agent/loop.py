@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agent.backends import ContextOverflow
+from agent.backends.budget import check_prompt
 from agent.config import LoopConfig
 from agent.errors import AgentError, FormatError, LimitsExceeded, Submitted, UsageError
 from agent.prompts import render
@@ -112,6 +113,8 @@ class Agent:
         """The model call, compacting first when the history nears the window, and once more on an overflow."""
         if self.compactor is not None:
             self._compacted(self.compactor.before_step(messages, self.schemas))
+        if self.config.budget_usd is not None:  # a step whose prompt alone would cross the budget is not started
+            check_prompt(self.backend, messages, self.schemas, self.cost_usd, self.config.budget_usd)
         try:
             return self.backend.complete(messages, self.schemas, on_text=self._on_text)
         except ContextOverflow as exc:

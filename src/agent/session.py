@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.backends import bind_events, create_backend
+from agent.backends.budget import check_budget
 from agent.chat.compaction import RunCompactor
 from agent.config import AgentConfig
 from agent.errors import AgentError, ToolError
@@ -102,6 +103,7 @@ class Session:
     def __init__(self, root: Path, config: AgentConfig, backend: Backend | None = None, approve: Approver = deny_all):
         self.root, self.config = root, config
         self.backend = backend or create_backend(config.backend)
+        check_budget(config, self.backend)  # an unknown price cannot hold a --budget-usd
         self.ws = Workspace(root, config, approve, memory=_open_memory(root, config))
         self.tools = load_tools([n for n in REGISTRY if n not in NEEDS_MEMORY or self.ws.memory is not None])
         self.tools.update(plugin_tools(self.tools))  # tools of installed packages (entry points agent.tools)

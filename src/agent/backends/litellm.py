@@ -44,7 +44,9 @@ class LitellmBackend:
         provider = self.litellm.get_llm_provider(model, api_base=config.api_base)[1]
         self.info = info or ModelInfo.lookup(self.litellm, model, provider)
         self.params = request_params(config, self.info, _supported(self.litellm, model, provider))
-        self.window = config.context_tokens or self.info.window  # learned from an overflow error if None
+        self.window = config.context_tokens or self.info.window or self.params.get("num_ctx")  # None: learned
+        # USD per input token (None: unknown, so --budget-usd is refused; agent.backends.budget)
+        self.input_price = config.input_price / 1e6 if config.input_price is not None else self.info.input_price
         self.policy = RetryPolicy(config.retries, config.retry_base_s, config.retry_max_s)
         self.on_event: EventSink | None = None  # the session binds this to its event stream (retry events)
 
@@ -59,6 +61,8 @@ class LitellmBackend:
     def from_config(cls, config: BackendConfig, model: str) -> LitellmBackend:
         """Check the model name, its endpoint and its credentials up front; raise UsageError if unusable."""
         litellm = _litellm()
+        if model.startswith("ollama/"):  # /api/generate pastes tools into the prompt; /api/chat has real tool calls
+            model = "ollama_chat/" + model.removeprefix("ollama/")
         if config.api_base:
             config = config.model_copy(update={"api_base": check_api_base(config.api_base)})
         try:
@@ -148,7 +152,7 @@ class LitellmBackend:
                     + (getattr(usage, "completion_tokens", 0) or 0) * (self.config.output_price or 0.0)) / 1e6
         try:
             return float(self.litellm.completion_cost(completion_response=response) or 0.0)
-        except Exception:  # unknown price: budgets refuse such a model up front (see agent.backends.budget)
+        except Exception:  # unknown price: a budget is refused for such a model up front (agent.backends.budget)
             return 0.0
 
 
