@@ -202,3 +202,22 @@ def test_ollama_as_the_readme_shows_it_uses_api_chat_with_num_ctx_and_real_tool_
     assert "'type': 'function'" not in json.dumps(body["messages"])  # tools are not pasted into the prompt as text
     assert of_type(events, "tool_result")[0]["output"].startswith("a.py (lines 1-1 of 1)")
     assert of_type(events, "run_finished")[0]["status"] == "done"
+
+
+def test_text_tool_calls_for_a_model_without_native_ones(repo: Path) -> None:
+    block = '```json\n{"name": "read_file", "arguments": {"path": "a.py"}}\n```'
+    with FakeProvider() as fp:
+        fp.push({"text": f"I will read it.\n{block}"},
+                {"text": '```json\n{"name": "read_file", "arguments": [1]}\n```'}, {"text": "```json\n{not json\n```"},
+                {"text": 'Done.\n```json\n{"name": "finish", "arguments": {"summary": "read a.py"}}\n```'})
+        proc, events = run(repo, fp, "openai/x", env={"AGENT_BACKEND__TOOL_FORMAT": "text"})
+    assert proc.returncode == 0, proc.stderr
+    assert all("tools" not in r["body"] for r in fp.requests)
+    system = fp.requests[0]["body"]["messages"][0]["content"]
+    assert "fenced blocks" in system and '"path"' in system  # the tools and their schemas, described as text
+    assert of_type(events, "tool_result")[0]["output"].startswith("a.py (lines 1-1 of 1)")
+    assert [e["in_a_row"] for e in of_type(events, "format_error")] == [1, 2]  # strict parsing, the same feedback
+    second = fp.requests[1]["body"]["messages"]
+    assert {m["role"] for m in second} == {"system", "user", "assistant"}  # results come back as user turns
+    assert block in second[2]["content"] and "x = 1" in second[3]["content"]
+    assert of_type(events, "run_finished")[0]["status"] == "done"

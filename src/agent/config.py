@@ -49,6 +49,8 @@ class BackendConfig(_Section):
     num_ctx: int | None = Field(None, ge=512, description="Ollama context size (ollama_chat/ models)")
     context_tokens: int | None = Field(None, ge=1024, description="the model's window (default: litellm's model info)")
     prompt_cache: bool = Field(True, description="Anthropic prompt-cache breakpoints (system, tools, recent turns)")
+    tool_format: Literal["auto", "native", "text"] = Field(
+        "auto", description="tool calls: native, or fenced blocks in the text (auto: text where litellm says none)")
     input_price: float | None = Field(None, ge=0, description="USD per million input tokens, for unpriced models")
     output_price: float | None = Field(None, ge=0, description="USD per million output tokens, for unpriced models")
 

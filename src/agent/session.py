@@ -161,7 +161,9 @@ class Session:
         high = any(f["severity"] == "high" for f in verification["findings"])
         verified = bool(verification.get("passed")) and not high
         if outcome.status in ("done", "failed") and self.ws.memory is not None and self.config.memory.distill:
+            spent = list(getattr(self.backend, "spent", []))  # hosted: each call's cost (agent.backends.litellm)
             self._distill(messages, emit)
+            outcome.cost_usd += sum(getattr(self.backend, "spent", [])[len(spent):])  # the distillation counts
         return RunResult(run_id, outcome, verified, files, 0.0, verification)
 
     def _distill(self, messages: list[Message], emit: EventSink) -> None:

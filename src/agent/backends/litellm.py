@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from agent.backends import ContextOverflow, outgoing
+from agent.backends import ContextOverflow, outgoing, textcalls
 from agent.backends.params import ModelInfo, check_api_base, request_params, resolve_key
 from agent.backends.retry import RetryPolicy, with_retries
 from agent.backends.stream import read_stream
@@ -47,14 +47,17 @@ class LitellmBackend:
         self.window = config.context_tokens or self.info.window or self.params.get("num_ctx")  # None: learned
         # USD per input token (None: unknown, so --budget-usd is refused; agent.backends.budget)
         self.input_price = config.input_price / 1e6 if config.input_price is not None else self.info.input_price
+        fmt = config.tool_format  # text: calls as fenced blocks (agent.backends.textcalls)
+        self.text_tools = fmt == "text" or (fmt == "auto" and self.info.tool_calls is False)
         self.policy = RetryPolicy(config.retries, config.retry_base_s, config.retry_max_s)
+        self.spent: list[float] = []  # each call's cost, the compaction's and distillation's included
         self.on_event: EventSink | None = None  # the session binds this to its event stream (retry events)
 
     def capabilities(self) -> Capabilities:
         """From litellm's model table (ModelInfo) and what overflow errors taught (window None: unknown)."""
         info = self.info
         return Capabilities(self.window, self.params.get("max_tokens") or info.max_output,
-                            native_tools=info.tool_calls is not False, streaming=True,
+                            native_tools=not self.text_tools, streaming=True,
                             caching=info.provider in ("anthropic", "bedrock", "vertex_ai", "openai", "deepseek"))
 
     @classmethod
@@ -82,9 +85,10 @@ class LitellmBackend:
     ) -> Reply:
         """One completion, retried on rate limits, overload and dropped streams; streams text to `on_text`."""
         provider, cache = self.info.provider, self.config.prompt_cache
+        sent = textcalls.to_text(messages, tools) if self.text_tools else messages
         kwargs: dict[str, Any] = {
-            **self.params, "model": self.model, "messages": outgoing.prepare(messages, self.model, provider, cache),
-            "tools": outgoing.prepare_tools(tools, self.model, provider, cache) or None,
+            **self.params, "model": self.model, "messages": outgoing.prepare(sent, self.model, provider, cache),
+            "tools": None if self.text_tools else outgoing.prepare_tools(tools, self.model, provider, cache) or None,
             "timeout": self.config.stream_idle_s if on_text else self.config.timeout_s,
             "api_base": self.config.api_base, "num_retries": 0, "max_retries": 0,
         }
@@ -137,6 +141,9 @@ class LitellmBackend:
             thinking_blocks=thinking, cache_read_tokens=int(cache_read),
             cache_write_tokens=int(getattr(usage, "cache_creation_input_tokens", 0) or 0),
         )
+        if self.text_tools:
+            reply.content, reply.tool_calls = textcalls.parse(reply.content, f"call_{len(self.spent)}")
+        self.spent.append(reply.cost_usd)
         seen: set[str] = set()
         for call in reply.tool_calls:  # two parallel calls may share an id; each result needs its own
             if call.id in seen:
