@@ -133,8 +133,9 @@ class FakeProvider:
         """Input, cache-read and cache-write tokens as Anthropic counts them, from the cache_control breakpoints."""
         blocks = _anthropic_blocks(body)
         total, running, prefixes = 0, hashlib.sha256(), []
-        for block in blocks:
-            text = json.dumps(block, sort_keys=True, default=str)
+        for block in blocks:  # the cache key is the content: where the breakpoints sit does not change it
+            plain = {k: v for k, v in block.items() if k != "cache_control"} if isinstance(block, dict) else block
+            text = json.dumps(plain, sort_keys=True, default=str)
             running.update(text.encode())
             total += _tokens(text)
             if isinstance(block, dict) and block.get("cache_control"):
