@@ -9,7 +9,9 @@ Tests queue what each request gets (`push`), then assert on `requests` (path, he
     {"reset_after": 2}                streaming: 2 events, then a TCP reset (non-streaming: reset at once)
     {"stall": 2.0}                    streaming: 2 s of silence after the first event; {"delay": s} per event
     {"usage": {...}}                  override the usage numbers
+Ollama's /api/chat is served too (`ollama_url`), from the same queue (text and calls only).
 
+A request without tools takes from `push_side`'s queue first (summaries).
 With an empty queue a request gets `default` (a finish call). Usage is realistic: input tokens are the request's
 characters / 4; Anthropic reads and writes its cache at the request's cache_control breakpoints, OpenAI caches
 the common prefix with earlier requests in 128-token blocks from 1,024 tokens, as the real services do.
@@ -72,6 +74,7 @@ class FakeProvider:
     def __init__(self, default: dict[str, Any] | None = None):
         self.default = default or FINISH
         self.script: deque[dict[str, Any]] = deque()
+        self.side: deque[dict[str, Any]] = deque()  # for requests without tools (summaries), whenever they come
         self.requests: list[dict[str, Any]] = []
         self.usages: list[dict[str, Any]] = []  # the usage object each reply carried
         self.cache: set[str] = set()  # Anthropic prompt-cache entries (prefix hashes)
@@ -83,10 +86,20 @@ class FakeProvider:
         self.script.extend(steps)
         return self
 
+    def push_side(self, *steps: dict[str, Any]) -> FakeProvider:
+        """Queue what the next requests that carry no tools get (a compaction's summary, a distillation)."""
+        self.side.extend(steps)
+        return self
+
     @property
     def openai_url(self) -> str:
         """The api_base for openai/ models."""
         return f"{self.base}/v1"
+
+    @property
+    def ollama_url(self) -> str:
+        """The api_base for ollama_chat/ models (litellm appends /api/chat)."""
+        return self.base
 
     @property
     def anthropic_url(self) -> str:
@@ -112,14 +125,17 @@ class FakeProvider:
         """Record a request and pop what it gets."""
         with self.lock:
             self.requests.append(record)
+            if self.side and not record.get("body", {}).get("tools"):
+                return self.side.popleft()
             return self.script.popleft() if self.script else self.default
 
     def anthropic_usage(self, body: dict[str, Any], out: int) -> dict[str, Any]:
         """Input, cache-read and cache-write tokens as Anthropic counts them, from the cache_control breakpoints."""
         blocks = _anthropic_blocks(body)
         total, running, prefixes = 0, hashlib.sha256(), []
-        for block in blocks:
-            text = json.dumps(block, sort_keys=True, default=str)
+        for block in blocks:  # the cache key is the content: where the breakpoints sit does not change it
+            plain = {k: v for k, v in block.items() if k != "cache_control"} if isinstance(block, dict) else block
+            text = json.dumps(plain, sort_keys=True, default=str)
             running.update(text.encode())
             total += _tokens(text)
             if isinstance(block, dict) and block.get("cache_control"):
@@ -172,8 +188,12 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         body = json.loads(raw or b"{}")
         anthropic = self.path.rstrip("/").endswith("/messages")
+        if self.path == "/api/show":  # litellm asks Ollama about the model (for its limits): not a completion
+            return self._json(200, {"details": {"family": "qwen2"}, "model_info": {}, "capabilities": ["tools"]})
         step = self.fake.next_step({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
                                     "body": body, "api": "anthropic" if anthropic else "openai"})
+        if self.path.startswith("/api/"):  # Ollama's own API (/api/chat; /api/generate is only recorded)
+            return self._ollama(step, body)
         if "error" in step or step.get("overflow"):
             return self._error(step, anthropic)
         if "reset_after" in step and not body.get("stream"):
@@ -182,6 +202,19 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("stream"):
             return self._stream(reply.events(), step)
         return self._json(200, reply.message())
+
+    def _ollama(self, step: dict[str, Any], body: dict[str, Any]) -> None:
+        """/api/chat as Ollama answers it: a message with structured tool calls; NDJSON lines when streaming."""
+        calls = [{"function": {"name": c["name"], "arguments": c.get("arguments", {})}} for c in step.get("calls", [])]
+        message = {"role": "assistant", "content": step.get("text", ""), **({"tool_calls": calls} if calls else {})}
+        counts = {"prompt_eval_count": _tokens(json.dumps(body.get("messages"))), "eval_count": 5}
+        head = {"model": body.get("model"), "created_at": "2026-01-01T00:00:00Z"}
+        final = {**head, "message": message, "done": True, "done_reason": "stop", **counts}
+        if not body.get("stream"):
+            return self._json(200, final)
+        last = {**head, "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop", **counts}
+        return self._stream([json.dumps({**head, "message": message, "done": False}) + "\n", json.dumps(last) + "\n"],
+                            step)
 
     def _json(self, status: int, data: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         raw = json.dumps(data).encode()

@@ -167,3 +167,57 @@ def test_parallel_calls_without_ids_each_get_their_result(repo: Path) -> None:
     assert len(results) >= 2 and results[0]["ok"] and results[1]["ok"] and results[0]["id"] != results[1]["id"]
     tool_ids = [m["tool_call_id"] for m in fp.requests[1]["body"]["messages"] if m["role"] == "tool"]
     assert len(set(tool_ids)) == 2
+
+
+def test_a_budget_on_a_model_without_a_price_is_refused_and_nothing_sent(repo: Path) -> None:
+    with FakeProvider() as fp:
+        proc, _ = run(repo, fp, "openai/my-vllm-model", "--budget-usd", "0.000001")
+        assert proc.returncode == 2 and "has no known price" in proc.stderr and fp.requests == []
+        assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+        priced = {"AGENT_BACKEND__INPUT_PRICE": "1", "AGENT_BACKEND__OUTPUT_PRICE": "2"}
+        proc, events = run(repo, fp, "openai/my-vllm-model", "--budget-usd", "1", env=priced)
+    assert proc.returncode == 0, proc.stderr
+    assert of_type(events, "run_finished")[0]["cost_usd"] > 0
+
+
+def test_a_step_whose_prompt_alone_would_cross_the_budget_is_not_started(repo: Path) -> None:
+    pricey = {"AGENT_BACKEND__INPUT_PRICE": "1000", "AGENT_BACKEND__OUTPUT_PRICE": "1000"}  # $0.001 a token
+    with FakeProvider() as fp:
+        proc, events = run(repo, fp, "openai/my-vllm-model", "--budget-usd", "0.5", env=pricey)
+    finished = of_type(events, "run_finished")[0]
+    assert proc.returncode == 3 and finished["status"] == "limits" and fp.requests == []
+    assert "the next step's prompt alone" in finished["summary"]
+
+
+def test_ollama_as_the_readme_shows_it_uses_api_chat_with_num_ctx_and_real_tool_calls(repo: Path) -> None:
+    with FakeProvider() as fp:
+        fp.push({"calls": [{"name": "read_file", "arguments": {"path": "a.py"}}]})
+        proc = agent_cli("run", "do the task", "--repo", str(repo), "--model", "ollama/qwen2.5-coder", "--api-base",
+                         fp.ollama_url, "--json", env={**os.environ, **FAST}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert [r["path"] for r in fp.requests] == ["/api/chat", "/api/chat"]  # never /api/generate
+    body = fp.requests[0]["body"]
+    assert body["options"]["num_ctx"] == 16384 and body["tools"][0]["function"]["name"] == "read_file"
+    assert "'type': 'function'" not in json.dumps(body["messages"])  # tools are not pasted into the prompt as text
+    assert of_type(events, "tool_result")[0]["output"].startswith("a.py (lines 1-1 of 1)")
+    assert of_type(events, "run_finished")[0]["status"] == "done"
+
+
+def test_text_tool_calls_for_a_model_without_native_ones(repo: Path) -> None:
+    block = '```json\n{"name": "read_file", "arguments": {"path": "a.py"}}\n```'
+    with FakeProvider() as fp:
+        fp.push({"text": f"I will read it.\n{block}"},
+                {"text": '```json\n{"name": "read_file", "arguments": [1]}\n```'}, {"text": "```json\n{not json\n```"},
+                {"text": 'Done.\n```json\n{"name": "finish", "arguments": {"summary": "read a.py"}}\n```'})
+        proc, events = run(repo, fp, "openai/x", env={"AGENT_BACKEND__TOOL_FORMAT": "text"})
+    assert proc.returncode == 0, proc.stderr
+    assert all("tools" not in r["body"] for r in fp.requests)
+    system = fp.requests[0]["body"]["messages"][0]["content"]
+    assert "fenced blocks" in system and '"path"' in system  # the tools and their schemas, described as text
+    assert of_type(events, "tool_result")[0]["output"].startswith("a.py (lines 1-1 of 1)")
+    assert [e["in_a_row"] for e in of_type(events, "format_error")] == [1, 2]  # strict parsing, the same feedback
+    second = fp.requests[1]["body"]["messages"]
+    assert {m["role"] for m in second} == {"system", "user", "assistant"}  # results come back as user turns
+    assert block in second[2]["content"] and "x = 1" in second[3]["content"]
+    assert of_type(events, "run_finished")[0]["status"] == "done"

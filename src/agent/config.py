@@ -52,6 +52,8 @@ class BackendConfig(_Section):
     num_ctx: int | None = Field(None, ge=512, description="Ollama context size (ollama_chat/ models)")
     context_tokens: int | None = Field(None, ge=1024, description="the model's window (default: litellm's model info)")
     prompt_cache: bool = Field(True, description="Anthropic prompt-cache breakpoints (system, tools, recent turns)")
+    tool_format: Literal["auto", "native", "text"] = Field(
+        "auto", description="tool calls: native, or fenced blocks in the text (auto: text where litellm says none)")
     input_price: float | None = Field(None, ge=0, description="USD per million input tokens, for unpriced models")
     output_price: float | None = Field(None, ge=0, description="USD per million output tokens, for unpriced models")
 
@@ -142,6 +144,8 @@ class ContextConfig(_Section):
 
     map_tokens: int = Field(1024, ge=0, description="repo map budget in the first prompt (0: none)")
     memory_tokens: int = Field(600, ge=0, description="recalled notes budget in the first prompt")
+    compact_ratio: float = Field(0.8, gt=0.1, le=1.0, description="headless runs: compact when the window is this full")
+    keep_steps: int = Field(4, ge=1, description="headless runs: latest steps kept verbatim by compaction")
 
 
 class ChatConfig(_Section):

@@ -1,7 +1,8 @@
 """The events a run reports, as TypedDicts: the JSON Lines contract of `agent run --json` and events.jsonl.
 
 Every event of a run carries `type`, `run_id` and `ts` (Unix seconds); the last one is `run_finished`.
-Chat adds its own events (files_added, file_diff, compacted, compaction_failed), never written to a run log.
+Chat adds its own events (files_added, file_diff, compaction_failed), never written to a run log; `compacted`
+is both (a run stamps it).
 docs/events.schema.json is generated from these classes: `python -m agent.events > docs/events.schema.json`
 (tests/test_events.py fails when it is out of date).
 """
@@ -226,9 +227,12 @@ class FileDiff(TypedDict):
 
 @with_config(STRICT)
 class Compacted(TypedDict):
-    """Chat: older turns were summarised to make room."""
+    """Chat, or a run (stamped, with its step): older turns or steps were summarised or folded to make room."""
 
     type: Literal["compacted"]
+    run_id: NotRequired[str]
+    ts: NotRequired[float]
+    step: NotRequired[int]
     dropped: list[str]
     summary: str
     tokens_before: int
@@ -247,7 +251,7 @@ class CompactionFailed(TypedDict):
 RUN_EVENTS = (
     RunStarted, StepStarted, TextDelta, ModelReply, Retry, ToolCallEvent, ToolResultEvent, FormatErrorEvent, GitCommit,
     GuardFindings, VerificationStarted, VerificationFinished, MemoryDistilled, MemoryDistillSkipped, RunFinished,
-    RunEnded,
+    RunEnded, Compacted,
 )
 CHAT_EVENTS = (FilesAdded, FileDiff, Compacted, CompactionFailed)
 AnyEvent = Annotated[

@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from agent.backends import ContextOverflow
+from agent.backends.budget import check_prompt
 from agent.config import LoopConfig
 from agent.errors import AgentError, FormatError, LimitsExceeded, Submitted, UsageError
 from agent.prompts import render
@@ -16,7 +19,11 @@ from agent.protocols import Backend, EventSink, Message, Reply, ToolCall
 from agent.redact import redact
 from agent.toolchain import PermissionHook, ToolChain
 from agent.tools import Tool
+from agent.tools.limits import cap_text
 from agent.workspace import Workspace
+
+if TYPE_CHECKING:
+    from agent.chat.compaction import Compaction, RunCompactor
 
 
 @dataclass
@@ -51,6 +58,7 @@ class Agent:
         self.cost_usd = 0.0
         self.format_errors = 0
         self.started = time.monotonic()
+        self.compactor: RunCompactor | None = None  # headless: the session's (agent.chat.compaction)
 
     def run(self, messages: list[Message]) -> Outcome:
         """Step until the model finishes or something ends the run; `messages` grows in place."""
@@ -78,7 +86,7 @@ class Agent:
         self._check_limits()
         self.steps += 1
         self.emit({"type": "step_started", "step": self.steps})
-        reply = self.backend.complete(messages, self.schemas, on_text=self._on_text)
+        reply = self._complete(messages)
         self._account(reply)
         messages.append(_assistant_message(reply))
         self.emit({
@@ -89,13 +97,46 @@ class Agent:
             "finish_reason": reply.finish_reason,  # hosted: cache tokens and why the reply ended
             "cache_read_tokens": reply.cache_read_tokens, "cache_write_tokens": reply.cache_write_tokens,
         })
+        cut = reply.finish_reason == "length"  # cut at the output limit: explained, never a format error
         if not reply.tool_calls:
-            if self.text_ends_turn:
+            if self.text_ends_turn and not cut:
                 raise Submitted(reply.content)
-            messages.append({"role": "user", "content": self._format_error("the reply contains no tool call")})
+            error = self._cut_note(False) if cut else self._format_error("the reply contains no tool call")
+            messages.append({"role": "user", "content": error})
             return
-        for call in reply.tool_calls:
-            messages.append({"role": "tool", "tool_call_id": call.id, "content": self._execute(call)})
+        for i, call in enumerate(reply.tool_calls):
+            last_cut = cut and i == len(reply.tool_calls) - 1
+            output = self._cut(call) if last_cut else self._execute(call)
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": output})
+
+    def _complete(self, messages: list[Message]) -> Reply:
+        """The model call, compacting first when the history nears the window, and once more on an overflow."""
+        if self.compactor is not None:
+            self._compacted(self.compactor.before_step(messages, self.schemas))
+        if self.config.budget_usd is not None:  # a step whose prompt alone would cross the budget is not started
+            check_prompt(self.backend, messages, self.schemas, self.cost_usd, self.config.budget_usd)
+        try:
+            return self.backend.complete(messages, self.schemas, on_text=self._on_text)
+        except ContextOverflow as exc:
+            if self.compactor is None:
+                raise
+            self._compacted(self.compactor.after_overflow(messages, self.schemas, exc.window))
+            return self.backend.complete(messages, self.schemas, on_text=self._on_text)
+
+    def _compacted(self, done: Compaction | None) -> None:
+        if done is not None:
+            self.tokens_in, self.tokens_out = self.tokens_in + done.tokens_in, self.tokens_out + done.tokens_out
+            self.cost_usd += done.cost_usd  # the summariser's call counts towards the budgets
+            self.emit({"type": "compacted", "step": self.steps, **done.as_event()})
+
+    def _cut(self, call: ToolCall) -> str:
+        note = call.error or self._cut_note(True)
+        self.emit({"type": "tool_result", "step": self.steps, "id": call.id, "name": call.name, "ok": False,
+                   "output": note})
+        return note
+
+    def _cut_note(self, in_call: bool) -> str:
+        return render("truncated", limit=self.backend.capabilities().max_output, in_call=in_call)
 
     def _execute(self, call: ToolCall) -> str:
         """Run one call through the tool chain and return the observation; FormatError only when too many in a row."""
@@ -113,9 +154,10 @@ class Agent:
             raise
         if not result.crashed:
             self.format_errors = 0
+        output = cap_text(result.output, self.ws.config.tools.output_chars)  # any tool, plugins and MCP included
         self.emit({"type": "tool_result", "step": self.steps, "id": call.id, "name": call.name, "ok": result.ok,
-                   "output": result.output})
-        return result.output
+                   "output": output})
+        return output
 
     def _format_error(self, error: str) -> str:
         self.format_errors += 1

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.backends import bind_events, create_backend
+from agent.backends.budget import check_budget
+from agent.chat.compaction import RunCompactor
 from agent.config import AgentConfig
 from agent.errors import AgentError, ToolError
 from agent.git.commits import GitGuard
@@ -76,7 +78,7 @@ def nested_instructions(root: Path, path: str) -> list[str]:
 
 def first_messages(ws: Workspace, task: str, tool_names: list[str]) -> list[Message]:
     """The system prompt and the task, with project instructions and context."""
-    system = render("system", tools=tool_names)
+    system = render("system", tools=tool_names, shell_timeout_s=ws.config.tools.shell_timeout_s)
     user = render("task", task=task, instructions=project_instructions(ws.root), context=gather_context(ws, task))
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -101,6 +103,7 @@ class Session:
     def __init__(self, root: Path, config: AgentConfig, backend: Backend | None = None, approve: Approver = deny_all):
         self.root, self.config = root, config
         self.backend = backend or create_backend(config.backend)
+        check_budget(config, self.backend)  # an unknown price cannot hold a --budget-usd
         self.ws = Workspace(root, config, approve, memory=_open_memory(root, config))
         self.tools = load_tools([n for n in REGISTRY if n not in NEEDS_MEMORY or self.ws.memory is not None])
         self.tools.update(plugin_tools(self.tools))  # tools of installed packages (entry points agent.tools)
@@ -140,6 +143,7 @@ class Session:
               "repo": str(self.root), "start_commit": start})
         messages = saved["messages"] if saved else first_messages(self.ws, task, list(self.tools))
         agent = Agent(self.backend, self.chain(guard), self.ws, self.config.loop, emit)
+        agent.compactor = RunCompactor.for_run(self.config, self.backend)  # compaction headless, as in chat
         checkpoint = Checkpoint(log.dir, messages, agent, {"start_commit": start})
         if saved:
             checkpoint.restore(saved, self.backend)
@@ -163,7 +167,9 @@ class Session:
         verified = bool(verification.get("passed")) and not high
         if outcome.status in ("done", "failed") and self.ws.memory is not None and self.config.memory.distill:
             ok = outcome.status == "done" and (verified or not verification.get("ran"))  # no tests: not refuted
+            spent = list(getattr(self.backend, "spent", []))  # hosted: each call's cost (agent.backends.litellm)
             self._distill(messages, emit, ok)
+            outcome.cost_usd += sum(getattr(self.backend, "spent", [])[len(spent):])  # the distillation counts
         return RunResult(run_id, outcome, verified, files, 0.0, verification)
 
     def _distill(self, messages: list[Message], emit: EventSink, verified: bool) -> None:

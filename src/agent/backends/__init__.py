@@ -7,11 +7,20 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.errors import UsageError
+from agent.errors import BackendError, UsageError
 
 if TYPE_CHECKING:
     from agent.config import BackendConfig
     from agent.protocols import Backend, Event, EventSink
+
+
+class ContextOverflow(BackendError):
+    """The prompt did not fit the model's window; `window` is the size the provider named, if it did."""
+
+    def __init__(self, message: str, window: int | None):
+        super().__init__(message)
+        self.window = window
+
 
 REGISTRY = {
     "scripted": "agent.backends.scripted:ScriptedBackend",

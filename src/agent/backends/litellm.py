@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from agent.backends import outgoing
+from agent.backends import ContextOverflow, outgoing, textcalls
 from agent.backends.params import ModelInfo, check_api_base, request_params, resolve_key
 from agent.backends.retry import RetryPolicy, with_retries
 from agent.backends.stream import read_stream
@@ -16,14 +16,6 @@ from agent.config import BackendConfig
 from agent.errors import BackendError, UsageError
 from agent.prompts import render
 from agent.protocols import Capabilities, EventSink, Message, Reply, ToolCall
-
-
-class ContextOverflow(BackendError):
-    """The prompt did not fit the model's window; `window` is the size the provider named, if it did."""
-
-    def __init__(self, message: str, window: int | None):
-        super().__init__(message)
-        self.window = window
 
 
 def _litellm() -> Any:
@@ -52,21 +44,28 @@ class LitellmBackend:
         provider = self.litellm.get_llm_provider(model, api_base=config.api_base)[1]
         self.info = info or ModelInfo.lookup(self.litellm, model, provider)
         self.params = request_params(config, self.info, _supported(self.litellm, model, provider))
-        self.window = config.context_tokens or self.info.window  # learned from an overflow error if None
+        self.window = config.context_tokens or self.info.window or self.params.get("num_ctx")  # None: learned
+        # USD per input token (None: unknown, so --budget-usd is refused; agent.backends.budget)
+        self.input_price = config.input_price / 1e6 if config.input_price is not None else self.info.input_price
+        fmt = config.tool_format  # text: calls as fenced blocks (agent.backends.textcalls)
+        self.text_tools = fmt == "text" or (fmt == "auto" and self.info.tool_calls is False)
         self.policy = RetryPolicy(config.retries, config.retry_base_s, config.retry_max_s)
+        self.spent: list[float] = []  # each call's cost, the compaction's and distillation's included
         self.on_event: EventSink | None = None  # the session binds this to its event stream (retry events)
 
     def capabilities(self) -> Capabilities:
         """From litellm's model table (ModelInfo) and what overflow errors taught (window None: unknown)."""
         info = self.info
         return Capabilities(self.window, self.params.get("max_tokens") or info.max_output,
-                            native_tools=info.tool_calls is not False, streaming=True,
+                            native_tools=not self.text_tools, streaming=True,
                             caching=info.provider in ("anthropic", "bedrock", "vertex_ai", "openai", "deepseek"))
 
     @classmethod
     def from_config(cls, config: BackendConfig, model: str) -> LitellmBackend:
         """Check the model name, its endpoint and its credentials up front; raise UsageError if unusable."""
         litellm = _litellm()
+        if model.startswith("ollama/"):  # /api/generate pastes tools into the prompt; /api/chat has real tool calls
+            model = "ollama_chat/" + model.removeprefix("ollama/")
         if config.api_base:
             config = config.model_copy(update={"api_base": check_api_base(config.api_base)})
         try:
@@ -86,9 +85,10 @@ class LitellmBackend:
     ) -> Reply:
         """One completion, retried on rate limits, overload and dropped streams; streams text to `on_text`."""
         provider, cache = self.info.provider, self.config.prompt_cache
+        sent = textcalls.to_text(messages, tools) if self.text_tools else messages
         kwargs: dict[str, Any] = {
-            **self.params, "model": self.model, "messages": outgoing.prepare(messages, self.model, provider, cache),
-            "tools": outgoing.prepare_tools(tools, self.model, provider, cache) or None,
+            **self.params, "model": self.model, "messages": outgoing.prepare(sent, self.model, provider, cache),
+            "tools": None if self.text_tools else outgoing.prepare_tools(tools, self.model, provider, cache) or None,
             "timeout": self.config.stream_idle_s if on_text else self.config.timeout_s,
             "api_base": self.config.api_base, "num_retries": 0, "max_retries": 0,
         }
@@ -121,6 +121,7 @@ class LitellmBackend:
         names = {cls.__name__ for cls in type(exc).__mro__}
         text = " ".join(str(exc).split())
         if "ContextWindowExceededError" in names:
+            self.window = _window_from(text) or self.window  # learned: capabilities() reports it from now on
             return ContextOverflow(f"{self.model}: the prompt does not fit the model's window: {text[:300]}",
                                    _window_from(text))
         if names & {"AuthenticationError", "PermissionDeniedError"}:
@@ -140,6 +141,9 @@ class LitellmBackend:
             thinking_blocks=thinking, cache_read_tokens=int(cache_read),
             cache_write_tokens=int(getattr(usage, "cache_creation_input_tokens", 0) or 0),
         )
+        if self.text_tools:
+            reply.content, reply.tool_calls = textcalls.parse(reply.content, f"call_{len(self.spent)}")
+        self.spent.append(reply.cost_usd)
         seen: set[str] = set()
         for call in reply.tool_calls:  # two parallel calls may share an id; each result needs its own
             if call.id in seen:
@@ -155,7 +159,7 @@ class LitellmBackend:
                     + (getattr(usage, "completion_tokens", 0) or 0) * (self.config.output_price or 0.0)) / 1e6
         try:
             return float(self.litellm.completion_cost(completion_response=response) or 0.0)
-        except Exception:  # unknown price: budgets refuse such a model up front (see agent.backends.budget)
+        except Exception:  # unknown price: a budget is refused for such a model up front (agent.backends.budget)
             return 0.0
 
 
@@ -180,13 +184,10 @@ def _thinking(message: Any) -> list[dict[str, Any]] | None:
 
 
 def _explain_cut(reply: Reply, limit: int) -> None:
-    """A reply cut at the output limit: the model is told so, and how to go on, instead of a parse error."""
-    note = render("truncated", limit=limit)
+    """A reply cut at the output limit: its last call is replaced by the note the model gets (agent.loop)."""
     if reply.tool_calls:
         last = reply.tool_calls[-1]
-        reply.tool_calls[-1] = ToolCall(last.id, last.name, {}, note)
-    else:
-        reply.tool_calls.append(ToolCall("call_cut", "", {}, note))
+        reply.tool_calls[-1] = ToolCall(last.id, last.name, {}, render("truncated", limit=limit, in_call=True))
 
 
 def _raw_call(raw: Any) -> dict[str, Any]:

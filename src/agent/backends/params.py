@@ -20,6 +20,7 @@ KEYLESS = ("ollama", "ollama_chat", "lm_studio", "hosted_vllm", "llamafile")  # 
 DEFAULT_REPLY_TOKENS = 4096  # a model whose limit litellm does not know
 REPLY_TOKENS_CAP = 32000  # enough for any file written in one call; more only costs latency
 DEFAULT_WINDOW = 32768
+OLLAMA_NUM_CTX = 16384
 
 
 @dataclass
@@ -43,7 +44,7 @@ class ModelInfo:
         price = info.get("input_cost_per_token")
         return cls(provider, info.get("max_output_tokens") or None, info.get("max_input_tokens") or None,
                    bool(info.get("supports_reasoning")), info.get("supports_function_calling"),
-                   price if price or provider in KEYLESS else None)
+                   (price or 0.0) if provider in KEYLESS else (price or None))  # a local server costs nothing
 
 
 def check_api_base(url: str) -> str:
@@ -89,6 +90,6 @@ def request_params(config: BackendConfig, info: ModelInfo, supported: list[str])
     if config.thinking_tokens and "thinking" in supported:
         params["thinking"] = {"type": "enabled", "budget_tokens": config.thinking_tokens}
         params["max_tokens"] = max(params["max_tokens"], config.thinking_tokens + 1024)
-    if info.provider in ("ollama", "ollama_chat") and config.num_ctx:
-        params["num_ctx"] = config.num_ctx
+    if info.provider in ("ollama", "ollama_chat"):  # Ollama's own default window (2-4k) truncates silently
+        params["num_ctx"] = config.num_ctx or config.context_tokens or OLLAMA_NUM_CTX
     return params

@@ -15,7 +15,8 @@ class ScriptedBackend:
     """Returns the given replies in order; running out is an error, never a hang.
 
     Each reply is {"content": str, "tool_calls": [{"name": str, "arguments": {...} | "raw json"}]}.
-    Arguments given as a string are parsed like a model's raw output, so malformed JSON can be scripted.
+    Arguments given as a string are parsed like a model's raw output, so malformed JSON can be scripted;
+    "finish_reason": "length" scripts a reply cut at the output limit.
     """
 
     name = "scripted"
@@ -63,7 +64,8 @@ class ScriptedBackend:
         listed = listed if isinstance(listed, list) else [listed]
         calls = [_tool_call(f"call_{self.position}_{i}", c) for i, c in enumerate(listed)]
         tokens_in = sum(len(str(m.get("content") or "")) for m in messages) // 4
-        return Reply(content, calls, tokens_in, max(len(content) // 4, 1) + self.tokens_per_reply, _cost(raw.get("cost_usd")))
+        return Reply(content, calls, tokens_in, max(len(content) // 4, 1) + self.tokens_per_reply,
+                     _cost(raw.get("cost_usd")), finish_reason=str(raw.get("finish_reason") or ""))
 
 
 def _cost(value: Any) -> float:

@@ -11,11 +11,14 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agent.errors import AgentError
 from agent.prompts import render
 from agent.protocols import Message
 
 if TYPE_CHECKING:
     from agent.chat.conversation import Conversation
+    from agent.config import AgentConfig
+    from agent.protocols import Backend
 
 TRANSCRIPT_CHARS = 2000  # per message, in the transcript the model summarises
 FOLD_KEEP_CHARS = 300
@@ -93,6 +96,7 @@ def compact_messages(conv: Conversation, keep_turns: int) -> Compaction:
     remembered = _remember(conv, lasting)
     conv.messages[1:cut] = [{"role": "user", "content": render("chat_summary", summary=summary)}]
     conv.turn_starts = [s - cut + 2 for s in starts if s >= cut]
+    dropped += fold_outputs(conv.messages, 1, len(conv.messages), conv.limit)  # a huge result in the kept turns
     return Compaction(
         dropped, summary, before, conv.context_tokens(), remembered, reply.tokens_in, reply.tokens_out, reply.cost_usd
     )
@@ -114,8 +118,6 @@ def split_lasting(text: str) -> tuple[str, list[str]]:
 def _remember(conv: Conversation, lasting: list[str]) -> list[str]:
     if conv.ws.memory is None:
         return []
-    from agent.errors import AgentError
-
     saved = []
     for text in lasting:
         try:
@@ -127,14 +129,131 @@ def _remember(conv: Conversation, lasting: list[str]) -> list[str]:
 
 
 def _fold_tool_output(conv: Conversation, before: int) -> Compaction:
-    """Shorten the output of older tool calls; the last few messages stay whole."""
-    dropped = []
-    names = {c["id"]: c["function"]["name"] for m in conv.messages for c in m.get("tool_calls") or []}
-    for m in conv.messages[1:-FOLD_LAST_MESSAGES]:
-        text = str(m.get("content") or "")
-        if m.get("role") == "tool" and len(text) > 2 * FOLD_KEEP_CHARS:
-            m["content"] = text[:FOLD_KEEP_CHARS] + "\n" + render("folded_output", chars=len(text) - FOLD_KEEP_CHARS)
-            dropped.append(
-                f"output of {names.get(m.get('tool_call_id'), 'a tool')} ({len(text) - FOLD_KEEP_CHARS} characters)"
-            )
+    """Shorten the output of older tool calls; the last few messages stay whole unless one is huge."""
+    last = max(len(conv.messages) - FOLD_LAST_MESSAGES, 1)
+    dropped = fold_outputs(conv.messages, 1, last, 2 * FOLD_KEEP_CHARS)
+    dropped += fold_outputs(conv.messages, last, len(conv.messages), conv.limit)  # over a quarter of the window
     return Compaction(dropped, "", before, conv.context_tokens())
+
+
+# -- headless runs ------------------------------------------------------------------------------
+
+RUN_TRANSCRIPT_SHARE = 2  # the summariser's transcript is at most window * this many characters (~half the window)
+EDIT_TOOLS = ("write_file", "edit_file")
+SUMMARY_TOKENS = 600  # room a summary takes, when choosing how many steps to keep
+
+
+class RunCompactor:
+    """Keeps a headless run's history inside the window: before a step when it nears it, and after an overflow.
+
+    The system prompt and the task stay; older steps become a summary that keeps the plan, the files changed
+    and what is left (prompts/compact_run.j2); the latest `keep_steps` steps stay verbatim, their huge tool
+    outputs folded. When the summariser fails, a plain list of the steps taken stands in for its summary.
+    """
+
+    def __init__(self, backend: Backend, window: int | None, ratio: float, keep_steps: int):
+        self.backend, self.window, self.ratio, self.keep_steps = backend, window, ratio, keep_steps
+
+    @classmethod
+    def for_run(cls, config: AgentConfig, backend: Backend) -> RunCompactor:
+        """The window from backend.context_tokens, else the backend's own (unknown: learned on an overflow)."""
+        window = config.backend.context_tokens or backend.capabilities().context_window
+        return cls(backend, window, config.context.compact_ratio, config.context.keep_steps)
+
+    def before_step(self, messages: list[Message], tools: list[dict[str, Any]]) -> Compaction | None:
+        """Compact when the next call would carry more than `ratio` of the window (a known window only)."""
+        if not self.window or _size(messages, tools) < self.ratio * self.window:
+            return None
+        return self.compact(messages, tools)
+
+    def after_overflow(self, messages: list[Message], tools: list[dict[str, Any]], window: int | None) -> Compaction:
+        """The provider refused the prompt: learn the window (named or estimated), then compact under it."""
+        size = _size(messages, tools)
+        learned = min(window or size, int(size * 0.9))  # in our estimate's units, the window is below `size`
+        self.window = min(self.window or learned, learned)
+        return self.compact(messages, tools)
+
+    def compact(self, messages: list[Message], tools: list[dict[str, Any]]) -> Compaction:
+        """Fold, then summarise, until the history fits; AgentError when even the task alone does not fit."""
+        window = self.window or 32768
+        target, before = int(self.ratio * window * 0.6), _size(messages, tools)
+        cut = self._cut(messages, tools, target)
+        dropped = fold_outputs(messages, 2, cut, FOLD_KEEP_CHARS)
+        dropped += fold_outputs(messages, cut, len(messages), max(window, 4 * FOLD_KEEP_CHARS))  # a quarter of it
+        done = Compaction(dropped, "", before, _size(messages, tools))
+        if done.tokens_after > target and cut > 2:
+            done = self._summarise(messages, cut, done, tools)
+        if _size(messages, tools) >= window:
+            dropped += fold_outputs(messages, 2, len(messages), FOLD_KEEP_CHARS)
+            done.tokens_after = _size(messages, tools)
+        if done.tokens_after >= window:
+            raise AgentError(f"the task and the latest step alone are ~{done.tokens_after:,} tokens, over the "
+                             f"model's window (~{window:,}): shorten the task or raise backend.context_tokens")
+        return done
+
+    def _cut(self, messages: list[Message], tools: list[dict[str, Any]], target: int) -> int:
+        """Where the kept steps begin: the latest `keep_steps`, fewer (down to one) when they alone pass `target`."""
+        steps = [i for i, m in enumerate(messages) if i >= 2 and m.get("role") == "assistant"]
+        if len(steps) <= 1:
+            return 2
+        for cut in steps[-min(self.keep_steps, len(steps) - 1):]:
+            if _size(messages[:2] + messages[cut:], tools) + SUMMARY_TOKENS <= target:
+                return cut
+        return steps[-1]
+
+    def _summarise(
+        self, messages: list[Message], cut: int, done: Compaction, tools: list[dict[str, Any]]
+    ) -> Compaction:
+        old = messages[2:cut]
+        chars = (self.window or 32768) * RUN_TRANSCRIPT_SHARE
+        text = transcript(old)
+        prompt = render("compact_run", transcript=text[-chars:], max_words=400)
+        try:
+            reply = self.backend.complete([{"role": "user", "content": prompt}], [])
+            summary = split_lasting(reply.content)[0] or steps_taken(old)
+        except AgentError:  # never fatal: the steps' own record stands in for a summary
+            reply, summary = None, steps_taken(old)
+        messages[2:cut] = [{"role": "user", "content": render("run_summary", summary=summary, steps=len(
+            [m for m in old if m.get("role") == "assistant"]), files=files_edited(old))}]
+        done.dropped.insert(0, f"{cut - 2} messages of earlier steps (summarised)")
+        done.summary, done.tokens_after = summary, _size(messages, tools)
+        if reply is not None:
+            done.tokens_in, done.tokens_out, done.cost_usd = reply.tokens_in, reply.tokens_out, reply.cost_usd
+        return done
+
+
+def fold_outputs(messages: list[Message], start: int, end: int, over: int) -> list[str]:
+    """Fold the tool outputs in messages[start:end] longer than `over` characters to their head; what was folded."""
+    names = {c["id"]: c["function"]["name"] for m in messages for c in m.get("tool_calls") or []}
+    dropped = []
+    for m in messages[start:end]:
+        text = str(m.get("content") or "")
+        if m.get("role") == "tool" and len(text) > max(over, 2 * FOLD_KEEP_CHARS):
+            m["content"] = text[:FOLD_KEEP_CHARS] + "\n" + render("folded_output", chars=len(text) - FOLD_KEEP_CHARS)
+            name = names.get(m.get("tool_call_id"), "a tool")
+            dropped.append(f"output of {name} ({len(text) - FOLD_KEEP_CHARS} characters)")
+    return dropped
+
+
+def files_edited(messages: list[Message]) -> list[str]:
+    """The paths the write and edit calls in `messages` named, in order."""
+    paths = []
+    for m in messages:
+        for c in m.get("tool_calls") or []:
+            if c["function"]["name"] in EDIT_TOOLS:
+                try:
+                    paths.append(str(json.loads(c["function"]["arguments"]).get("path")))
+                except (ValueError, AttributeError):
+                    continue
+    return list(dict.fromkeys(p for p in paths if p and p != "None"))
+
+
+def steps_taken(messages: list[Message]) -> str:
+    """A plain record of the calls made, when the model cannot summarise."""
+    calls = [f"- {c['function']['name']}({c['function']['arguments'][:120]})"
+             for m in messages for c in m.get("tool_calls") or []]
+    return "\n".join(calls) or "- (no tool calls)"
+
+
+def _size(messages: list[Message], tools: list[dict[str, Any]]) -> int:
+    return estimate_tokens(messages) + len(json.dumps(tools)) // 4

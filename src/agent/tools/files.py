@@ -10,6 +10,7 @@ from pydantic import Field
 from agent.errors import ToolError
 from agent.redact import refuse_placeholders
 from agent.tools import effect
+from agent.tools.limits import cut_line, fit
 from agent.workspace import Workspace
 
 
@@ -38,15 +39,19 @@ def read_file(
 ) -> str:
     """Read a file with line numbers. Large files are paged: ask for the next range to read on."""
     lines = read_text(ws, path).splitlines()
-    page = ws.config.tools.read_lines
+    page, budget = ws.config.tools.read_lines, ws.config.tools.output_chars
     last = min(end_line or start_line + page - 1, len(lines), start_line + page - 1)
     if start_line > max(len(lines), 1):
         raise ToolError(f"{path} has {len(lines)} lines; start_line {start_line} is past the end")
     width = len(str(last))
-    body = "\n".join(f"{n:>{width}}| {lines[n - 1]}" for n in range(start_line, last + 1))
-    more = f"\n... {len(lines) - last} more lines; read_file(start_line={last + 1}) to go on" if last < len(lines) else ""
-    return f"{path} (lines {start_line}-{last} of {len(lines)})\n{body}{more}"
-
+    line_chars = max(200, budget // 4)  # one huge line (minified code, data) never fills the context alone
+    rows = fit([f"{n:>{width}}| {cut_line(lines[n - 1], line_chars)}" for n in range(start_line, last + 1)], budget)
+    last = start_line + len(rows) - 1 if rows else last
+    more = f"\n... {len(lines) - last} more lines; read_file(start_line={last + 1}) to go on" * (last < len(lines))
+    if any(len(lines[n - 1]) > line_chars for n in range(start_line, last + 1)):
+        more += (f"\n(lines longer than {line_chars:,} characters were cut; see the rest with search, or "
+                 f"run_shell `cut -c{line_chars + 1}-{2 * line_chars} {path}`)")
+    return f"{path} (lines {start_line}-{last} of {len(lines)})\n" + "\n".join(rows) + more
 
 def list_files(
     ws: Workspace,
@@ -58,9 +63,12 @@ def list_files(
     names = [n for n in ws.files() if fnmatch.fnmatch(n, pattern) or fnmatch.fnmatch(n.rsplit("/", 1)[-1], pattern)]
     if not names:
         return f"no files match {pattern!r}"
-    shown = "\n".join(names[:limit])
-    return shown + (f"\n... and {len(names) - limit} more" if len(names) > limit else "")
-
+    shown = fit(names[:limit], ws.config.tools.output_chars)
+    if len(shown) == len(names):
+        return "\n".join(shown)
+    why = "" if len(shown) == limit else f" (output capped at {ws.config.tools.output_chars:,} characters)"
+    return "\n".join(shown) + (f"\n... and {len(names) - len(shown)} more{why}; narrow the pattern "
+                               f"(e.g. 'src/**' or '*.py') to list them")
 
 @effect("edit", paths=lambda a: [a.path])
 def write_file(

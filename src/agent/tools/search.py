@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field
 
 from agent.errors import ToolError
+from agent.tools.limits import cut_line, fit
 from agent.workspace import Workspace
 
 
@@ -58,6 +59,8 @@ def search(
         hits = _python_grep(ws, regex, path_glob)
     if not hits:
         return f"no matches for {pattern!r}"
-    lines = [h if len(h) <= 300 else h[:300] + " ..." for h in hits[:max_results]]
-    more = f"\n... {len(hits) - max_results} more matches; narrow the pattern or path_glob" if len(hits) > max_results else ""
-    return "\n".join(lines) + more
+    lines = fit([cut_line(h, 300) for h in hits[:max_results]], ws.config.tools.output_chars)
+    if len(lines) == len(hits):
+        return "\n".join(lines)
+    why = "" if len(lines) == max_results else f" (output capped at {ws.config.tools.output_chars:,} characters)"
+    return "\n".join(lines) + f"\n... {len(hits) - len(lines)} more matches{why}; narrow the pattern or path_glob"
