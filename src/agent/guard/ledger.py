@@ -87,8 +87,8 @@ def python_for(tree: Path) -> str:
     return sys.executable
 
 
-def run_process(argv: list[str], cwd: Path, env: dict[str, str], timeout_s: float) -> tuple[int | None, str]:
-    """Run argv in its own process group; (exit code or None after a timeout, combined output)."""
+def run_process(argv: list[str] | str, cwd: Path, env: dict[str, str], timeout_s: float) -> tuple[int | None, str]:
+    """Run argv (a string: through the shell) in its own process group; (exit code or None after a timeout, output)."""
     proc = subprocess.Popen(
         argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
         shell=isinstance(argv, str),

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -133,16 +132,7 @@ def _run(command: str, cwd: Path, timeout_s: float, extra_env: dict[str, str] | 
     inherited = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
     env["PYTHONPATH"] = os.pathsep.join([p for p in extra if p] + inherited)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    proc = subprocess.Popen(
-        command, shell=True, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    try:
-        out, _ = proc.communicate(timeout=timeout_s)
-        return proc.returncode, out.decode("utf-8", "replace")
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        return None, out.decode("utf-8", "replace")
+    return ledger.run_process(command, cwd, env, timeout_s)
 
 
 def _reported_run(command: str, wt: Path, timeout_s: float) -> tuple[int | None, str, ledger.Ledger]:
