@@ -104,6 +104,7 @@ _LOOSENING = ("shell_allow", "extra_paths", "approve_all", "trust_repo_config", 
 REDIRECTING = {
     "backend": ("model", "api_base"),
     "review": ("model",),
+    "sandbox": ("mode", "network", "writable"),
     "memory": ("dir", "user_dir", "index_dir", "server_url", "collection"),
 }
 REDIRECTING_SECTIONS = ("mcp",)  # whole tables
@@ -137,6 +138,15 @@ def restrict_repo_permissions(trusted: dict[str, Any], repo: dict[str, Any]) -> 
         else:
             kept[key] = value  # unknown keys: validation reports them
     return {**repo, "permissions": kept}
+
+
+class SandboxConfig(_Section):
+    """The OS sandbox around run_shell and run_tests (see README: Sandbox)."""
+
+    mode: Literal["auto", "require", "off"] = Field("auto", description="auto: use it where the OS has one")
+    network: bool = Field(False, description="let sandboxed commands reach the network")
+    writable: list[str] = Field(default_factory=list, description="extra writable paths (caches), e.g. ~/.cache/pip")
+    hide: list[str] = Field(default_factory=list, description="extra paths hidden from commands")
 
 
 class ContextConfig(_Section):
@@ -207,6 +217,7 @@ class AgentConfig(_Section):
     loop: LoopConfig = Field(default_factory=LoopConfig)
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
     chat: ChatConfig = Field(default_factory=ChatConfig)
     git: GitConfig = Field(default_factory=GitConfig)

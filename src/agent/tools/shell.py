@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import Field
 
 from agent.errors import ToolError
+from agent.sandbox import policy_for, preexec_for
 from agent.tools import effect
 from agent.workspace import Workspace
 
@@ -25,6 +26,11 @@ def cap(text: str, limit: int) -> str:
 def execute(ws: Workspace, command: str, timeout_s: float) -> tuple[int | None, str]:
     """Run `command` with bash in the repo root; return (exit code or None on timeout, output)."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "PAGER": "cat", "GIT_PAGER": "cat"}
+    box = ws.config.sandbox
+    policy = policy_for(ws.root, box.writable, box.hide, box.network)
+    preexec = preexec_for(box.mode, policy)
+    if preexec is not None and policy.tmpdir is not None:
+        env.update(TMPDIR=str(policy.tmpdir), TMP=str(policy.tmpdir), TEMP=str(policy.tmpdir))
     try:
         proc = subprocess.Popen(
             ["bash", "-c", command],
@@ -34,8 +40,9 @@ def execute(ws: Workspace, command: str, timeout_s: float) -> tuple[int | None, 
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
+            preexec_fn=preexec,
         )
-    except OSError as exc:
+    except (OSError, subprocess.SubprocessError) as exc:
         raise ToolError(f"cannot start command: {exc}") from exc
     if ws.on_output is not None:  # chat shows the live tail
         from agent.tools.liveoutput import communicate_live

@@ -1,0 +1,131 @@
+"""Linux sandbox: namespaces and Landlock applied in the child between fork and exec (ctypes, no helper binary)."""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import functools
+import os
+import socket
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+from agent.sandbox.policy import SandboxPolicy
+
+_NEWNS, _NEWUSER, _NEWNET = 0x00020000, 0x10000000, 0x40000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+# statvfs flag -> mount flag that an unprivileged remount must keep (the kernel locks them).
+_LOCKED = {2: 2, 4: 4, 8: 8, 1024: 1024, 2048: 2048, 4096: 1 << 21}
+_SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446  # same number on every Linux architecture
+_PR_SET_NO_NEW_PRIVS = 38
+_NET_BIND_TCP, _NET_CONNECT_TCP = 1, 2
+_SIOCSIFFLAGS, _IFF_UP = 0x8914, 1
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> int:
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"sandbox: {what}: {os.strerror(err)}")
+    return result
+
+
+def _syscall(number: int, *args: object) -> int:
+    return int(_libc().syscall(ctypes.c_long(number), *args))
+
+
+@functools.cache
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, 0 when Landlock is absent or disabled."""
+    try:
+        return max(_syscall(_SYS_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1)), 0)
+    except (OSError, AttributeError):
+        return 0
+
+
+def _write_rights(abi: int) -> int:
+    rights = 1 << 1  # WRITE_FILE
+    for bit in range(4, 13):  # REMOVE_DIR, REMOVE_FILE, MAKE_CHAR ... MAKE_SYM
+        rights |= 1 << bit
+    if abi >= 2:
+        rights |= 1 << 13  # REFER
+    if abi >= 3:
+        rights |= 1 << 14  # TRUNCATE
+    return rights
+
+
+def _landlock(writable: tuple[bytes, ...], block_tcp: bool) -> None:
+    abi = landlock_abi()
+    if abi < 1:
+        raise OSError("sandbox: Landlock is not available")
+    fs = _write_rights(abi)
+    net = _NET_BIND_TCP | _NET_CONNECT_TCP if block_tcp and abi >= 4 else 0
+    attr = struct.pack("QQ", fs, net) if abi >= 4 else struct.pack("Q", fs)
+    buf = ctypes.create_string_buffer(attr, len(attr))
+    ruleset = _check(_syscall(_SYS_CREATE, ctypes.cast(buf, ctypes.c_void_p), ctypes.c_size_t(len(attr)), 0), "ruleset")
+    for path in writable:
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            continue
+        is_dir = os.path.isdir(path)
+        rule = ctypes.create_string_buffer(struct.pack("=Qi", fs if is_dir else fs & (1 << 1 | 1 << 14), fd), 12)
+        _check(_syscall(_SYS_ADD_RULE, ruleset, 1, ctypes.cast(rule, ctypes.c_void_p), 0), f"rule {path!r}")
+        os.close(fd)
+    _check(_libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    _check(_syscall(_SYS_RESTRICT, ruleset, 0), "restrict")
+    os.close(ruleset)
+
+
+def _mount(src: bytes | None, target: bytes, fstype: bytes | None, flags: int, data: bytes | None = None) -> None:
+    _check(_libc().mount(src, target, fstype, ctypes.c_ulong(flags), data), f"mount {target!r}")
+
+
+def _namespaces(policy: SandboxPolicy, ro_flags: tuple[tuple[bytes, int], ...], hidden: tuple[bytes, ...]) -> None:
+    _check(_libc().unshare(_NEWUSER | _NEWNS | (0 if policy.network else _NEWNET)), "unshare")
+    for name, text in (
+        ("setgroups", "deny"),
+        ("uid_map", f"{policy.uid} {policy.uid} 1"),
+        ("gid_map", f"{policy.gid} {policy.gid} 1"),
+    ):
+        fd = os.open(f"/proc/self/{name}", os.O_WRONLY)
+        os.write(fd, text.encode())
+        os.close(fd)
+    _mount(None, b"/", None, _MS_REC | _MS_PRIVATE)
+    for path in hidden:
+        if os.path.isdir(path):
+            _mount(b"tmpfs", path, b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=4k,mode=700")
+        else:
+            _mount(b"/dev/null", path, None, _MS_BIND)
+    for path, locked in ro_flags:
+        _mount(path, path, None, _MS_BIND | _MS_REC)
+        _mount(None, path, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | locked)
+    if not policy.network:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:  # the namespace's own loopback, up
+            fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", _IFF_UP))
+
+
+def _locked_flags(path: Path) -> int:
+    flags = os.statvfs(path).f_flag
+    return sum(mount for stat, mount in _LOCKED.items() if flags & stat)
+
+
+def preexec(policy: SandboxPolicy, mech: str) -> Callable[[], None]:
+    """A preexec_fn applying `policy` with mechanism `mech`; everything it needs is computed here, in the parent."""
+    writable = tuple(os.fsencode(p) for p in policy.writable) + (b"/dev",)
+    ro_flags = tuple((os.fsencode(p), _locked_flags(p)) for p in policy.read_only)
+    hidden = tuple(os.fsencode(p) for p in policy.hidden)
+    landlock_abi()
+    userns = mech == "linux-userns+landlock"
+
+    def apply() -> None:
+        if userns:
+            _namespaces(policy, ro_flags, hidden)
+        _landlock(writable, block_tcp=not policy.network and not userns)
+
+    return apply
