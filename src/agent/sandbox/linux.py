@@ -10,8 +10,10 @@ import socket
 import struct
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agent.sandbox.policy import SandboxPolicy
+if TYPE_CHECKING:  # policy imports this module lazily; only the annotation is needed here
+    from agent.sandbox.policy import SandboxPolicy
 
 _NEWNS, _NEWUSER, _NEWNET = 0x00020000, 0x10000000, 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
