@@ -78,4 +78,9 @@ def plugin_backend(spec: str, config: BackendConfig) -> Backend | None:
         why = f"{type(exc).__name__}: {exc}"
         raise UsageError(f"backend plugin {ep.name!r} ({ep.value}) cannot be loaded: {why}") from exc
     make = getattr(factory, "from_config", factory)
-    return make(config, match.group(2))
+    backend = make(config, match.group(2))
+    if not callable(getattr(backend, "capabilities", None)):  # a plugin written before Backend.capabilities
+        from agent.protocols import Capabilities
+
+        backend.capabilities = Capabilities  # nothing known: the defaults (window unknown, native tools)
+    return backend
