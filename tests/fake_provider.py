@@ -9,6 +9,7 @@ Tests queue what each request gets (`push`), then assert on `requests` (path, he
     {"reset_after": 2}                streaming: 2 events, then a TCP reset (non-streaming: reset at once)
     {"stall": 2.0}                    streaming: 2 s of silence after the first event; {"delay": s} per event
     {"usage": {...}}                  override the usage numbers
+OpenAI requests with an image part in a non-user message get OpenAI's own 400 (tool messages take text only).
 Ollama's /api/chat is served too (`ollama_url`), from the same queue (text and calls only).
 
 A request without tools takes from `push_side`'s queue first (summaries).
@@ -165,6 +166,16 @@ class FakeProvider:
                 "prompt_tokens_details": {"cached_tokens": min(cached, total)}}
 
 
+def _image_outside_user(body: dict[str, Any]) -> int | None:
+    """The index of the first non-user message with an image part (OpenAI Chat Completions refuses it)."""
+    for i, message in enumerate(body.get("messages") or []):
+        content = message.get("content")
+        if message.get("role") != "user" and isinstance(content, list) and any(
+                isinstance(p, dict) and p.get("type") == "image_url" for p in content):
+            return i
+    return None
+
+
 def _anthropic_blocks(body: dict[str, Any]) -> list[Any]:
     """The request as Anthropic caches it: tools, then system, then messages, block by block."""
     blocks: list[Any] = list(body.get("tools") or [])
@@ -194,6 +205,12 @@ class _Handler(BaseHTTPRequestHandler):
                                     "body": body, "api": "anthropic" if anthropic else "openai"})
         if self.path.startswith("/api/"):  # Ollama's own API (/api/chat; /api/generate is only recorded)
             return self._ollama(step, body)
+        if not anthropic and (where := _image_outside_user(body)) is not None:  # as OpenAI refuses it
+            role = body["messages"][where]["role"]
+            return self._json(400, {"error": {**OPENAI_ERRORS[400], "code": None, "param": f"messages.[{where}]",
+                                              "message": f"Invalid 'messages[{where}]'. Image URLs are only allowed "
+                                                         "for messages with role 'user', but this message with role "
+                                                         f"'{role}' contains an image URL."}})
         if "error" in step or step.get("overflow"):
             return self._error(step, anthropic)
         if "reset_after" in step and not body.get("stream"):

@@ -17,12 +17,18 @@ from pathlib import Path
 import pytest
 from conftest import agent_cli, init_repo
 
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="  # 1x1 PNG
+
 SERVER = '''
 import json, os, sys, time
 from pathlib import Path
 
 import anyio
+import base64
 from mcp.server.mcpserver import MCPServer
+from mcp_types import ContentBlock, ImageContent, TextContent
+
+PNG = "@PNG@"
 
 RECORD = Path(os.environ["MCP_RECORD"])
 server = MCPServer("demo")
@@ -59,6 +65,24 @@ async def hang() -> str:
 def leak() -> str:
     """Return a secret in the result."""
     return "the key is AKIAIOSFODNN7EXAMPLE"
+
+
+@server.tool()
+def snapshot() -> list[ContentBlock]:
+    """Render the page and return a screenshot."""
+    record(tool="snapshot")
+    return [TextContent(type="text", text="the page as rendered"),
+            ImageContent(type="image", data=PNG, mime_type="image/png")]
+
+
+@server.tool()
+def gallery() -> list[ContentBlock]:
+    """Return several images: two PNGs, a BMP and a big PNG."""
+    big = base64.b64encode(base64.b64decode(PNG) + bytes(4096)).decode()
+    return [ImageContent(type="image", data=PNG, mime_type="image/png"),
+            ImageContent(type="image", data=PNG, mime_type="image/png"),
+            ImageContent(type="image", data=PNG, mime_type="image/bmp"),
+            ImageContent(type="image", data=big, mime_type="image/png")]
 
 
 @server.resource("notes://{name}")
@@ -98,7 +122,7 @@ if __name__ == "__main__":
         uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
     else:
         server.run()
-'''
+'''.replace("@PNG@", PNG)
 
 MALFORMED = '''
 import anyio
@@ -182,6 +206,18 @@ def run(tmp_path: Path, env: Env, calls: list[dict], *flags: str) -> tuple[subpr
     return proc, [json.loads(line) for line in proc.stdout.splitlines()]
 
 
+def warnings(events: list[dict]) -> list[dict]:
+    """The warning events, each checked against the published event schema."""
+    import jsonschema
+
+    from agent.events import schema
+
+    found = [e for e in events if e["type"] == "warning"]
+    for event in found:
+        jsonschema.validate(event, schema())
+    return found
+
+
 def results(events: list[dict]) -> list[dict]:
     return [e for e in events if e["type"] == "tool_result" and e["name"] != "finish"]
 
@@ -235,7 +271,9 @@ def test_streamable_http_server_with_a_header_from_the_environment(tmp_path: Pat
         user_config(home, web(url, "Bearer wrong"))
         proc, events = run(tmp_path, env, [call("mcp__web__note", text="nope")], "--yes")
         assert events[-1]["status"] == "done"
-        assert "mcp server 'web'" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        (warned,) = warnings(events)
+        assert "mcp server 'web'" in warned["message"] and "\n" not in warned["message"]
+        assert "Traceback" not in proc.stderr and "mcp server" not in proc.stderr  # the event says it, not stderr
         # an unset variable names itself
         user_config(home, web(url, "Bearer ${NO_SUCH_VAR}"))
         code = agent_cli("mcp", "test", "web", "--repo", str(tmp_path / "repo"), env=env)
@@ -309,7 +347,8 @@ def test_mcp_list_and_test(tmp_path: Path, env: Env, home: Path) -> None:
     servers = {s["name"]: s for s in json.loads(proc.stdout)["servers"]}
     assert servers["demo"]["state"] == "ok" and servers["demo"]["transport"] == "stdio"
     assert {t["name"] for t in servers["demo"]["tools"]} == {"mcp__demo__note", "mcp__demo__crash", "mcp__demo__hang",
-                                                             "mcp__demo__leak"}
+                                                             "mcp__demo__leak", "mcp__demo__snapshot",
+                                                             "mcp__demo__gallery"}
     assert servers["gone"]["state"] == "failed" and "/no/such/program" in servers["gone"]["error"]
     assert servers["off"]["state"] == "disabled" and servers["off"]["tools"] == []
     ok = agent_cli("mcp", "test", "demo", env=env, cwd=tmp_path)
@@ -320,12 +359,29 @@ def test_mcp_list_and_test(tmp_path: Path, env: Env, home: Path) -> None:
     assert unknown.returncode == 2 and "no MCP server named 'nope'" in unknown.stderr
 
 
-def test_a_server_that_cannot_start_is_one_line_and_the_run_goes_on(tmp_path: Path, env: Env, home: Path) -> None:
+def test_a_server_that_cannot_start_is_one_warning_event_and_the_run_goes_on(tmp_path: Path, env: Env,
+                                                                             home: Path) -> None:
     user_config(home, '[mcp.servers.gone]\ncommand = ["/no/such/program"]\n')
     proc, events = run(tmp_path, env, [call("mcp__gone__x")], "--yes")
     assert events[-1]["status"] == "done"
-    assert proc.stderr.strip().count("\n") == 0 and "mcp server 'gone'" in proc.stderr
+    (warned,) = warnings(events)
+    assert warned["source"] == "mcp" and "mcp server 'gone'" in warned["message"] and "/no/such/program" in warned[
+        "message"] and "its tools are not available" in warned["message"]
+    assert events[0]["type"] == "run_started" and events[1] == warned  # held until the run's stream began
+    assert warned["run_id"] == events[0]["run_id"] and isinstance(warned["ts"], float)
+    assert proc.stderr == ""  # --json: the event is the report
+    logged = [json.loads(line) for line in (tmp_path / "repo" / ".agent" / "runs" / events[0]["run_id"]
+                                            / "events.jsonl").read_text().splitlines()]
+    assert warnings(logged) == [warned]
     assert "unknown tool 'mcp__gone__x'" in [e for e in events if e["type"] == "format_error"][0]["error"]
+    # without --json the human renderer puts it on stderr, one line, as before
+    replies = [{"tool_calls": [call("finish", summary="ok")]}]
+    (tmp_path / "replies.json").write_text(json.dumps(replies))
+    human = agent_cli("run", "x", "--repo", str(tmp_path / "repo"), "--model", f"scripted:{tmp_path / 'replies.json'}",
+                      env=env, timeout=120)
+    assert human.returncode == 0, human.stderr
+    lines = human.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("agent: warning: mcp server 'gone'"), human.stderr
 
 
 def test_results_are_redacted_and_servers_stop_at_the_end(tmp_path: Path, env: Env, home: Path) -> None:
@@ -367,7 +423,7 @@ def _wait_for_port(port: int) -> None:
 def test_chat_asks_before_an_mcp_tool_and_mcp_shows_the_servers(tmp_path: Path, env: Env, home: Path) -> None:
     import pexpect
 
-    user_config(home, stdio_server(tmp_path))
+    user_config(home, stdio_server(tmp_path) + '[mcp.servers.gone]\ncommand = ["/no/such/program"]\n')
     repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
     replies = [{"tool_calls": [call("mcp__demo__note", text="from chat")]}, {"content": "the note is kept"},
                {"content": "read it"}, {"content": "reviewed"}]
@@ -377,6 +433,7 @@ def test_chat_asks_before_an_mcp_tool_and_mcp_shows_the_servers(tmp_path: Path, 
                           encoding="utf-8", timeout=60, dimensions=(40, 120))
     child.expect("›")
     child.sendline("keep a note")
+    child.expect("warning: mcp server 'gone'")  # the warning event, as a dim line in the chat
     child.expect("allow tool")
     child.expect(r"\[a\]lways")
     child.sendline("y")
@@ -445,3 +502,129 @@ def test_bad_server_config_is_one_line(tmp_path: Path, env: Env, home: Path) -> 
         proc = agent_cli("mcp", "list", env=env, cwd=tmp_path)
         assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
         assert "mcp" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# -- images: where the model accepts them they reach it in its provider's own format ------------------------
+
+
+def hosted(tmp_path: Path, env: Env, model: str, *, extra_env: Env | None = None) -> tuple[object, list, list]:
+    """`agent run --json` with a hosted model on the fake provider calling mcp__demo__snapshot; (proc, events,
+    the provider's request bodies)."""
+    from fake_provider import FakeProvider
+
+    repo = tmp_path / "repo" if (tmp_path / "repo").exists() else init_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    full = {**env, "OPENAI_API_KEY": "sk-openai-dummy", "ANTHROPIC_API_KEY": "sk-ant-dummy",
+            "AGENT_BACKEND__RETRIES": "0", **(extra_env or {})}
+    with FakeProvider() as fp:
+        fp.push({"calls": [{"name": "mcp__demo__snapshot", "arguments": {}}]})
+        base = fp.anthropic_url if model.startswith("anthropic/") else fp.openai_url
+        proc = agent_cli("run", "look at the page", "--repo", str(repo), "--model", model, "--api-base", base,
+                         "--json", "--yes", env=full, timeout=120)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    return proc, events, [r["body"] for r in fp.requests]
+
+
+def after_the_call(body: dict) -> list[dict]:
+    """The messages of a request from the one after the assistant's snapshot call on."""
+    messages = body["messages"]
+    at = next(i for i, m in enumerate(messages) if m["role"] == "assistant")
+    return messages[at + 1:]
+
+
+def test_an_mcp_image_reaches_openai_in_a_user_message_after_the_tool_message(tmp_path: Path, env: Env,
+                                                                              home: Path) -> None:
+    user_config(home, stdio_server(tmp_path))
+    proc, events, bodies = hosted(tmp_path, env, "openai/gpt-4o")
+    import jsonschema
+
+    from agent.events import schema
+
+    assert proc.returncode == 0, proc.stderr + proc.stdout  # the fake, like OpenAI, refuses images in tool messages
+    tool, user = after_the_call(bodies[1])[:2]
+    assert tool["role"] == "tool" and isinstance(tool["content"], str)
+    assert "the page as rendered" in tool["content"] and "[image image/png, 70 bytes, attached]" in tool["content"]
+    assert user["role"] == "user" and user["content"][0]["type"] == "text"
+    assert tool["tool_call_id"] in user["content"][0]["text"]
+    assert user["content"][1] == {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}
+    (result,) = results(events)
+    assert result["images"] == [{"mime_type": "image/png", "bytes": 70, "shown": True}]
+    jsonschema.validate(result, schema())
+    log = tmp_path / "repo" / ".agent" / "runs" / events[0]["run_id"] / "events.jsonl"
+    assert PNG not in proc.stdout and PNG not in log.read_text()  # events record the image, never its data
+    checkpoint = json.loads((log.parent / "checkpoint.json").read_text())
+    assert [m["images"] for m in checkpoint["messages"] if m.get("images")] == [[{"mime_type": "image/png",
+                                                                                   "data": PNG}]]
+
+
+def test_an_mcp_image_reaches_claude_inside_the_tool_result(tmp_path: Path, env: Env, home: Path) -> None:
+    user_config(home, stdio_server(tmp_path))
+    proc, events, bodies = hosted(tmp_path, env, "anthropic/claude-sonnet-4-5")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    (message,) = after_the_call(bodies[1])[:1]
+    (block,) = [b for b in message["content"] if b.get("type") == "tool_result"]
+    assert message["role"] == "user" and block["tool_use_id"] == "toolu_00"
+    text, image = block["content"]
+    assert text["type"] == "text" and "the page as rendered" in text["text"]
+    assert image == {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}
+    assert results(events)[0]["images"] == [{"mime_type": "image/png", "bytes": 70, "shown": True}]
+
+
+def test_a_model_without_vision_gets_the_placeholder(tmp_path: Path, env: Env, home: Path) -> None:
+    user_config(home, stdio_server(tmp_path))
+    for model, extra in (("openai/gpt-3.5-turbo", {}), ("openai/gpt-4o", {"AGENT_BACKEND__VISION": "false"})):
+        proc, events, bodies = hosted(tmp_path, env, model, extra_env=extra)
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+        (tool,) = after_the_call(bodies[1])
+        assert tool["role"] == "tool" and "the page as rendered" in tool["content"]
+        assert "[image image/png, 70 bytes, not shown to the model (this model does not accept images)]" in tool[
+            "content"]
+        assert PNG not in json.dumps(bodies)
+        assert results(events)[0]["images"] == [{"mime_type": "image/png", "bytes": 70, "shown": False}]
+
+
+def test_images_over_the_caps_are_dropped_with_a_note(tmp_path: Path, env: Env, home: Path) -> None:
+    user_config(home, stdio_server(tmp_path) + "[tools]\nimages = 1\nimage_bytes = 2048\n")
+    proc, events = run(tmp_path, env, [call("mcp__demo__gallery")], "--yes")
+    assert proc.returncode == 0, proc.stderr
+    (result,) = results(events)
+    lines = result["output"].splitlines()
+    assert lines == [
+        "[image image/png, 70 bytes, dropped: over the limit of 1 images per result (tools.images)]",
+        "[image image/bmp, 70 bytes, dropped: models accept only PNG, JPEG, GIF and WebP images]",
+        "[image image/png, 4,166 bytes, dropped: over the cap of 2,048 bytes per image (tools.image_bytes)]",
+        "[image image/png, 70 bytes, not shown to the model (this model does not accept images)]",  # the one kept
+    ]
+    assert result["images"] == [{"mime_type": "image/png", "bytes": 70, "shown": False}]
+
+
+def test_a_scripted_model_with_vision_configured_keeps_the_image_and_the_history_loads(tmp_path: Path, env: Env,
+                                                                                       home: Path) -> None:
+    from agent.backends.outgoing import prepare
+    from agent.chat.store import ChatState
+    from agent.trajectory import load_checkpoint
+
+    user_config(home, "[backend]\nvision = true\n" + stdio_server(tmp_path))
+    proc, events = run(tmp_path, env, [call("mcp__demo__snapshot")], "--yes")
+    assert proc.returncode == 0, proc.stderr
+    assert results(events)[0]["images"] == [{"mime_type": "image/png", "bytes": 70, "shown": True}]
+    saved = load_checkpoint(tmp_path / "repo" / ".agent" / "runs" / events[0]["run_id"])
+    (tool,) = [m for m in saved["messages"] if m.get("images")]
+    assert tool["images"] == [{"mime_type": "image/png", "data": PNG}] and "attached" in tool["content"]
+    # the same history on a model without vision: no image goes out, a line says so
+    sent = prepare(saved["messages"], "openai/gpt-3.5-turbo", "openai", False, vision=False)
+    assert PNG not in json.dumps(sent) and "not shown to the model" in json.dumps(sent)
+    assert ChatState.from_dict({"messages": saved["messages"]}).messages == saved["messages"]  # a chat loads it
+
+
+def test_images_count_towards_the_context_and_old_ones_are_folded_away() -> None:
+    from agent.chat.compaction import estimate_tokens, fold_outputs
+
+    call_message = {"role": "assistant", "content": "", "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "mcp__demo__snapshot", "arguments": "{}"}}]}
+    tool = {"role": "tool", "tool_call_id": "c1", "content": "page",
+            "images": [{"mime_type": "image/png", "data": PNG}]}
+    messages = [{"role": "system", "content": "s"}, call_message, tool]
+    assert estimate_tokens([tool]) >= 1600
+    assert fold_outputs(messages, 1, 3, 600) == ["1 image(s) returned by mcp__demo__snapshot"]
+    assert "images" not in tool and tool["content"] == "page"

@@ -96,8 +96,11 @@ def test_a_broken_plugin_is_one_line_and_the_agent_goes_on(tmp_path: Path, isola
     proc = agent_cli("run", "x", "--repo", str(repo), "--model", f"scripted:{tmp_path / 'replies.json'}", "--json",
                      env=plugin_env(tmp_path))
     assert proc.returncode == 0
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "plugin tool 'shout'" in lines[0] and "left out" in lines[0], proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    (warned,) = [e for e in events if e["type"] == "warning"]  # an event of the run, not a line on stderr
+    assert warned["source"] == "plugin" and "plugin tool 'shout'" in warned["message"] and "left out" in warned[
+        "message"]
+    assert "Traceback" not in proc.stderr and "shout" not in proc.stderr
     (tmp_path / "site" / "agent_demo_plugin" / "__init__.py").write_text("raise ImportError('no such thing')\n")
     bad = agent_cli("run", "x", "--repo", str(repo), "--model", "echo:hi", env=plugin_env(tmp_path))
     assert bad.returncode == 2 and "backend plugin 'echo'" in bad.stderr and "Traceback" not in bad.stderr

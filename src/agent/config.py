@@ -56,6 +56,9 @@ class BackendConfig(_Section):
         "auto", description="tool calls: native, or fenced blocks in the text (auto: text where litellm says none)")
     input_price: float | None = Field(None, ge=0, description="USD per million input tokens, for unpriced models")
     output_price: float | None = Field(None, ge=0, description="USD per million output tokens, for unpriced models")
+    vision: bool | None = Field(
+        None, description="images from tools reach the model (default: litellm's model info; scripted and llama.cpp: "
+        "no)")
 
 
 class LoopConfig(_Section):
@@ -75,6 +78,8 @@ class ToolsConfig(_Section):
     shell_timeout_s: float = Field(120.0, gt=0, description="timeout of run_shell and run_tests")
     output_chars: int = Field(12000, ge=200, description="cap on one observation's characters")
     read_lines: int = Field(400, ge=10, description="lines per page of read_file")
+    images: int = Field(4, ge=0, description="images one observation may carry to a model that accepts them")
+    image_bytes: int = Field(3_750_000, ge=1024, description="cap on one image's size (5 MB in base64: Anthropic's)")
 
 
 class PermissionsConfig(_Section):

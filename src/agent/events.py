@@ -102,9 +102,17 @@ class ToolCallEvent(_Stamped):
     arguments: dict[str, Any]
 
 
+class ImageMeta(TypedDict):
+    """An image a tool returned: its type, its size, whether it reached the model (never its data)."""
+
+    mime_type: str
+    bytes: int
+    shown: bool
+
+
 @with_config(STRICT)
 class ToolResultEvent(_Stamped):
-    """The observation the model gets for a call (redacted, capped)."""
+    """The observation the model gets for a call (redacted, capped); `images`: those the tool returned."""
 
     type: Literal["tool_result"]
     step: int
@@ -112,6 +120,7 @@ class ToolResultEvent(_Stamped):
     name: str
     ok: bool
     output: str
+    images: NotRequired[list[ImageMeta]]
 
 
 @with_config(STRICT)
@@ -209,6 +218,18 @@ class RunEnded(_Stamped):
 
 
 @with_config(STRICT)
+class WarningEvent(TypedDict):
+    """Something the user should know that does not stop the run: an MCP server that failed to start, a tool
+    left out (`source`: mcp | plugin). Stamped in a run; chat shows it as a dim line."""
+
+    type: Literal["warning"]
+    run_id: NotRequired[str]
+    ts: NotRequired[float]
+    source: str
+    message: str
+
+
+@with_config(STRICT)
 class FilesAdded(TypedDict):
     """Chat: files put into context by @path."""
 
@@ -251,13 +272,13 @@ class CompactionFailed(TypedDict):
 RUN_EVENTS = (
     RunStarted, StepStarted, TextDelta, ModelReply, Retry, ToolCallEvent, ToolResultEvent, FormatErrorEvent, GitCommit,
     GuardFindings, VerificationStarted, VerificationFinished, MemoryDistilled, MemoryDistillSkipped, RunFinished,
-    RunEnded, Compacted,
+    RunEnded, Compacted, WarningEvent,
 )
-CHAT_EVENTS = (FilesAdded, FileDiff, Compacted, CompactionFailed)
+CHAT_EVENTS = (FilesAdded, FileDiff, Compacted, CompactionFailed, WarningEvent)
 AnyEvent = Annotated[
     RunStarted | StepStarted | TextDelta | ModelReply | Retry | ToolCallEvent | ToolResultEvent | FormatErrorEvent | GitCommit
     | GuardFindings | VerificationStarted | VerificationFinished | MemoryDistilled | MemoryDistillSkipped | RunFinished
-    | RunEnded | FilesAdded | FileDiff | Compacted | CompactionFailed,
+    | RunEnded | FilesAdded | FileDiff | Compacted | CompactionFailed | WarningEvent,
     Field(discriminator="type"),
 ]
 

@@ -14,6 +14,7 @@ from agent.backends import ContextOverflow
 from agent.backends.budget import check_prompt
 from agent.config import LoopConfig
 from agent.errors import AgentError, FormatError, LimitsExceeded, Submitted, UsageError
+from agent.images import tool_message
 from agent.prompts import render
 from agent.protocols import Backend, EventSink, Message, Reply, ToolCall
 from agent.redact import redact
@@ -106,8 +107,7 @@ class Agent:
             return
         for i, call in enumerate(reply.tool_calls):
             last_cut = cut and i == len(reply.tool_calls) - 1
-            output = self._cut(call) if last_cut else self._execute(call)
-            messages.append({"role": "tool", "tool_call_id": call.id, "content": output})
+            messages.append(self._cut(call) if last_cut else self._execute(call))
 
     def _complete(self, messages: list[Message]) -> Reply:
         """The model call, compacting first when the history nears the window, and once more on an overflow."""
@@ -129,17 +129,17 @@ class Agent:
             self.cost_usd += done.cost_usd  # the summariser's call counts towards the budgets
             self.emit({"type": "compacted", "step": self.steps, **done.as_event()})
 
-    def _cut(self, call: ToolCall) -> str:
+    def _cut(self, call: ToolCall) -> Message:
         note = call.error or self._cut_note(True)
         self.emit({"type": "tool_result", "step": self.steps, "id": call.id, "name": call.name, "ok": False,
                    "output": note})
-        return note
+        return {"role": "tool", "tool_call_id": call.id, "content": note}
 
     def _cut_note(self, in_call: bool) -> str:
         return render("truncated", limit=self.backend.capabilities().max_output, in_call=in_call)
 
-    def _execute(self, call: ToolCall) -> str:
-        """Run one call through the tool chain and return the observation; FormatError only when too many in a row."""
+    def _execute(self, call: ToolCall) -> Message:
+        """Run one call through the tool chain; its tool message. FormatError only when too many in a row."""
         self.emit({"type": "tool_call", "step": self.steps, "id": call.id, "name": call.name,
                    "arguments": call.arguments})
         try:
@@ -147,7 +147,7 @@ class Agent:
                 raise FormatError(f"could not parse the call to {call.name or 'a tool'}: {call.error}")
             result = self.chain.run(self.ws, call)
         except FormatError as exc:
-            return self._format_error(str(exc))
+            return {"role": "tool", "tool_call_id": call.id, "content": self._format_error(str(exc))}
         except Submitted:
             self.emit({"type": "tool_result", "step": self.steps, "id": call.id, "name": call.name, "ok": True,
                        "output": "finished"})
@@ -155,9 +155,10 @@ class Agent:
         if not result.crashed:
             self.format_errors = 0
         output = cap_text(result.output, self.ws.config.tools.output_chars)  # any tool, plugins and MCP included
+        message, images = tool_message(call.id, output, result.images, self.backend)  # images where it takes them
         self.emit({"type": "tool_result", "step": self.steps, "id": call.id, "name": call.name, "ok": result.ok,
-                   "output": output})
-        return output
+                   "output": message["content"], **({"images": images} if images else {})})
+        return message
 
     def _format_error(self, error: str) -> str:
         self.format_errors += 1

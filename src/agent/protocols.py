@@ -56,6 +56,7 @@ class Capabilities:
     native_tools: bool = True  # tool calls come back structured (else constrained or parsed from text)
     streaming: bool = False  # on_text receives deltas while the reply is generated
     caching: bool = False  # a repeated prompt prefix is cheaper (KV cache, provider prompt caching)
+    vision: bool = False  # images in tool results reach the model (else a text placeholder stands in)
 
 
 @runtime_checkable
@@ -139,13 +140,34 @@ class Decision:
         return cls("ask", reason, ((kind, detail),), refusal, on_approve)
 
 
+@dataclass(frozen=True)
+class Image:
+    """An image a tool returned: its MIME type and its bytes in base64."""
+
+    mime_type: str
+    data: str
+
+    @property
+    def size(self) -> int:
+        """The decoded size in bytes."""
+        return len(self.data) * 3 // 4 - self.data[-2:].count("=")
+
+    def meta(self, shown: bool) -> dict[str, Any]:
+        """What the tool_result event records of it (never the data)."""
+        return {"mime_type": self.mime_type, "bytes": self.size, "shown": shown}
+
+
 @dataclass
 class ToolResult:
-    """A tool call's observation and whether it succeeded (`crashed`: the tool raised something unexpected)."""
+    """A tool call's observation and whether it succeeded (`crashed`: the tool raised something unexpected).
+
+    `images` go to the model with the text where its backend accepts them (Capabilities.vision).
+    """
 
     output: str
     ok: bool = True
     crashed: bool = False
+    images: list[Image] = field(default_factory=list)
 
 
 @runtime_checkable

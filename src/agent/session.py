@@ -16,6 +16,7 @@ from agent.git.commits import GitGuard
 from agent.git.plumbing import changed_paths, snapshot_commit
 from agent.loop import Agent, Outcome
 from agent.mcp import attach as attach_mcp
+from agent.notices import Notices
 from agent.plugins import plugin_tools
 from agent.prompts import render
 from agent.protocols import Approver, Backend, EventSink, Message, ToolHook
@@ -106,8 +107,9 @@ class Session:
         check_budget(config, self.backend)  # an unknown price cannot hold a --budget-usd
         self.ws = Workspace(root, config, approve, memory=_open_memory(root, config))
         self.tools = load_tools([n for n in REGISTRY if n not in NEEDS_MEMORY or self.ws.memory is not None])
-        self.tools.update(plugin_tools(self.tools))  # tools of installed packages (entry points agent.tools)
-        self.mcp = attach_mcp(config, root, self.tools)  # MCP servers' tools (agent.mcp); stopped after a run
+        self.notices = Notices()  # warnings of plugins and MCP servers, held until a front end binds its stream
+        self.tools.update(plugin_tools(self.tools, self.notices.of("plugin")))  # entry points agent.tools
+        self.mcp = attach_mcp(config, root, self.tools, self.notices.of("mcp"))  # agent.mcp; stopped after a run
         self.hooks: list[ToolHook] = []  # extra hooks for every front end, run after the built-in ones
         if self.ws.memory is not None:  # notes come back with the tool results that touch their code
             from agent.memory.recall import RecallHook
@@ -141,6 +143,7 @@ class Session:
             self.root, f"agent: work tree at the start of run {run_id}")
         emit({"type": "run_resumed" if saved else "run_started", "format": 1, "task": task, "model": self.backend.name,
               "repo": str(self.root), "start_commit": start})
+        self.notices.bind(emit)  # the warnings held since the session was built, then any later ones
         messages = saved["messages"] if saved else first_messages(self.ws, task, list(self.tools))
         agent = Agent(self.backend, self.chain(guard), self.ws, self.config.loop, emit)
         agent.compactor = RunCompactor.for_run(self.config, self.backend)  # compaction headless, as in chat
@@ -154,6 +157,7 @@ class Session:
         result.duration_s = time.monotonic() - started
         final = {**finished_event(result), **tally.totals()}
         emit(final)
+        self.notices.bind(None)
         log.finish({**final, "task": task})
         return result
 

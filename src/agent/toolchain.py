@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from agent.errors import FormatError, LoopControl, PermissionDenied, ToolError
+from agent.images import admit
 from agent.policy.permissions import decide
 from agent.protocols import Approver, Decision, ToolCall, ToolHook, ToolResult
 from agent.redact import redact
@@ -95,7 +96,8 @@ class ToolChain:
         output = redact(result.output)  # the one place every observation passes, errors included
         if len(output) > self.cap:
             output = output[: self.cap] + f"\n... [{len(output) - self.cap} characters cut]"
-        return ToolResult(output, result.ok, result.crashed)
+        images, dropped = admit(result.images, ws.config.tools.images, ws.config.tools.image_bytes)
+        return ToolResult("\n".join(filter(None, [output, dropped])), result.ok, result.crashed, images)
 
     def call(self, ws: Workspace, name: str, arguments: dict[str, Any]) -> str:
         """Run one call through the hooks for a caller outside the loop: the output, or the ToolError raised."""
@@ -114,7 +116,7 @@ class ToolChain:
             for hook in self.hooks:
                 self._settle(hook.before(call, ctx))
                 passed.append(hook)
-            result = ToolResult(tool.run(ws, args))
+            result = tool.result(ws, args)
         except ToolError as exc:
             result, error = ToolResult(f"error: {exc}", ok=False), exc
         except (LoopControl, KeyboardInterrupt):

@@ -56,7 +56,7 @@ def create_backend(config: BackendConfig) -> Backend:
     require_model(spec)  # one line naming the extra to install, before any backend module is imported
     if spec.startswith("scripted:"):
         path = Path(spec.removeprefix("scripted:")).expanduser()
-        return _load("scripted").from_file(path)
+        return _load("scripted").from_file(path, vision=bool(config.vision))
     if spec == "local" or spec.startswith("gguf:"):
         return _load("llamacpp").from_config(config, None if spec == "local" else spec.removeprefix("gguf:"))
     if ":" in spec.split("/", 1)[0]:  # NAME:REST may name a backend plugin (entry point agent.backends)

@@ -56,9 +56,11 @@ class LitellmBackend:
     def capabilities(self) -> Capabilities:
         """From litellm's model table (ModelInfo) and what overflow errors taught (window None: unknown)."""
         info = self.info
+        vision = info.vision if self.config.vision is None else self.config.vision
         return Capabilities(self.window, self.params.get("max_tokens") or info.max_output,
                             native_tools=not self.text_tools, streaming=True,
-                            caching=info.provider in ("anthropic", "bedrock", "vertex_ai", "openai", "deepseek"))
+                            caching=info.provider in ("anthropic", "bedrock", "vertex_ai", "openai", "deepseek"),
+                            vision=vision and not self.text_tools)  # text tool calls carry text only
 
     @classmethod
     def from_config(cls, config: BackendConfig, model: str) -> LitellmBackend:
@@ -86,8 +88,9 @@ class LitellmBackend:
         """One completion, retried on rate limits, overload and dropped streams; streams text to `on_text`."""
         provider, cache = self.info.provider, self.config.prompt_cache
         sent = textcalls.to_text(messages, tools) if self.text_tools else messages
+        vision = self.capabilities().vision  # tool results' images in the provider's format, else left out
         kwargs: dict[str, Any] = {
-            **self.params, "model": self.model, "messages": outgoing.prepare(sent, self.model, provider, cache),
+            **self.params, "model": self.model, "messages": outgoing.prepare(sent, self.model, provider, cache, vision),
             "tools": None if self.text_tools else outgoing.prepare_tools(tools, self.model, provider, cache) or None,
             "timeout": self.config.stream_idle_s if on_text else self.config.timeout_s,
             "api_base": self.config.api_base, "num_retries": 0, "max_retries": 0,

@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from agent.images import data_url
+from agent.prompts import render
 from agent.protocols import Message
 
 CLAUDE_ROUTES = ("anthropic", "openrouter", "bedrock", "bedrock_converse", "vertex_ai", "vertex_ai_beta")
@@ -19,11 +21,11 @@ def is_claude(model: str, provider: str) -> bool:
     return provider in CLAUDE_ROUTES and ("claude" in model.lower() or provider == "anthropic")
 
 
-def prepare(messages: list[Message], model: str, provider: str, cache: bool) -> list[Message]:
-    """Copies of `messages` fit for the provider."""
+def prepare(messages: list[Message], model: str, provider: str, cache: bool, vision: bool = False) -> list[Message]:
+    """Copies of `messages` fit for the provider (tool results' images in its format, or left out)."""
     claude = is_claude(model, provider)
     out = []
-    for message in messages:
+    for message in with_images(messages, claude, vision):
         m = dict(message)
         if not claude:
             m.pop("thinking_blocks", None)
@@ -33,6 +35,40 @@ def prepare(messages: list[Message], model: str, provider: str, cache: bool) -> 
     if claude and cache:
         for index in breakpoints(out):
             out[index] = _mark(out[index])
+    return out
+
+
+def with_images(messages: list[Message], claude: bool, vision: bool) -> list[Message]:
+    """Tool messages' images (agent.images) as the provider takes them.
+
+    Claude: image blocks inside the tool_result (litellm turns a tool message's image_url parts into them).
+    OpenAI Chat Completions and the rest: a tool message may hold text only, so the images follow the run
+    of tool messages in one user message. Without vision: left out, with a line saying so.
+    """
+    out: list[Message] = []
+    waiting: list[dict[str, Any]] = []  # image parts for the user message after the current run of tool messages
+    for message in messages:
+        if waiting and message.get("role") != "tool":
+            out.append({"role": "user", "content": waiting})
+            waiting = []
+        images = message.get("images")
+        if not images:
+            out.append(message)
+            continue
+        m = {k: v for k, v in message.items() if k != "images"}
+        text = str(m.get("content") or "")
+        parts = [{"type": "image_url", "image_url": {"url": data_url(i)}} for i in images]
+        if not vision:
+            hidden = [{"mime_type": i["mime_type"], "bytes": len(i["data"]) * 3 // 4, "state": "hidden", "limit": 0}
+                      for i in images]
+            m["content"] = "\n".join(filter(None, [text, render("tool_images", images=hidden)]))
+        elif claude:
+            m["content"] = [{"type": "text", "text": text}, *parts]
+        else:
+            waiting += [{"type": "text", "text": render("tool_images_message", call_id=m.get("tool_call_id"))}, *parts]
+        out.append(m)
+    if waiting:
+        out.append({"role": "user", "content": waiting})
     return out
 
 

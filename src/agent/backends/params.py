@@ -33,6 +33,7 @@ class ModelInfo:
     reasoning: bool
     tool_calls: bool | None
     input_price: float | None
+    vision: bool = False  # litellm.supports_vision: images may go in the messages
 
     @classmethod
     def lookup(cls, litellm: Any, model: str, provider: str) -> ModelInfo:
@@ -42,9 +43,13 @@ class ModelInfo:
         except Exception:  # unmapped (a local server, a new model)
             info = {}
         price = info.get("input_cost_per_token")
+        try:
+            vision = bool(litellm.supports_vision(model=model, custom_llm_provider=provider))
+        except Exception:  # unmapped: no images unless the config says so (backend.vision)
+            vision = False
         return cls(provider, info.get("max_output_tokens") or None, info.get("max_input_tokens") or None,
                    bool(info.get("supports_reasoning")), info.get("supports_function_calling"),
-                   (price or 0.0) if provider in KEYLESS else (price or None))  # a local server costs nothing
+                   (price or 0.0) if provider in KEYLESS else (price or None), vision)  # a local server costs nothing
 
 
 def check_api_base(url: str) -> str:

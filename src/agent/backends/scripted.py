@@ -21,18 +21,19 @@ class ScriptedBackend:
 
     name = "scripted"
 
-    def __init__(self, replies: list[dict[str, Any]], tokens_per_reply: int = 0):
+    def __init__(self, replies: list[dict[str, Any]], tokens_per_reply: int = 0, vision: bool = False):
         self.replies = list(replies)
         self.position = 0
         self.tokens_per_reply = tokens_per_reply
+        self.vision = vision  # backend.vision = true: tool results' images are kept in the messages it sees
         self.seen: list[list[Message]] = []  # the messages each call received, for inspection
 
     def capabilities(self) -> Capabilities:
         """A scripted model has no window of its own; it streams each reply's content as one delta."""
-        return Capabilities(native_tools=True, streaming=True)
+        return Capabilities(native_tools=True, streaming=True, vision=self.vision)
 
     @classmethod
-    def from_file(cls, path: Path) -> ScriptedBackend:
+    def from_file(cls, path: Path, vision: bool = False) -> ScriptedBackend:
         """Load replies from a JSON list file."""
         try:
             replies = json.loads(path.read_text())
@@ -42,7 +43,7 @@ class ScriptedBackend:
             raise UsageError(f"cannot read scripted replies {path}: {exc}") from exc
         if not isinstance(replies, list) or not all(isinstance(r, dict) for r in replies):
             raise UsageError(f"{path}: expected a JSON list of reply objects")
-        return cls(replies)
+        return cls(replies, vision=vision)
 
     def resume_at(self, calls: int) -> None:
         """Go on with a resumed run: the first `calls` replies were used before it stopped."""

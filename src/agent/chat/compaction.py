@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 TRANSCRIPT_CHARS = 2000  # per message, in the transcript the model summarises
 FOLD_KEEP_CHARS = 300
 FOLD_LAST_MESSAGES = 4
+IMAGE_TOKENS = 1600  # what an image in a tool result costs, about (providers scale big ones down to ~1,600)
 
 
 @dataclass
@@ -55,6 +56,7 @@ def estimate_tokens(messages: list[Message]) -> int:
     for m in messages:
         chars += len(str(m.get("content") or ""))
         chars += sum(len(json.dumps(c)) for c in m.get("tool_calls") or [])
+        chars += 4 * IMAGE_TOKENS * len(m.get("images") or [])  # a tool result's images (agent.images)
     return chars // 4
 
 
@@ -228,6 +230,10 @@ def fold_outputs(messages: list[Message], start: int, end: int, over: int) -> li
     dropped = []
     for m in messages[start:end]:
         text = str(m.get("content") or "")
+        images = m.get("images") or []
+        if m.get("role") == "tool" and images and len(text) + 4 * IMAGE_TOKENS * len(images) > over:
+            del m["images"]  # the text still lists them; the model can call the tool again
+            dropped.append(f"{len(images)} image(s) returned by {names.get(m.get('tool_call_id'), 'a tool')}")
         if m.get("role") == "tool" and len(text) > max(over, 2 * FOLD_KEEP_CHARS):
             m["content"] = text[:FOLD_KEEP_CHARS] + "\n" + render("folded_output", chars=len(text) - FOLD_KEEP_CHARS)
             name = names.get(m.get("tool_call_id"), "a tool")

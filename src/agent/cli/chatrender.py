@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.spinner import Spinner
 from rich.text import Text
 
-from agent.cli.render import short
+from agent.cli.render import image_note, short
 
 CODE_THEME = "monokai"
 DIFF_SHOWN = {"edit_file", "write_file"}
@@ -239,7 +239,8 @@ class ChatPrinter:
             return
         self.results.append((e["name"], e["output"]))
         lines = self.fold_lines if e["ok"] else max(self.fold_lines, 3)
-        self.console.print(f"  {mark} {fold(escape(e['output']), lines, len(self.results))}", highlight=False)
+        self.console.print(f"  {mark} {fold(escape(e['output']), lines, len(self.results))}{image_note(e)}",
+                           highlight=False)
 
     def on_files_added(self, e: dict[str, Any]) -> None:
         self.console.print(f"[dim]added {escape(', '.join(e['paths']))} to the chat[/]")
@@ -255,6 +256,15 @@ class ChatPrinter:
 
     def on_compaction_failed(self, e: dict[str, Any]) -> None:
         self.console.print(f"[yellow]compaction failed: {escape(e['error'])}[/]")
+
+    def on_warning(self, e: dict[str, Any]) -> None:
+        self.ticker.stop()
+        print_warning(self.console, e)
+
+
+def print_warning(console: Console, e: dict[str, Any]) -> None:
+    """A warning event as one dim line."""
+    console.print(f"[dim]warning: {escape(e['message'])}[/]", highlight=False)
 
 
 def print_compaction(console: Console, e: dict[str, Any]) -> None:

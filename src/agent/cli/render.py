@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -19,6 +20,15 @@ def short(value: Any, limit: int = 100) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def image_note(e: dict[str, Any]) -> str:
+    """" (+2 images)" for a tool_result that carried images (dim markup), else ""."""
+    images = e.get("images") or []
+    if not images:
+        return ""
+    shown = "sent" if all(i["shown"] for i in images) else "not shown"
+    return f" [dim](+{len(images)} image{'s' if len(images) > 1 else ''}, {shown})[/]"
 
 
 class EventPrinter:
@@ -45,10 +55,14 @@ class EventPrinter:
 
     def on_tool_result(self, e: dict[str, Any]) -> None:
         mark = "[green]✓[/]" if e["ok"] else "[red]✗[/]"
-        self.console.print(f"  {mark} {escape(short(e['output']))}")
+        self.console.print(f"  {mark} {escape(short(e['output']))}{image_note(e)}")
 
     def on_retry(self, e: dict[str, Any]) -> None:
         self.console.print(f"  [yellow]{escape(retry_line(e))}[/]")
+
+    def on_warning(self, e: dict[str, Any]) -> None:
+        sys.stderr.write(f"agent: warning: {e['message']}\n")  # where a human looks for warnings, as before
+        sys.stderr.flush()
 
     def on_format_error(self, e: dict[str, Any]) -> None:
         self.console.print(f"  [yellow]! {escape(short(e['error'], 200))}[/]")

@@ -178,6 +178,11 @@ class Repl:
             sys.stderr.write(f"agent: error: {self.load_error}\n")
             sys.stderr.flush()
             return False
+        notices = self.conv.session.notices
+        if notices.sink is None:  # the warnings held while loading (MCP servers, plugins), then any later ones
+            from agent.cli.chatrender import print_warning
+
+            notices.bind(lambda e: print_warning(self.console, e))
         return True
 
     # -- the loop ------------------------------------------------------------------------------

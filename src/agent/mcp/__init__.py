@@ -79,9 +79,13 @@ class McpTools:
             self.hub.close()
 
 
-def attach(config: AgentConfig, root: Path, tools: dict[str, Any]) -> McpTools:
-    """Add the configured servers' tools to a toolbox; return the handle that stops them."""
-    mcp = McpTools(config, root)
+def attach(config: AgentConfig, root: Path, tools: dict[str, Any],
+           notice: Callable[[str], None] | None = None) -> McpTools:
+    """Add the configured servers' tools to a toolbox; return the handle that stops them.
+
+    `notice` gets each warning line (a server that cannot start, a tool left out); default: stderr.
+    """
+    mcp = McpTools(config, root, notice)
     tools.update({k: v for k, v in mcp.tools.items() if k not in tools})
     return mcp
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from agent.errors import FormatError, ToolError
 from agent.mcp.hub import McpHub, McpServerError
 from agent.mcp.settings import McpConfig
+from agent.protocols import Image, ToolResult
 from agent.tools import Tool
 from agent.workspace import Workspace
 
@@ -67,18 +68,29 @@ def check_schema(schema: Any, limit: int) -> str | None:
 
 @dataclass
 class McpTool(Tool):
-    """A tool of an MCP server; schema() is the server's own JSON schema."""
+    """A tool of an MCP server; schema() is the server's own JSON schema, result() carries its images."""
 
     input_schema: dict[str, Any] = field(default_factory=dict)
     server: str = ""
     remote: str = ""
+    caller: Callable[..., ToolResult] | None = None
 
     @classmethod
-    def from_schema(cls, name: str, description: str, schema: dict[str, Any], function: Callable[..., str],
+    def from_schema(cls, name: str, description: str, schema: dict[str, Any], caller: Callable[..., ToolResult],
                     server: str = "", remote: str = "") -> McpTool:
-        """A tool from a name, a description, a JSON schema and a callable `function(ws, **arguments)`."""
-        return cls(name=name, description=description, function=function, arguments=_AnyArguments,
-                   input_schema=schema, server=server, remote=remote)
+        """A tool from a name, a description, a JSON schema and a callable `caller(ws, **arguments)`."""
+
+        def text(ws: Workspace, **arguments: Any) -> str:
+            return caller(ws, **arguments).output
+
+        text.__name__ = name
+        return cls(name=name, description=description, function=text, arguments=_AnyArguments,
+                   input_schema=schema, server=server, remote=remote, caller=caller)
+
+    def result(self, ws: Workspace, args: BaseModel) -> ToolResult:
+        """The server's text and images."""
+        assert self.caller is not None
+        return self.caller(ws, **dict(args))
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI-style function schema with the server's parameters."""
@@ -113,8 +125,8 @@ def build_tools(hub: McpHub, server: str, listing: list[dict[str, Any]], config:
     return tools
 
 
-def _caller(hub: McpHub, server: str, remote: str, schema: dict[str, Any]) -> Callable[..., str]:
-    def call(ws: Workspace, **arguments: Any) -> str:
+def _caller(hub: McpHub, server: str, remote: str, schema: dict[str, Any]) -> Callable[..., ToolResult]:
+    def call(ws: Workspace, **arguments: Any) -> ToolResult:
         import jsonschema
 
         try:
@@ -123,12 +135,11 @@ def _caller(hub: McpHub, server: str, remote: str, schema: dict[str, Any]) -> Ca
             where = ".".join(str(p) for p in exc.absolute_path) or "arguments"
             raise FormatError(f"invalid arguments for {tool_name(server, remote)}: {where}: {exc.message}") from None
         result = hub.call(server, lambda client: client.call_tool(remote, arguments))
-        text = render_result(result)
         if getattr(result, "is_error", False):
-            raise ToolError(f"mcp server {server!r} tool {remote!r} failed: {text}")
-        return _cap(text, ws.config.tools.output_chars)
+            raise ToolError(f"mcp server {server!r} tool {remote!r} failed: {render_result(result)}")
+        text, images = split_result(result)
+        return ToolResult(_cap(text, ws.config.tools.output_chars), images=images)
 
-    call.__name__ = tool_name(server, remote)
     return call
 
 
@@ -138,6 +149,16 @@ def render_result(result: Any) -> str:
     if not parts and getattr(result, "structured_content", None) is not None:
         parts.append(json.dumps(result.structured_content, ensure_ascii=False, default=str))
     return "\n".join(parts) if parts else "(no output)"
+
+
+def split_result(result: Any) -> tuple[str, list[Image]]:
+    """A CallToolResult as observation text and its images (the loop says where each went: agent.images)."""
+    blocks = getattr(result, "content", None) or []
+    images = [Image(str(b.mime_type), str(b.data)) for b in blocks if getattr(b, "type", "") == "image"]
+    parts = [_block(b) for b in blocks if getattr(b, "type", "") != "image"]
+    if not blocks and getattr(result, "structured_content", None) is not None:
+        parts.append(json.dumps(result.structured_content, ensure_ascii=False, default=str))
+    return "\n".join(parts) if parts or images else "(no output)", images
 
 
 def _block(block: Any) -> str:

@@ -11,6 +11,7 @@ result gets at most `memory.recall_tokens` of notes; a note is never shown twice
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from agent.errors import StoreError
@@ -66,7 +67,7 @@ class RecallHook:
         block = self._render(hits)
         if not block:
             return result
-        return ToolResult(f"{result.output}\n\n{block}", result.ok, result.crashed)
+        return replace(result, output=f"{result.output}\n\n{block}")
 
     def _anchored(self, paths: list[str]) -> list[dict[str, Any]]:
         if not paths:

@@ -19,6 +19,7 @@ from typing import Any, Literal, get_type_hints
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from agent.errors import FormatError, ToolError
+from agent.protocols import ToolResult
 from agent.workspace import Workspace
 
 # name -> "module:function"; modules are imported when the toolbox is built.
@@ -141,6 +142,10 @@ class Tool:
     def run(self, ws: Workspace, args: BaseModel) -> str:
         """Run the tool on validated arguments (no hooks: agent.toolchain.ToolChain applies those)."""
         return self.function(ws, **dict(args))
+
+    def result(self, ws: Workspace, args: BaseModel) -> ToolResult:
+        """The call's observation: the function's text (MCP tools add the images a server returned)."""
+        return ToolResult(self.run(ws, args))
 
     def __call__(self, ws: Workspace, arguments: dict[str, Any]) -> str:
         """Validate the arguments and run the tool, without the tool chain (tests of the tool itself)."""
