@@ -20,6 +20,7 @@ from agent.notices import Notices
 from agent.plugins import plugin_tools
 from agent.prompts import render
 from agent.protocols import Approver, Backend, EventSink, Message, ToolHook
+from agent.redact import redact_obj
 from agent.toolchain import PermissionHook, ToolChain
 from agent.tools import NEEDS_MEMORY, REGISTRY, load_tools
 from agent.tools.tests import test_command
@@ -222,11 +223,12 @@ def finished_event(result: RunResult) -> dict[str, Any]:
 def _tee(log: Trajectory, on_event: EventSink, observers: list[EventSink]) -> EventSink:
     def emit(event: dict[str, Any]) -> None:
         stamped = log.stamp(event)
+        clean = redact_obj(stamped)  # what leaves the process: events.jsonl, `--json` stdout, the renderer
         if stamped["type"] != "text_delta":
-            log.write(stamped)
+            log.write(clean, redacted=True)
         for observe in observers:
             observe(stamped)
-        on_event(stamped)
+        on_event(clean)
 
     return emit
 

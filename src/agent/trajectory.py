@@ -72,9 +72,9 @@ class Trajectory:
         """Add run_id and ts (Unix seconds) to an event."""
         return {"type": event["type"], "run_id": self.run_id, "ts": round(time.time(), 3), **event}
 
-    def write(self, event: Event) -> None:
-        """Append one already-stamped event, secrets redacted."""
-        self._fh.write(json.dumps(redact_obj(event), default=str) + "\n")
+    def write(self, event: Event, redacted: bool = False) -> None:
+        """Append one already-stamped event, secrets redacted (`redacted`: the caller did it)."""
+        self._fh.write(json.dumps(event if redacted else redact_obj(event), default=str) + "\n")
         self._fh.flush()
 
     def finish(self, summary: dict[str, Any]) -> None:
@@ -100,6 +100,7 @@ class Checkpoint:
 
     def __init__(self, run_dir: Path, messages: list[Any], agent: Any, extra: dict[str, Any] | None = None):
         self.path, self.messages, self.agent, self.extra = run_dir / "checkpoint.json", messages, agent, extra or {}
+        self.clean: dict[str, Any] = {}  # a message as JSON -> redacted, so each is redacted once per run
 
     def restore(self, saved: dict[str, Any], backend: Any) -> None:
         """Carry the saved counters into the agent; a replaying backend skips the replies already used."""
@@ -113,9 +114,19 @@ class Checkpoint:
         if event["type"] in ("step_started", "run_finished"):
             a = self.agent
             steps = event["step"] - 1 if event["type"] == "step_started" else a.steps
-            state = {"format": FORMAT_VERSION, **self.extra, "steps": steps, "tokens_in": a.tokens_in, "tokens_out": a.tokens_out,
-                     "cost_usd": a.cost_usd, "messages": self.messages}
+            state = {"format": FORMAT_VERSION, **self.extra, "steps": steps, "tokens_in": a.tokens_in,
+                     "tokens_out": a.tokens_out, "cost_usd": a.cost_usd, "messages": self._redacted()}
             atomic_write_text(self.path, json.dumps(state, default=str))
+
+    def _redacted(self) -> list[Any]:
+        """The messages with secrets redacted (images' data kept as it is)."""
+        out = []
+        for message in self.messages:
+            key = json.dumps(message, sort_keys=True, default=str)
+            if key not in self.clean:
+                self.clean[key] = redact_obj(message, keep=frozenset({"images"}))
+            out.append(self.clean[key])
+        return out
 
 
 def load_checkpoint(run_dir: Path) -> dict[str, Any]:

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING
 
 from agent.config import GitConfig
 from agent.errors import GitError
-from agent.git.plumbing import EMPTY_TREE
+from agent.git.plumbing import EMPTY_TREE, leave_out_secret_files
 from agent.protocols import Decision, Event, EventSink, ToolCall, ToolResult
+from agent.redact import redact
 
 if TYPE_CHECKING:
     from agent.toolchain import CallContext
@@ -105,6 +106,7 @@ def work_tree(root: Path) -> str:
     """The whole work tree (untracked files too, .gitignore respected) as a tree object id."""
     with temp_index(root, "copy") as env:
         git(root, "add", "-A", "--", ".", env=env)
+        leave_out_secret_files(root, {**os.environ, **env})  # .env, keys: never copied into a snapshot
         return git(root, "write-tree", env=env).strip()
 
 
@@ -130,6 +132,7 @@ def commit_paths(root: Path, paths: list[str], message: str) -> str | None:
 
     The user's real index is then brought in line for these paths only (they were clean before).
     """
+    message = redact(message)  # its body quotes the model's text and the task
     parent = head(root)
     known = set(diff_names(root, EMPTY_TREE, parent)) if parent else set()
     paths = _not_ignored(root, sorted({p for p in paths if (root / p).exists() or p in known}))
@@ -153,7 +156,7 @@ def save_snapshot(root: Path, ref: str, tree: str, message: str) -> str:
     """Keep a work-tree tree reachable under `ref` (a commit whose parent is HEAD); return the commit."""
     parent = head(root)
     commit = git(
-        root, "commit-tree", tree, *(["-p", parent] if parent else []), "-m", message, env=identity_env(root)
+        root, "commit-tree", tree, *(["-p", parent] if parent else []), "-m", redact(message), env=identity_env(root)
     ).strip()
     git(root, "update-ref", ref, commit)
     return commit

@@ -10,7 +10,8 @@ from pathlib import Path
 from agent.errors import GitError, UsageError
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's id of the tree with no entries
-__all__ = ["EMPTY_TREE", "changed_paths", "find_repo_root", "git", "snapshot_commit", "snapshot_tree"]
+__all__ = ["EMPTY_TREE", "changed_paths", "find_repo_root", "git", "leave_out_secret_files", "snapshot_commit",
+           "snapshot_tree"]
 
 
 def git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -38,16 +39,33 @@ def find_repo_root(path: Path) -> Path:
     return Path(proc.stdout.strip()).resolve()
 
 
+SECRET_FILES = (".env", ".env.*", "*.env", "*.pem", "*.key", "*.p12", "*.pfx", "id_rsa*", "id_dsa*", "id_ecdsa*",
+                "id_ed25519*", ".netrc", ".npmrc", ".pypirc", ".git-credentials", "credentials*.json", "*.keystore")
+
+
 def snapshot_tree(root: Path) -> str:
     """Write the whole work tree (untracked files too, .gitignore respected) as a tree object; return its id.
 
-    Uses a throw-away index, so the user's index and work tree are untouched.
+    Uses a throw-away index, so the user's index and work tree are untouched. Files git ignores are never
+    in it, nor untracked files that hold secrets by their name (.env, keys: SECRET_FILES).
     """
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "index"
         env = {**os.environ, "GIT_INDEX_FILE": str(index)}
         git(root, "add", "-A", "--", ".", env=env)
+        leave_out_secret_files(root, env)
         return git(root, "write-tree", env=env).strip()
+
+
+def leave_out_secret_files(root: Path, env: dict[str, str]) -> list[str]:
+    """Take untracked secret files (SECRET_FILES, by name) out of the index in `env`; return their paths."""
+    import fnmatch
+
+    untracked = git(root, "ls-files", "--others", "--exclude-standard", "-z").split("\0")
+    found = [p for p in untracked if p and any(fnmatch.fnmatch(p.rsplit("/", 1)[-1], g) for g in SECRET_FILES)]
+    if found:
+        git(root, "rm", "-q", "--cached", "--ignore-unmatch", "--", *(f":(literal){p}" for p in found), env=env)
+    return found
 
 
 def changed_paths(root: Path, before: str, after: str) -> list[str]:

@@ -19,6 +19,7 @@ from agent.memory import notes as nf
 from agent.memory.anchors import make_anchor, note_status
 from agent.memory.index import ChromaIndex
 from agent.memory.notes import SCOPES, Note
+from agent.redact import redact
 
 _Entry = tuple[str, Path, str]  # scope, file, hash of its bytes
 
@@ -255,7 +256,7 @@ class MemoryStore:
             raise StoreError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
         if source not in nf.SOURCES:
             raise StoreError(f"source must be one of {', '.join(nf.SOURCES)}, not {source!r}")
-        texts = [str(item.get("text", "")).strip() for item in items]
+        texts = [redact(str(item.get("text", "")).strip()) for item in items]  # the note, its id and file name
         if not all(texts):
             raise StoreError("a note needs some text")
         for text, found in zip(texts, find_secrets(texts), strict=True):

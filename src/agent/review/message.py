@@ -56,10 +56,11 @@ def model_message(root: Path, config: AgentConfig, spec: str) -> str:
     """Ask the model for a message (prompts/commit_message.j2), within the review's time and token caps."""
     from agent.backends import create_backend
     from agent.prompts import render
+    from agent.redact import redact
     from agent.review.llm import CHARS_PER_TOKEN
 
     diff = unified_diff(root, staged=True)[: config.review.max_tokens * CHARS_PER_TOKEN]
-    prompt = render("commit_message", diff=diff, subject_chars=SUBJECT_CHARS)
+    prompt = render("commit_message", diff=redact(diff), subject_chars=SUBJECT_CHARS)  # the model sees no secret
     backend = create_backend(config.backend.model_copy(update={"model": spec, "max_reply_tokens": 300}))
     box: dict[str, str] = {}
 
@@ -75,7 +76,7 @@ def model_message(root: Path, config: AgentConfig, spec: str) -> str:
     text = box.get("text", "").strip().strip("`").strip()
     if not text:
         raise AgentError(box.get("error") or "the model gave no message in time")
-    return text
+    return redact(text)  # the commit message holds no secret the model wrote
 
 
 def propose(root: Path, config: AgentConfig, message_file: Path, source: str = "") -> bool:
