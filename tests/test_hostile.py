@@ -119,16 +119,19 @@ def test_secrets_and_their_transforms_stay_out_of_every_sink(tmp_path: Path, iso
     from conftest import agent_cli, git
 
     token, aws, key = "Tk7-Qz9xLw2Vb8Nr4Ys6", "AKIAIOSFODNN7EXAMPLE", "sk-proj-" + "R4nd0mK3y" * 4
-    repo = init_repo(tmp_path / "repo", {"config.py": f"AWS_KEY = '{aws}'\n", ".gitignore": "ignored.secret\n",
-                                         "app.py": "x = 1\n"})
+    deploy = "Dp4-Xk8Lq2Zr7Vn3Wt9"  # only in an ignored .env.local, never read whole by the model
+    repo = init_repo(tmp_path / "repo", {"config.py": f"AWS_KEY = '{aws}'\n", "app.py": "x = 1\n",
+                                         ".gitignore": "ignored.secret\n.env.local\n"})
     (repo / ".env").write_text(f"API_PW={token}\n")  # untracked and not ignored
+    (repo / ".env.local").write_text(f"DEPLOY_TOKEN={deploy}\n")
     (repo / "ignored.secret").write_text(f"{token}\n")
     config = isolated_home / "config" / "agent" / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text('[memory]\nenabled = false\n[context]\nmap_tokens = 0\n'
                       '[tools]\ntest_command = "printenv API_PW; exit 1"\n')
     shell = ["xxd config.py", "cut -c12-25 config.py; cut -c19- config.py", "tr A-Z a-z < config.py",
-             "printenv API_PW | tr a-z A-Z", "printenv API_PW | xxd -p", "printenv API_PW | base64"]
+             "printenv API_PW | tr a-z A-Z", "printenv API_PW | xxd -p", "printenv API_PW | base64",
+             "cut -c14- .env.local | tr a-z A-Z"]
     replies = [{"content": f"Keeping the key {key} and {token} for later.",
                 "tool_calls": [{"name": "write_file", "arguments": {"path": "notes.txt", "content": "see config\n"}}]},
                {"tool_calls": [{"name": "read_file", "arguments": {"path": "config.py"}}]},
@@ -142,14 +145,14 @@ def test_secrets_and_their_transforms_stay_out_of_every_sink(tmp_path: Path, iso
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     assert events[-1]["type"] == "run_finished", proc.stdout[-2000:]
     outputs = [e["output"] for e in events if e["type"] == "tool_result"]
-    assert all("[REDACTED:" in out for out in outputs[1:8]), outputs
+    assert all("[REDACTED:" in out for out in outputs[1:9]), outputs
     tail = next(e for e in events if e["type"] == "verification_finished")["output_tail"]
     assert "[REDACTED:env API_PW]" in tail
     run_dir = repo / ".agent" / "runs" / events[0]["run_id"]
     messages = git(repo, "log", "--all", "--format=%B")
     assert "[REDACTED:" in messages  # the model's text went into a commit body, redacted
     forms = [token, token.upper(), token.lower(), token.encode().hex(), aws.lower(), aws.encode().hex()[:24], key,
-             key[-20:], aws[7:]]
+             key[-20:], aws[7:], deploy.upper()[:14]]
     for name, text in {"stdout": proc.stdout, "events.jsonl": (run_dir / "events.jsonl").read_text(),
                        "checkpoint.json": (run_dir / "checkpoint.json").read_text(), "commit messages": messages,
                        "stderr": proc.stderr}.items():
@@ -159,6 +162,6 @@ def test_secrets_and_their_transforms_stay_out_of_every_sink(tmp_path: Path, iso
     assert snapshots
     for ref in snapshots:
         files = git(repo, "ls-tree", "-r", "--name-only", ref).split()
-        assert ".env" not in files and "ignored.secret" not in files and "config.py" in files, (ref, files)
+        assert not {".env", ".env.local", "ignored.secret"} & set(files) and "config.py" in files, (ref, files)
     assert subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout.count(
         ".env") == 1  # the user's .env is still there, untracked

@@ -42,7 +42,7 @@ def test_distill_stores_lessons_deduplicated_and_without_secrets(store: MemorySt
     texts = {n.id: n.text for n in store.notes()}
     assert texts[existing] == lessons[0] and len(texts) == 4
     assert not any("AKIA" in t or "ghp_" in t for t in texts.values())
-    assert any("[REDACTED]" in t and "vault" in t for t in texts.values())
+    assert any("[REDACTED" in t and "vault" in t for t in texts.values())
     prompt = backend.seen[0][0]["content"]
     assert "python -m unittest" in prompt and "JSON array" in prompt
 

@@ -58,19 +58,20 @@ def test_near_duplicate_updates_instead_of_adding(store: MemoryStore) -> None:
     assert store.remember("Deploys go through the staging cluster first.", [], []) != first
 
 
-def test_secrets_are_redacted_from_notes_their_ids_and_files(store: MemoryStore, monkeypatch: pytest.MonkeyPatch,
-                                                              repo: Path) -> None:
+def test_secrets_are_refused(store: MemoryStore, monkeypatch: pytest.MonkeyPatch, repo: Path) -> None:
     from agent import redact
 
+    with pytest.raises(StoreError, match="secret"):
+        store.remember("the AWS key is AKIAIOSFODNN7EXAMPLE", [], [])
     monkeypatch.setenv("DEPLOY_PW", "Vq7-tR2#pLm9xZ4w")
     redact.reset()
-    key = "sk-proj-" + "Q7w" * 12
-    note_id = store.remember(f"{key} is the deploy key; Vq7-tR2#pLm9xZ4w is the deploy password", [], [])
-    stored = [p.read_text() for p in repo.rglob("*.md") if "memory" in p.parts]
-    for secret in (key, "Vq7-tR2#pLm9xZ4w", "q7wq7w"):
-        assert secret not in note_id.lower() and all(secret not in text for text in stored), note_id
-    assert "[REDACTED:" in store.get(note_id).text
+    for text in ("sk-proj-" + "Q7w" * 12 + " is the deploy key", "the deploy password is Vq7-tR2#pLm9xZ4w",
+                 "it is VQ7-TR2#PLM9XZ4W in capitals", 'keep password = "hunter22" in mind'):
+        with pytest.raises(StoreError, match="holds a secret") as refused:
+            store.remember(text, [], [])
+        assert "Q7wQ7w" not in str(refused.value) and "Vq7-tR2" not in str(refused.value)
     redact.reset()
+    assert store.notes() == [] and not [p for p in repo.rglob("*.md") if "memory" in p.parts]
 
 
 def test_stale_and_orphaned_labels(store: MemoryStore, repo: Path) -> None:

@@ -207,3 +207,16 @@ def test_a_hostile_megabyte_line_is_redacted_in_linear_time(tmp_path: Path) -> N
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240,
                           env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
     assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_the_values_of_a_secret_file_are_known_before_the_model_reads_it(tmp_path: Path) -> None:
+    from agent.git.plumbing import secret_files
+
+    repo = init_repo(tmp_path / "repo", {".gitignore": ".env\n", "app/settings.py": "DEBUG = True\n"})
+    (repo / ".env").write_text("DEBUG=true\nexport STRIPE_SECRET_KEY='Sx9-Lm3Qp8Zt2Wv7Rk4'\n")
+    (repo / "app" / "id_ed25519").write_text(PEM)
+    assert [p.relative_to(repo).as_posix() for p in secret_files(repo)] == [".env", "app/id_ed25519"]
+    r = Redactor(environ={})
+    r.learn_file((repo / ".env").read_text(), ".env")
+    out = r.redact("cut -c5-: 9-LM3QP8ZT2WV7RK4 and debug=true")
+    assert "9-LM3QP8ZT2WV7RK4" not in out and out.endswith("and debug=true")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from agent.errors import ToolError
@@ -68,6 +69,9 @@ ASSIGNMENT = re.compile(
 )
 NOT_VALUES = {"none", "null", "nil", "true", "false", "undefined", "required", "optional", "changeme", "xxx",
               "***", "redacted", "example", "string", "str"}
+ENV_LINE = re.compile(r"""(?m)^[ \t]{0,8}(?:export[ \t]{1,8})?([A-Za-z_][A-Za-z0-9_.-]{0,80})[ \t]{0,8}[=:][ \t]{0,8}"""
+                      r"""["']?([^"'\n#]{1,500})""")
+MAX_SECRET_FILE = 256_000
 HIGH_ENTROPY = 3.5  # bits per character: random keys are ~4.5-6, words and identifiers ~2.5-3.3
 
 
@@ -177,9 +181,20 @@ class Redactor:
         self.patterns = plugin_patterns() + EXTRA_PATTERNS
 
     def learn(self, value: str, kind: str) -> None:
-        """Know `value` from now on, in its encodings and pieces too (a secret found in a file the agent read)."""
-        if secret_like(value):
+        """Know `value` from now on, in its encodings and pieces too (a secret found in a file the agent read).
+
+        Only token-like values (letters and digits mixed): a word a loose pattern matched must not make
+        every piece of itself a secret."""
+        if secret_like(value) and any(c.isdigit() for c in value) and any(c.isalpha() for c in value):
             self.known.add(value, kind)
+
+    def learn_file(self, text: str, name: str) -> None:
+        """Know the secrets of a secret file (.env, keys): its secret-named values, as the environment's are,
+        and whatever the patterns find in it; a transform of them (`cut -c5- .env`) is then redacted too."""
+        for m in ENV_LINE.finditer(text[:MAX_SECRET_FILE]):
+            if is_secret_name(m.group(1)) and len(m.group(2).strip()) >= MIN_ENV_VALUE:
+                self.known.add(m.group(2), f"{name} {m.group(1)}")
+        self.spans(text[:MAX_SECRET_FILE])
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """Where the secrets are: (start, end, kind), possibly overlapping."""
@@ -232,6 +247,16 @@ def reset() -> None:
 def redact(text: str) -> str:
     """Redact secrets from text with the process-wide redactor."""
     return default_redactor().redact(text)
+
+
+def learn_secret_files(paths: Iterable[Path]) -> None:
+    """Teach the process-wide redactor the secrets of these files (a session's .env and key files)."""
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        default_redactor().learn_file(text, path.name)
 
 
 def redact_obj(obj: Any, keep: frozenset[str] = frozenset()) -> Any:

@@ -13,14 +13,14 @@ from agent.chat.compaction import RunCompactor
 from agent.config import AgentConfig
 from agent.errors import AgentError, ToolError
 from agent.git.commits import GitGuard
-from agent.git.plumbing import changed_paths, snapshot_commit
+from agent.git.plumbing import changed_paths, secret_files, snapshot_commit
 from agent.loop import Agent, Outcome
 from agent.mcp import attach as attach_mcp
 from agent.notices import Notices
 from agent.plugins import plugin_tools
 from agent.prompts import render
 from agent.protocols import Approver, Backend, EventSink, Message, ToolHook
-from agent.redact import redact_obj
+from agent.redact import learn_secret_files, redact_obj
 from agent.toolchain import PermissionHook, ToolChain
 from agent.tools import NEEDS_MEMORY, REGISTRY, load_tools
 from agent.tools.tests import test_command
@@ -107,6 +107,7 @@ class Session:
         self.backend = backend or create_backend(config.backend)
         check_budget(config, self.backend)  # an unknown price cannot hold a --budget-usd
         self.ws = Workspace(root, config, approve, memory=_open_memory(root, config))
+        learn_secret_files(secret_files(root))  # .env, keys: their values are redacted in any form from the start
         self.tools = load_tools([n for n in REGISTRY if n not in NEEDS_MEMORY or self.ws.memory is not None])
         self.notices = Notices()  # warnings of plugins and MCP servers, held until a front end binds its stream
         self.tools.update(plugin_tools(self.tools, self.notices.of("plugin")))  # entry points agent.tools

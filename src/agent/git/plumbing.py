@@ -57,6 +57,23 @@ def snapshot_tree(root: Path) -> str:
         return git(root, "write-tree", env=env).strip()
 
 
+SKIP_DIRS = {".git", ".agent", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache", "dist", "build"}
+
+
+def secret_files(root: Path, depth: int = 3, most: int = 50) -> list[Path]:
+    """Files near the top of the work tree that hold secrets by their name (SECRET_FILES), ignored ones too."""
+    import fnmatch
+
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        rel = Path(folder).relative_to(root)
+        dirs[:] = [] if len(rel.parts) >= depth else [d for d in dirs if d not in SKIP_DIRS]
+        found += [Path(folder) / f for f in files if any(fnmatch.fnmatch(f, g) for g in SECRET_FILES)]
+        if len(found) >= most:
+            break
+    return sorted(found)[:most]
+
+
 def leave_out_secret_files(root: Path, env: dict[str, str]) -> list[str]:
     """Take untracked secret files (SECRET_FILES, by name) out of the index in `env`; return their paths."""
     import fnmatch

@@ -48,8 +48,9 @@ def parse_lessons(content: str) -> list[str]:
 def _clean(lessons: list[str]) -> list[str]:
     """Redact secrets; drop a lesson that still holds one after redaction."""
     from agent.memory.secretscan import find_secrets, redact
+    from agent.redact import redact as redact_known
 
-    lessons = [" ".join(x.split())[:MAX_LESSON_CHARS] for x in lessons][:MAX_LESSONS]
+    lessons = [redact_known(" ".join(x.split())[:MAX_LESSON_CHARS]) for x in lessons][:MAX_LESSONS]
     redacted = [redact(x, found) for x, found in zip(lessons, find_secrets(lessons), strict=True)] if lessons else []
     still = find_secrets(redacted) if redacted else []
     return [x for x, found in zip(redacted, still, strict=True) if not found and x.strip()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -256,9 +257,14 @@ class MemoryStore:
             raise StoreError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
         if source not in nf.SOURCES:
             raise StoreError(f"source must be one of {', '.join(nf.SOURCES)}, not {source!r}")
-        texts = [redact(str(item.get("text", "")).strip()) for item in items]  # the note, its id and file name
+        texts = [str(item.get("text", "")).strip() for item in items]
         if not all(texts):
             raise StoreError("a note needs some text")
+        for text in texts:  # the redactor's view of a secret (env values, tokens, assignments), then detect-secrets'
+            if (redacted := redact(text)) != text:
+                kinds = ", ".join(sorted(set(re.findall(r"\[REDACTED:([^\]]+)\]", redacted))))
+                raise StoreError(f"refusing to store a note that holds a secret ({kinds}): "
+                                 f"{redacted[:60]!r}; write it without the secret")
         for text, found in zip(texts, find_secrets(texts), strict=True):
             if found:
                 kinds = ", ".join(sorted({kind for kind, _ in found}))
