@@ -93,7 +93,7 @@ class KnownValues:
             return []
         lowered = text.translate(LOWER)
         found = [(s, e, k) for s, e, k in self._search(lowered)]
-        for needle, kind in self.short.items():
+        for needle, kind in list(self.short.items()):  # a copy: another thread may learn meanwhile
             start = lowered.find(needle)
             while start >= 0:
                 found.append((start, start + len(needle), kind))
