@@ -1,6 +1,7 @@
 """A fake model provider on 127.0.0.1: OpenAI Chat Completions and Anthropic Messages, streaming (SSE) and not.
 
-Tests queue what each request gets (`push`), then assert on `requests` (path, headers, JSON body):
+Tests queue what each request gets (`push`), then assert on `requests` (path, headers, JSON body, and how many
+connections were open when it came):
 
     {"text": "...", "calls": [{"name": ..., "arguments": {...}, "id": None}], "thinking": "..."}   a reply
     {"finish": "length"}              cut reply: OpenAI finish_reason=length / Anthropic stop_reason=max_tokens
@@ -79,6 +80,7 @@ class FakeProvider:
         self.usages: list[dict[str, Any]] = []  # the usage object each reply carried
         self.cache: set[str] = set()  # Anthropic prompt-cache entries (prefix hashes)
         self.last_prompt = ""  # OpenAI automatic caching compares with the previous prompt
+        self.connections = 0  # connections open now (each request records how many were open when it came)
         self.lock = threading.Lock()
 
     def push(self, *steps: dict[str, Any]) -> FakeProvider:
@@ -124,7 +126,7 @@ class FakeProvider:
     def next_step(self, record: dict[str, Any]) -> dict[str, Any]:
         """Record a request and pop what it gets."""
         with self.lock:
-            self.requests.append(record)
+            self.requests.append({**record, "connections": self.connections})
             if self.side and not record.get("body", {}).get("tools"):
                 return self.side.popleft()
             return self.script.popleft() if self.script else self.default
@@ -183,6 +185,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        with self.fake.lock:
+            self.fake.connections += 1
+
+    def finish(self) -> None:
+        with self.fake.lock:
+            self.fake.connections -= 1
+        super().finish()
 
     def do_POST(self) -> None:  # noqa: N802
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))

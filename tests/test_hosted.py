@@ -221,3 +221,15 @@ def test_text_tool_calls_for_a_model_without_native_ones(repo: Path) -> None:
     assert {m["role"] for m in second} == {"system", "user", "assistant"}  # results come back as user turns
     assert block in second[2]["content"] and "x = 1" in second[3]["content"]
     assert of_type(events, "run_finished")[0]["status"] == "done"
+
+
+def test_each_streamed_reply_releases_its_connection(repo: Path) -> None:
+    # litellm leaves an Anthropic stream's response open; the garbage collector closing it inside the next
+    # request deadlocked httpcore's pool (a 40-step run hung at a random step): each reply is closed when read
+    reads = [{"calls": [{"name": "read_file", "arguments": {"path": "a.py"}}]}] * 8
+    with FakeProvider() as fp:
+        fp.push(*reads)
+        proc, events = run(repo, fp, CLAUDE, env={"ANTHROPIC_API_KEY": "k"})
+    assert proc.returncode == 0, proc.stderr
+    assert len(fp.requests) == 9 and of_type(events, "run_finished")[0]["status"] == "done"
+    assert max(r["connections"] for r in fp.requests) <= 2, [r["connections"] for r in fp.requests]

@@ -11,7 +11,7 @@ from typing import Any
 from agent.backends import ContextOverflow, outgoing, textcalls
 from agent.backends.params import ModelInfo, check_api_base, request_params, resolve_key
 from agent.backends.retry import RetryPolicy, with_retries
-from agent.backends.stream import read_stream
+from agent.backends.stream import close_stream, read_stream
 from agent.config import BackendConfig
 from agent.errors import BackendError, UsageError
 from agent.prompts import render
@@ -108,7 +108,10 @@ class LitellmBackend:
             message = response.choices[0].message
             return self._reply(response, calls, response.choices[0].finish_reason or "", _thinking(message))
         stream = self.litellm.completion(**kwargs, stream=True, stream_options={"include_usage": True})
-        got = read_stream(stream, on_text)
+        try:
+            got = read_stream(stream, on_text)
+        finally:
+            close_stream(stream)  # never left to the garbage collector (see close_stream)
         return self._reply(self.litellm.stream_chunk_builder(got.chunks, messages=messages), got.calls, got.finish,
                            got.thinking)
 
