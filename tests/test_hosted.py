@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import agent_cli, init_repo
+from conftest import ROOT, agent_cli, init_repo
 from fake_provider import FakeProvider
 
 FAST = {"AGENT_BACKEND__RETRY_BASE_S": "0.05", "AGENT_MEMORY__ENABLED": "false", "AGENT_CONTEXT__MAP_TOKENS": "0"}
@@ -233,3 +234,80 @@ def test_each_streamed_reply_releases_its_connection(repo: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert len(fp.requests) == 9 and of_type(events, "run_finished")[0]["status"] == "done"
     assert max(r["connections"] for r in fp.requests) <= 2, [r["connections"] for r in fp.requests]
+
+
+def chat_over(repo: Path, fp: FakeProvider, loop: dict[str, Any], env: dict[str, str] | None = None) -> Any:
+    """A chat (the conversation object the REPL drives) over an unmapped, priced model on the fake provider."""
+    from agent.chat.conversation import Conversation
+    from agent.config import load_config
+    from agent.session import Session
+
+    layers = {"context": {"map_tokens": 0}, "memory": {"enabled": False}, "loop": loop,
+              "backend": {"model": "openai/my-vllm-model", "api_base": fp.openai_url, "input_price": 1.0,
+                          "output_price": 100.0}}
+    return Conversation(Session(repo, load_config(repo, layers, environ=env or {}), approve=lambda k, d: False))
+
+
+def test_chat_budgets_hold_for_the_whole_session_not_each_turn(repo: Path) -> None:
+    from agent.errors import UsageError
+
+    with FakeProvider() as fp:
+        fp.push({"text": "one"}, {"text": "two"}, {"text": "three"})
+        conv = chat_over(repo, fp, {})
+        first = conv.turn("hello", lambda e: None)
+        cost = conv.cost_usd  # one reply: the prompt at $1/M and the answer at $100/M
+        assert first.summary == "one" and cost > 0
+        conv = chat_over(repo, fp, {"budget_usd": cost * 1.5})
+        assert conv.turn("hello", lambda e: None).status == "done"  # the first turn fits
+        second = conv.turn("and again", lambda e: None)  # its prompt alone would take the session past the budget
+        assert second.status == "limits" and "would take the run past" in second.summary
+        assert len(fp.requests) == 2
+        conv = chat_over(repo, fp, {"budget_usd": cost * 0.9})
+        assert conv.turn("hello", lambda e: None).status == "done"  # spent while answering: over the budget now
+        with pytest.raises(UsageError, match=r"^this chat session's cost budget is spent \(\$0\.\d+ of \$"):
+            conv.turn("more", lambda e: None)
+        assert len(fp.requests) == 3 and conv.turn_starts == [1]  # refused before anything was sent or kept
+        conv = chat_over(repo, fp, {"max_tokens": 10})
+        assert conv.turn("hello", lambda e: None).status == "done"
+        with pytest.raises(UsageError, match=r"^this chat session's token budget is spent \([\d,]+ of 10\)"):
+            conv.turn("more", lambda e: None)
+        assert len(fp.requests) == 4
+
+
+def test_chat_max_steps_bounds_each_request(repo: Path) -> None:
+    read = {"calls": [{"name": "read_file", "arguments": {"path": "a.py"}}]}
+    with FakeProvider() as fp:
+        fp.push(read, {"text": "one"}, read, {"text": "two"}, read, read)
+        conv = chat_over(repo, fp, {"max_steps": 2})
+        assert [conv.turn(t, lambda e: None).status for t in ("a", "b")] == ["done", "done"]
+        third = conv.turn("c", lambda e: None)
+    assert third.status == "limits" and third.summary == "step limit reached (2)" and len(fp.requests) == 6
+
+
+def test_chat_in_a_pty_shows_the_overflow_retry_and_holds_its_session_budget(repo: Path) -> None:
+    import pexpect
+
+    (repo / "a.txt").write_text(("word " * 30 + "\n") * 70)
+    priced = {"AGENT_BACKEND__INPUT_PRICE": "1", "AGENT_BACKEND__OUTPUT_PRICE": "100000"}  # $0.1 per output token
+    env = {**os.environ, **FAST, **priced, "OPENAI_API_KEY": "sk-dummy", "PYTHONPATH": str(ROOT / "src"),
+           "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color"}
+    with FakeProvider() as fp:
+        fp.push({"calls": [{"name": "read_file", "arguments": {"path": "a.txt"}}]}, {"text": "read it"},
+                {"overflow": True}, {"text": "still here"})
+        args = ["-m", "agent", "chat", "--model", "openai/x", "--api-base", fp.openai_url, "--budget-usd", "2"]
+        child = pexpect.spawn(sys.executable, args, cwd=str(repo), env=env, encoding="utf-8", timeout=60,
+                              dimensions=(40, 140))
+        child.logfile_read = (repo.parent / "screen.log").open("a")
+        child.expect("›")
+        child.sendline("read a.txt")
+        child.expect("read it")
+        child.sendline("what did it say?")
+        child.expect("the prompt overflowed the model's window")
+        child.expect("compacting and retrying")
+        child.expect("context compacted")
+        child.expect("still here")
+        child.sendline("and now?")  # two turns of 15 and 7 output tokens: over $2 for the session
+        child.expect("chat session's cost budget is spent")  # rich colours the figures: matched loosely
+        child.sendline("/exit")
+        child.expect(pexpect.EOF)
+    assert len(fp.requests) == 4
