@@ -311,3 +311,18 @@ def test_chat_in_a_pty_shows_the_overflow_retry_and_holds_its_session_budget(rep
         child.sendline("/exit")
         child.expect(pexpect.EOF)
     assert len(fp.requests) == 4
+
+
+def test_the_distillation_call_counts_in_the_reported_cost(repo: Path) -> None:
+    priced = {"AGENT_BACKEND__INPUT_PRICE": "3", "AGENT_BACKEND__OUTPUT_PRICE": "15", "AGENT_MEMORY__ENABLED": "true"}
+    with FakeProvider() as fp:
+        fp.push({"calls": [{"name": "read_file", "arguments": {"path": "a.py"}}]})
+        fp.push_side({"text": '["The module a.py holds the setting x."]'})  # the distillation's reply
+        proc, events = run(repo, fp, "openai/my-vllm-model", env=priced)
+    assert proc.returncode == 0, proc.stderr
+    distilled = [r for r in fp.requests if "tools" not in r["body"]]
+    assert len(fp.requests) == 3 and len(distilled) == 1 and of_type(events, "memory_distilled")[0]["notes"]
+    price = [(u["prompt_tokens"] * 3 + u["completion_tokens"] * 15) / 1e6 for u in fp.usages]
+    finished = of_type(events, "run_finished")[0]
+    assert finished["cost_usd"] == round(sum(price), 6)  # the two steps and the distillation, at the known prices
+    assert round(sum(r["cost_usd"] for r in of_type(events, "model_reply")), 6) == round(sum(price[:2]), 6)
