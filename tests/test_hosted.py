@@ -326,3 +326,46 @@ def test_the_distillation_call_counts_in_the_reported_cost(repo: Path) -> None:
     finished = of_type(events, "run_finished")[0]
     assert finished["cost_usd"] == round(sum(price), 6)  # the two steps and the distillation, at the known prices
     assert round(sum(r["cost_usd"] for r in of_type(events, "model_reply")), 6) == round(sum(price[:2]), 6)
+
+
+def ollama_run(repo: Path, fp: FakeProvider, env: dict[str, str]) -> tuple[Any, list[dict[str, Any]]]:
+    proc = agent_cli("run", "do the task", "--repo", str(repo), "--model", "ollama/qwen2.5-coder", "--api-base",
+                     fp.ollama_url, "--json", env={**os.environ, **FAST, **env}, timeout=120)
+    return proc, [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize(("trained", "env", "num_ctx"), [
+    (8192, {}, 8192),  # the model's own window, from the server it runs on
+    (131072, {}, 32768),  # capped: Ollama would reserve the KV cache of the whole window
+    (131072, {"AGENT_BACKEND__NUM_CTX": "65536"}, 65536),  # the cap is backend.num_ctx
+    (4096, {"AGENT_BACKEND__NUM_CTX": "65536"}, 4096),  # never past what the model was trained for
+])
+def test_ollama_num_ctx_is_the_models_window_from_api_show(
+    repo: Path, trained: int, env: dict[str, str], num_ctx: int
+) -> None:
+    with FakeProvider() as fp:
+        fp.ollama_context = trained
+        proc, events = ollama_run(repo, fp, env)
+    assert proc.returncode == 0, proc.stderr
+    assert {"model": "qwen2.5-coder"} in fp.shows  # asked of the server the run talks to, not localhost:11434
+    assert all(r["body"]["options"]["num_ctx"] == num_ctx for r in fp.requests)
+    assert of_type(events, "run_finished")[0]["status"] == "done"
+
+
+def test_ollama_with_context_tokens_configured_asks_nothing_and_a_model_without_tools_gets_text_calls(
+    repo: Path
+) -> None:
+    finish = '```json\n{"name": "finish", "arguments": {"summary": "ok"}}\n```'
+    with FakeProvider() as fp:
+        fp.ollama_context = 131072
+        proc, _ = ollama_run(repo, fp, {"AGENT_BACKEND__CONTEXT_TOKENS": "4096"})
+        assert proc.returncode == 0, proc.stderr
+        assert {"model": "qwen2.5-coder"} not in fp.shows  # (litellm asks on its own, with {"name": ...})
+        assert fp.requests[0]["body"]["options"]["num_ctx"] == 4096
+        fp.ollama_tools = False  # /api/show: the model's template takes no tools
+        fp.push({"text": finish})
+        proc, events = ollama_run(repo, fp, {})
+    assert proc.returncode == 0, proc.stderr
+    body = fp.requests[-1]["body"]
+    assert "tools" not in body and "fenced blocks" in body["messages"][0]["content"]
+    assert of_type(events, "run_finished")[0]["status"] == "done"

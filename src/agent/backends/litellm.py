@@ -42,9 +42,10 @@ class LitellmBackend:
         self.api_key = api_key
         self.litellm = _litellm()
         provider = self.litellm.get_llm_provider(model, api_base=config.api_base)[1]
-        self.info = info or ModelInfo.lookup(self.litellm, model, provider)
+        self.info = info or ModelInfo.lookup(self.litellm, model, provider, config)
         self.params = request_params(config, self.info, _supported(self.litellm, model, provider))
-        self.window = config.context_tokens or self.info.window or self.params.get("num_ctx")  # None: learned
+        # Ollama: the num_ctx it is sent (its server's window for this run); None: learned from an overflow
+        self.window = config.context_tokens or self.params.get("num_ctx") or self.info.window
         # USD per input token (None: unknown, so --budget-usd is refused; agent.backends.budget)
         self.input_price = config.input_price / 1e6 if config.input_price is not None else self.info.input_price
         fmt = config.tool_format  # text: calls as fenced blocks (agent.backends.textcalls)
@@ -78,7 +79,7 @@ class LitellmBackend:
             missing = litellm.validate_environment(model=model).get("missing_keys") or []
             if missing:
                 raise UsageError(f"model {model} needs {', '.join(missing)} in the environment")
-        return cls(model, config, api_key, ModelInfo.lookup(litellm, model, provider))
+        return cls(model, config, api_key, ModelInfo.lookup(litellm, model, provider, config))
 
     def complete(
         self, messages: list[Message], tools: list[dict[str, Any]], on_text: Callable[[str], None] | None = None
