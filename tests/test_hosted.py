@@ -369,3 +369,16 @@ def test_ollama_with_context_tokens_configured_asks_nothing_and_a_model_without_
     body = fp.requests[-1]["body"]
     assert "tools" not in body and "fenced blocks" in body["messages"][0]["content"]
     assert of_type(events, "run_finished")[0]["status"] == "done"
+
+
+def test_the_system_prompt_tells_the_model_what_this_run_may_do(repo: Path) -> None:
+    with FakeProvider() as fp:
+        run(repo, fp, "openai/x")
+        run(repo, fp, "openai/x", "--yes", "--allow-test-edits")
+    strict, free = (r["body"]["messages"][0]["content"] for r in fp.requests)
+    assert "fresh bash in the repository root" in strict and "stopped after 120 s" in strict
+    assert "nobody can approve a command" in strict and "Edits to test files" in strict
+    assert "fresh bash" in free and "nobody can approve" not in free and "Edits to test files" not in free
+    tools = {t["function"]["name"]: t["function"]["description"] for t in fp.requests[0]["body"]["tools"]}
+    assert "fresh shell each call" in tools["run_shell"]
+    assert "exactly one tool call" not in json.dumps(fp.requests)  # a short thought before the calls is asked for

@@ -196,7 +196,8 @@ class Conversation:
     def _system(self) -> Message:
         return {
             "role": "system",
-            "content": render("chat_system", tools=list(self.tools), instructions=project_instructions(self.root)),
+            "content": render("chat_system", tools=list(self.tools), instructions=project_instructions(self.root),
+                              shell_timeout_s=self.config.tools.shell_timeout_s),
         }
 
     def _user_message(self, request: str) -> str:
