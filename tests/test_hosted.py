@@ -382,3 +382,17 @@ def test_the_system_prompt_tells_the_model_what_this_run_may_do(repo: Path) -> N
     tools = {t["function"]["name"]: t["function"]["description"] for t in fp.requests[0]["body"]["tools"]}
     assert "fresh shell each call" in tools["run_shell"]
     assert "exactly one tool call" not in json.dumps(fp.requests)  # a short thought before the calls is asked for
+
+
+def test_chat_budget_on_a_model_without_a_price_is_refused_up_front(repo: Path) -> None:
+    import pexpect
+
+    env = {**os.environ, **FAST, "PYTHONPATH": str(ROOT / "src"), "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm"}
+    with FakeProvider() as fp:
+        args = ["-m", "agent", "chat", "--model", "openai/my-vllm-model", "--api-base", fp.openai_url,
+                "--budget-usd", "1"]
+        child = pexpect.spawn(sys.executable, args, cwd=str(repo), env=env, encoding="utf-8", timeout=60)
+        child.expect("has no known price, so a cost budget cannot hold")
+        child.expect(pexpect.EOF)
+        child.close()
+    assert child.exitstatus == 2 and fp.requests == []
