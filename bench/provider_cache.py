@@ -41,10 +41,13 @@ def make_repo(path: Path, files: int) -> Path:
 
 def run(repo: Path, fp: FakeProvider, env: dict[str, str], steps: int) -> list[dict]:
     """One `agent run --json`; returns its events."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "agent", "run", "read the modules", "--repo", str(repo), "--model", MODEL,
-         "--api-base", fp.anthropic_url, "--json", "--max-steps", str(steps + 1)],
-        capture_output=True, text=True, env={**os.environ, **ENV, **env}, timeout=600, check=False)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "agent", "run", "read the modules", "--repo", str(repo), "--model", MODEL,
+             "--api-base", fp.anthropic_url, "--json", "--max-steps", str(steps + 1)],
+            capture_output=True, text=True, env={**os.environ, **ENV, **env}, timeout=300, check=False)
+    except subprocess.TimeoutExpired:  # a 40-step run takes seconds: a hang, not slowness
+        sys.exit(f"run hung after {len(fp.requests)} requests (300 s)")
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     if not events or events[-1]["type"] != "run_finished":
         sys.exit(f"run failed: {proc.stderr.strip()[-500:]}")
@@ -57,7 +60,8 @@ def caching(steps: int, tmp: Path) -> dict[str, float]:
     out = {}
     for label, flag in (("cached", "true"), ("uncached", "false")):
         with FakeProvider() as fp:
-            fp.push(*[{"calls": [{"name": "read_file", "arguments": {"path": f"mod{i}.py"}}]} for i in range(steps - 1)])
+            reads = [{"calls": [{"name": "read_file", "arguments": {"path": f"mod{i}.py"}}]} for i in range(steps - 1)]
+            fp.push(*reads)
             events = run(repo, fp, {"AGENT_BACKEND__PROMPT_CACHE": flag}, steps)
             usage = fp.usages
         plain = sum(u["input_tokens"] for u in usage)

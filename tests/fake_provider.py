@@ -1,6 +1,7 @@
 """A fake model provider on 127.0.0.1: OpenAI Chat Completions and Anthropic Messages, streaming (SSE) and not.
 
-Tests queue what each request gets (`push`), then assert on `requests` (path, headers, JSON body):
+Tests queue what each request gets (`push`), then assert on `requests` (path, headers, JSON body, and how many
+connections were open when it came):
 
     {"text": "...", "calls": [{"name": ..., "arguments": {...}, "id": None}], "thinking": "..."}   a reply
     {"finish": "length"}              cut reply: OpenAI finish_reason=length / Anthropic stop_reason=max_tokens
@@ -10,7 +11,9 @@ Tests queue what each request gets (`push`), then assert on `requests` (path, he
     {"stall": 2.0}                    streaming: 2 s of silence after the first event; {"delay": s} per event
     {"usage": {...}}                  override the usage numbers
 OpenAI requests with an image part in a non-user message get OpenAI's own 400 (tool messages take text only).
-Ollama's /api/chat is served too (`ollama_url`), from the same queue (text and calls only).
+Ollama's /api/chat is served too (`ollama_url`), from the same queue (text and calls only), and /api/show as
+Ollama answers it, with `ollama_context` as the model's context length (None: a model_info without one) and
+`ollama_tools` saying whether its template takes tools; the bodies of /api/show requests go to `shows`.
 
 A request without tools takes from `push_side`'s queue first (summaries).
 With an empty queue a request gets `default` (a finish call). Usage is realistic: input tokens are the request's
@@ -80,6 +83,10 @@ class FakeProvider:
         self.usages: list[dict[str, Any]] = []  # the usage object each reply carried
         self.cache: set[str] = set()  # Anthropic prompt-cache entries (prefix hashes)
         self.last_prompt = ""  # OpenAI automatic caching compares with the previous prompt
+        self.connections = 0  # connections open now (each request records how many were open when it came)
+        self.ollama_context: int | None = None
+        self.ollama_tools = True
+        self.shows: list[dict[str, Any]] = []
         self.lock = threading.Lock()
 
     def push(self, *steps: dict[str, Any]) -> FakeProvider:
@@ -125,7 +132,7 @@ class FakeProvider:
     def next_step(self, record: dict[str, Any]) -> dict[str, Any]:
         """Record a request and pop what it gets."""
         with self.lock:
-            self.requests.append(record)
+            self.requests.append({**record, "connections": self.connections})
             if self.side and not record.get("body", {}).get("tools"):
                 return self.side.popleft()
             return self.script.popleft() if self.script else self.default
@@ -195,12 +202,22 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        with self.fake.lock:
+            self.fake.connections += 1
+
+    def finish(self) -> None:
+        with self.fake.lock:
+            self.fake.connections -= 1
+        super().finish()
+
     def do_POST(self) -> None:  # noqa: N802
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         body = json.loads(raw or b"{}")
         anthropic = self.path.rstrip("/").endswith("/messages")
-        if self.path == "/api/show":  # litellm asks Ollama about the model (for its limits): not a completion
-            return self._json(200, {"details": {"family": "qwen2"}, "model_info": {}, "capabilities": ["tools"]})
+        if self.path == "/api/show":  # what the server knows of the model (its window): not a completion
+            return self._ollama_show(body)
         step = self.fake.next_step({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
                                     "body": body, "api": "anthropic" if anthropic else "openai"})
         if self.path.startswith("/api/"):  # Ollama's own API (/api/chat; /api/generate is only recorded)
@@ -232,6 +249,18 @@ class _Handler(BaseHTTPRequestHandler):
         last = {**head, "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop", **counts}
         return self._stream([json.dumps({**head, "message": message, "done": False}) + "\n", json.dumps(last) + "\n"],
                             step)
+
+    def _ollama_show(self, body: dict[str, Any]) -> None:
+        fake = self.fake
+        with fake.lock:
+            fake.shows.append(body)
+        info: dict[str, Any] = {"general.architecture": "qwen2", "general.parameter_count": 7615616512}
+        if fake.ollama_context is not None:
+            info["qwen2.context_length"] = fake.ollama_context
+        self._json(200, {"modelfile": "FROM qwen2.5-coder", "parameters": "", "template": "{{ .Prompt }}",
+                         "details": {"family": "qwen2", "parameter_size": "7.6B", "quantization_level": "Q4_K_M"},
+                         "model_info": info, "capabilities": ["completion", "tools"] if fake.ollama_tools else
+                         ["completion"]})
 
     def _json(self, status: int, data: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         raw = json.dumps(data).encode()

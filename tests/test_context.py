@@ -7,12 +7,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import agent_cli, init_repo
 from fake_provider import FakeProvider
 
 from agent.backends.scripted import ScriptedBackend
 from agent.chat.conversation import Conversation
 from agent.config import load_config
+from agent.errors import UsageError
 from agent.session import Session
 
 FAST = {"AGENT_BACKEND__RETRY_BASE_S": "0.05", "AGENT_MEMORY__ENABLED": "false", "AGENT_CONTEXT__MAP_TOKENS": "0"}
@@ -184,3 +186,55 @@ def test_chat_folds_a_huge_tool_result_of_the_latest_turn(tmp_path: Path) -> Non
     assert any(e["type"] == "compacted" for e in seen)
     assert max(len(str(m.get("content") or "")) for m in conv.messages if m["role"] == "tool") < 10_000
     assert "dropped to save context" in json.dumps(conv.messages)
+
+
+def provider_conversation(repo: Path, fp: FakeProvider, model: str, **config: Any) -> Conversation:
+    """A chat over the real litellm backend, talking to the fake provider."""
+    base = fp.anthropic_url if model.startswith("anthropic/") else fp.openai_url
+    layers = {"context": {"map_tokens": 0}, "memory": {"enabled": False},
+              "backend": {"model": model, "api_base": base, "retry_base_s": 0.05}, **config}
+    return Conversation(Session(repo, load_config(repo, layers), approve=lambda kind, detail: False))
+
+
+@pytest.mark.parametrize("model", ["openai/x", "anthropic/claude-sonnet-4-5"])
+def test_chat_overflow_teaches_the_window_compacts_once_and_retries_the_turn(
+    tmp_path: Path, model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-dummy")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-dummy")
+    repo = init_repo(tmp_path / "repo", {"a.txt": (LINE + "\n") * 70})
+    with FakeProvider() as fp:
+        fp.push({"calls": [{"name": "read_file", "arguments": {"path": "a.txt"}}]}, {"text": "read it"},
+                {"overflow": True}, {"text": "still here"})
+        conv = provider_conversation(repo, fp, model)
+        limit = conv.limit
+        assert conv.turn("read a.txt", lambda e: None).status == "done"
+        seen: list[dict[str, Any]] = []
+        result = conv.turn("what did it say?", seen.append)
+    assert result.status == "done" and result.summary == "still here"
+    kinds = [e["type"] for e in seen]
+    assert kinds.index("context_overflow") < kinds.index("compacted") < kinds.index("model_reply")
+    overflow = of_type(seen, "context_overflow")[0]
+    assert "does not fit the model's window" in overflow["error"] and overflow["window"] == conv.limit < limit
+    overflowed, retried = fp.requests[2]["body"]["messages"], fp.requests[3]["body"]["messages"]
+    assert len(fp.requests) == 4 and len(json.dumps(retried)) < len(json.dumps(overflowed)) / 2
+    assert "dropped to save context" in json.dumps(retried) and "what did it say?" in json.dumps(retried)
+
+
+def test_chat_message_that_alone_overflows_is_refused_with_one_line_and_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-dummy")
+    repo = init_repo(tmp_path / "repo", {"big.txt": (LINE + "\n") * 400, "a.py": "x = 1\n"})  # ~15k tokens
+    with FakeProvider() as fp:
+        fp.push({"overflow": True}, {"text": "hello"})
+        conv = provider_conversation(repo, fp, "openai/x")  # an unmapped model: 32,768 assumed, the server says less
+        with pytest.raises(UsageError, match=r"^this message is ~[\d,]+ tokens .* send less \(or /drop files\)$"):
+            conv.turn("summarise @big.txt", lambda e: None)
+        assert len(fp.requests) == 1 and conv.turn_starts == [] and [m["role"] for m in conv.messages] == ["system"]
+        with pytest.raises(UsageError, match="send less"):  # the learned window refuses it up front now
+            conv.turn("and now?", lambda e: None)
+        assert len(fp.requests) == 1
+        conv.drop([])
+        assert conv.turn("hi", lambda e: None).summary == "hello"
+    assert "big.txt" not in json.dumps(fp.requests[1]["body"]["messages"])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import agent_cli, init_repo
+from conftest import ROOT, agent_cli, init_repo
 from fake_provider import FakeProvider
 
 FAST = {"AGENT_BACKEND__RETRY_BASE_S": "0.05", "AGENT_MEMORY__ENABLED": "false", "AGENT_CONTEXT__MAP_TOKENS": "0"}
@@ -221,3 +222,177 @@ def test_text_tool_calls_for_a_model_without_native_ones(repo: Path) -> None:
     assert {m["role"] for m in second} == {"system", "user", "assistant"}  # results come back as user turns
     assert block in second[2]["content"] and "x = 1" in second[3]["content"]
     assert of_type(events, "run_finished")[0]["status"] == "done"
+
+
+def test_each_streamed_reply_releases_its_connection(repo: Path) -> None:
+    # litellm leaves an Anthropic stream's response open; the garbage collector closing it inside the next
+    # request deadlocked httpcore's pool (a 40-step run hung at a random step): each reply is closed when read
+    reads = [{"calls": [{"name": "read_file", "arguments": {"path": "a.py"}}]}] * 8
+    with FakeProvider() as fp:
+        fp.push(*reads)
+        proc, events = run(repo, fp, CLAUDE, env={"ANTHROPIC_API_KEY": "k"})
+    assert proc.returncode == 0, proc.stderr
+    assert len(fp.requests) == 9 and of_type(events, "run_finished")[0]["status"] == "done"
+    assert max(r["connections"] for r in fp.requests) <= 3, [r["connections"] for r in fp.requests]  # was 1..9
+
+
+def chat_over(repo: Path, fp: FakeProvider, loop: dict[str, Any], env: dict[str, str] | None = None) -> Any:
+    """A chat (the conversation object the REPL drives) over an unmapped, priced model on the fake provider."""
+    from agent.chat.conversation import Conversation
+    from agent.config import load_config
+    from agent.session import Session
+
+    layers = {"context": {"map_tokens": 0}, "memory": {"enabled": False}, "loop": loop,
+              "backend": {"model": "openai/my-vllm-model", "api_base": fp.openai_url, "input_price": 1.0,
+                          "output_price": 100.0}}
+    return Conversation(Session(repo, load_config(repo, layers, environ=env or {}), approve=lambda k, d: False))
+
+
+def test_chat_budgets_hold_for_the_whole_session_not_each_turn(repo: Path) -> None:
+    from agent.errors import UsageError
+
+    with FakeProvider() as fp:
+        fp.push({"text": "one"}, {"text": "two"}, {"text": "three"})
+        conv = chat_over(repo, fp, {})
+        first = conv.turn("hello", lambda e: None)
+        cost = conv.cost_usd  # one reply: the prompt at $1/M and the answer at $100/M
+        assert first.summary == "one" and cost > 0
+        conv = chat_over(repo, fp, {"budget_usd": cost * 1.5})
+        assert conv.turn("hello", lambda e: None).status == "done"  # the first turn fits
+        second = conv.turn("and again", lambda e: None)  # its prompt alone would take the session past the budget
+        assert second.status == "limits" and "would take the run past" in second.summary
+        assert len(fp.requests) == 2
+        conv = chat_over(repo, fp, {"budget_usd": cost * 0.9})
+        assert conv.turn("hello", lambda e: None).status == "done"  # spent while answering: over the budget now
+        with pytest.raises(UsageError, match=r"^this chat session's cost budget is spent \(\$0\.\d+ of \$"):
+            conv.turn("more", lambda e: None)
+        assert len(fp.requests) == 3 and conv.turn_starts == [1]  # refused before anything was sent or kept
+        conv = chat_over(repo, fp, {"max_tokens": 10})
+        assert conv.turn("hello", lambda e: None).status == "done"
+        with pytest.raises(UsageError, match=r"^this chat session's token budget is spent \([\d,]+ of 10\)"):
+            conv.turn("more", lambda e: None)
+        assert len(fp.requests) == 4
+
+
+def test_chat_max_steps_bounds_each_request(repo: Path) -> None:
+    read = {"calls": [{"name": "read_file", "arguments": {"path": "a.py"}}]}
+    with FakeProvider() as fp:
+        fp.push(read, {"text": "one"}, read, {"text": "two"}, read, read)
+        conv = chat_over(repo, fp, {"max_steps": 2})
+        assert [conv.turn(t, lambda e: None).status for t in ("a", "b")] == ["done", "done"]
+        third = conv.turn("c", lambda e: None)
+    assert third.status == "limits" and third.summary == "step limit reached (2)" and len(fp.requests) == 6
+
+
+def test_chat_in_a_pty_shows_the_overflow_retry_and_holds_its_session_budget(repo: Path) -> None:
+    import pexpect
+
+    (repo / "a.txt").write_text(("word " * 30 + "\n") * 70)
+    priced = {"AGENT_BACKEND__INPUT_PRICE": "1", "AGENT_BACKEND__OUTPUT_PRICE": "100000"}  # $0.1 per output token
+    env = {**os.environ, **FAST, **priced, "OPENAI_API_KEY": "sk-dummy", "PYTHONPATH": str(ROOT / "src"),
+           "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color"}
+    with FakeProvider() as fp:
+        fp.push({"calls": [{"name": "read_file", "arguments": {"path": "a.txt"}}]}, {"text": "read it"},
+                {"overflow": True}, {"text": "still here"})
+        args = ["-m", "agent", "chat", "--model", "openai/x", "--api-base", fp.openai_url, "--budget-usd", "2"]
+        child = pexpect.spawn(sys.executable, args, cwd=str(repo), env=env, encoding="utf-8", timeout=60,
+                              dimensions=(40, 140))
+        child.logfile_read = (repo.parent / "screen.log").open("a")
+        child.expect("›")
+        child.sendline("read a.txt")
+        child.expect("read it")
+        child.sendline("what did it say?")
+        child.expect("the prompt overflowed the model's window")
+        child.expect("compacting and retrying")
+        child.expect("context compacted")
+        child.expect("still here")
+        child.sendline("and now?")  # two turns of 15 and 7 output tokens: over $2 for the session
+        child.expect("chat session's cost budget is spent")  # rich colours the figures: matched loosely
+        child.sendline("/exit")
+        child.expect(pexpect.EOF)
+    assert len(fp.requests) == 4
+
+
+def test_the_distillation_call_counts_in_the_reported_cost(repo: Path) -> None:
+    priced = {"AGENT_BACKEND__INPUT_PRICE": "3", "AGENT_BACKEND__OUTPUT_PRICE": "15", "AGENT_MEMORY__ENABLED": "true"}
+    with FakeProvider() as fp:
+        fp.push({"calls": [{"name": "read_file", "arguments": {"path": "a.py"}}]})
+        fp.push_side({"text": '["The module a.py holds the setting x."]'})  # the distillation's reply
+        proc, events = run(repo, fp, "openai/my-vllm-model", env=priced)
+    assert proc.returncode == 0, proc.stderr
+    distilled = [r for r in fp.requests if "tools" not in r["body"]]
+    assert len(fp.requests) == 3 and len(distilled) == 1 and of_type(events, "memory_distilled")[0]["notes"]
+    price = [(u["prompt_tokens"] * 3 + u["completion_tokens"] * 15) / 1e6 for u in fp.usages]
+    finished = of_type(events, "run_finished")[0]
+    assert finished["cost_usd"] == round(sum(price), 6)  # the two steps and the distillation, at the known prices
+    assert round(sum(r["cost_usd"] for r in of_type(events, "model_reply")), 6) == round(sum(price[:2]), 6)
+
+
+def ollama_run(repo: Path, fp: FakeProvider, env: dict[str, str]) -> tuple[Any, list[dict[str, Any]]]:
+    proc = agent_cli("run", "do the task", "--repo", str(repo), "--model", "ollama/qwen2.5-coder", "--api-base",
+                     fp.ollama_url, "--json", env={**os.environ, **FAST, **env}, timeout=120)
+    return proc, [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize(("trained", "env", "num_ctx"), [
+    (8192, {}, 8192),  # the model's own window, from the server it runs on
+    (131072, {}, 32768),  # capped: Ollama would reserve the KV cache of the whole window
+    (131072, {"AGENT_BACKEND__NUM_CTX": "65536"}, 65536),  # the cap is backend.num_ctx
+    (4096, {"AGENT_BACKEND__NUM_CTX": "65536"}, 4096),  # never past what the model was trained for
+])
+def test_ollama_num_ctx_is_the_models_window_from_api_show(
+    repo: Path, trained: int, env: dict[str, str], num_ctx: int
+) -> None:
+    with FakeProvider() as fp:
+        fp.ollama_context = trained
+        proc, events = ollama_run(repo, fp, env)
+    assert proc.returncode == 0, proc.stderr
+    assert {"model": "qwen2.5-coder"} in fp.shows  # asked of the server the run talks to, not localhost:11434
+    assert all(r["body"]["options"]["num_ctx"] == num_ctx for r in fp.requests)
+    assert of_type(events, "run_finished")[0]["status"] == "done"
+
+
+def test_ollama_with_context_tokens_configured_asks_nothing_and_a_model_without_tools_gets_text_calls(
+    repo: Path
+) -> None:
+    finish = '```json\n{"name": "finish", "arguments": {"summary": "ok"}}\n```'
+    with FakeProvider() as fp:
+        fp.ollama_context = 131072
+        proc, _ = ollama_run(repo, fp, {"AGENT_BACKEND__CONTEXT_TOKENS": "4096"})
+        assert proc.returncode == 0, proc.stderr
+        assert {"model": "qwen2.5-coder"} not in fp.shows  # (litellm asks on its own, with {"name": ...})
+        assert fp.requests[0]["body"]["options"]["num_ctx"] == 4096
+        fp.ollama_tools = False  # /api/show: the model's template takes no tools
+        fp.push({"text": finish})
+        proc, events = ollama_run(repo, fp, {})
+    assert proc.returncode == 0, proc.stderr
+    body = fp.requests[-1]["body"]
+    assert "tools" not in body and "fenced blocks" in body["messages"][0]["content"]
+    assert of_type(events, "run_finished")[0]["status"] == "done"
+
+
+def test_the_system_prompt_tells_the_model_what_this_run_may_do(repo: Path) -> None:
+    with FakeProvider() as fp:
+        run(repo, fp, "openai/x")
+        run(repo, fp, "openai/x", "--yes", "--allow-test-edits")
+    strict, free = (r["body"]["messages"][0]["content"] for r in fp.requests)
+    assert "fresh bash in the repository root" in strict and "stopped after 120 s" in strict
+    assert "nobody can approve a command" in strict and "Edits to test files" in strict
+    assert "fresh bash" in free and "nobody can approve" not in free and "Edits to test files" not in free
+    tools = {t["function"]["name"]: t["function"]["description"] for t in fp.requests[0]["body"]["tools"]}
+    assert "fresh shell each call" in tools["run_shell"]
+    assert "exactly one tool call" not in json.dumps(fp.requests)  # a short thought before the calls is asked for
+
+
+def test_chat_budget_on_a_model_without_a_price_is_refused_up_front(repo: Path) -> None:
+    import pexpect
+
+    env = {**os.environ, **FAST, "PYTHONPATH": str(ROOT / "src"), "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm"}
+    with FakeProvider() as fp:
+        args = ["-m", "agent", "chat", "--model", "openai/my-vllm-model", "--api-base", fp.openai_url,
+                "--budget-usd", "1"]
+        child = pexpect.spawn(sys.executable, args, cwd=str(repo), env=env, encoding="utf-8", timeout=60)
+        child.expect("has no known price, so a cost budget cannot hold")
+        child.expect(pexpect.EOF)
+        child.close()
+    assert child.exitstatus == 2 and fp.requests == []

@@ -49,7 +49,7 @@ class BackendConfig(_Section):
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = Field(
         None, description="reasoning effort of reasoning models (o-series, gpt-5, Claude)")
     thinking_tokens: int | None = Field(None, ge=1024, description="Claude extended-thinking budget in tokens")
-    num_ctx: int | None = Field(None, ge=512, description="Ollama context size (ollama_chat/ models)")
+    num_ctx: int | None = Field(None, ge=512, description="Ollama window cap (default: the model's own, up to 32768)")
     context_tokens: int | None = Field(None, ge=1024, description="the model's window (default: litellm's model info)")
     prompt_cache: bool = Field(True, description="Anthropic prompt-cache breakpoints (system, tools, recent turns)")
     tool_format: Literal["auto", "native", "text"] = Field(

@@ -1,8 +1,8 @@
 """The events a run reports, as TypedDicts: the JSON Lines contract of `agent run --json` and events.jsonl.
 
 Every event of a run carries `type`, `run_id` and `ts` (Unix seconds); the last one is `run_finished`.
-Chat adds its own events (files_added, file_diff, compaction_failed), never written to a run log; `compacted`
-is both (a run stamps it).
+Chat adds its own events (files_added, file_diff, compaction_failed, context_overflow), never written to a run
+log; `compacted` is both (a run stamps it).
 docs/events.schema.json is generated from these classes: `python -m agent.events > docs/events.schema.json`
 (tests/test_events.py fails when it is out of date).
 """
@@ -269,16 +269,26 @@ class CompactionFailed(TypedDict):
     error: str
 
 
+@with_config(STRICT)
+class ContextOverflowEvent(TypedDict):
+    """Chat: the provider refused the prompt as too long; `window` is what that taught (in our ~4-character
+    tokens). The turn compacts once and retries, or refuses a message that alone does not fit."""
+
+    type: Literal["context_overflow"]
+    window: int
+    error: str
+
+
 RUN_EVENTS = (
     RunStarted, StepStarted, TextDelta, ModelReply, Retry, ToolCallEvent, ToolResultEvent, FormatErrorEvent, GitCommit,
     GuardFindings, VerificationStarted, VerificationFinished, MemoryDistilled, MemoryDistillSkipped, RunFinished,
     RunEnded, Compacted, WarningEvent,
 )
-CHAT_EVENTS = (FilesAdded, FileDiff, Compacted, CompactionFailed, WarningEvent)
+CHAT_EVENTS = (FilesAdded, FileDiff, Compacted, CompactionFailed, WarningEvent, ContextOverflowEvent)
 AnyEvent = Annotated[
     RunStarted | StepStarted | TextDelta | ModelReply | Retry | ToolCallEvent | ToolResultEvent | FormatErrorEvent | GitCommit
     | GuardFindings | VerificationStarted | VerificationFinished | MemoryDistilled | MemoryDistillSkipped | RunFinished
-    | RunEnded | FilesAdded | FileDiff | Compacted | CompactionFailed | WarningEvent,
+    | RunEnded | FilesAdded | FileDiff | Compacted | CompactionFailed | WarningEvent | ContextOverflowEvent,
     Field(discriminator="type"),
 ]
 

@@ -114,7 +114,7 @@ class Agent:
         if self.compactor is not None:
             self._compacted(self.compactor.before_step(messages, self.schemas))
         if self.config.budget_usd is not None:  # a step whose prompt alone would cross the budget is not started
-            check_prompt(self.backend, messages, self.schemas, self.cost_usd, self.config.budget_usd)
+            check_prompt(self.backend, messages, self.schemas, self.spent()[1], self.config.budget_usd)
         try:
             return self.backend.complete(messages, self.schemas, on_text=self._on_text)
         except ContextOverflow as exc:
@@ -175,14 +175,19 @@ class Agent:
         self.tokens_out += reply.tokens_out
         self.cost_usd += reply.cost_usd
 
+    def spent(self) -> tuple[int, float]:
+        """Tokens (in + out) and USD the budgets count: this run's (chat: the whole session's)."""
+        return self.tokens_in + self.tokens_out, self.cost_usd
+
     def _check_limits(self) -> None:
         c = self.config
+        tokens, cost = self.spent()
         if self.steps >= c.max_steps:
             raise LimitsExceeded(f"step limit reached ({c.max_steps})")
-        if c.max_tokens is not None and self.tokens_in + self.tokens_out >= c.max_tokens:
-            raise LimitsExceeded(f"token budget reached ({self.tokens_in + self.tokens_out} >= {c.max_tokens})")
-        if c.budget_usd is not None and self.cost_usd >= c.budget_usd:
-            raise LimitsExceeded(f"cost budget reached (${self.cost_usd:.4f} >= ${c.budget_usd})")
+        if c.max_tokens is not None and tokens >= c.max_tokens:
+            raise LimitsExceeded(f"token budget reached ({tokens} >= {c.max_tokens})")
+        if c.budget_usd is not None and cost >= c.budget_usd:
+            raise LimitsExceeded(f"cost budget reached (${cost:.4f} >= ${c.budget_usd})")
         if c.max_seconds is not None and time.monotonic() - self.started >= c.max_seconds:
             raise LimitsExceeded(f"time limit reached ({c.max_seconds:g}s)")
 

@@ -80,7 +80,10 @@ def nested_instructions(root: Path, path: str) -> list[str]:
 
 def first_messages(ws: Workspace, task: str, tool_names: list[str]) -> list[Message]:
     """The system prompt and the task, with project instructions and context."""
-    system = render("system", tools=tool_names, shell_timeout_s=ws.config.tools.shell_timeout_s)
+    policy = ws.config.permissions  # what nobody can approve headless is told up front, not learned by refusals
+    system = render("system", tools=tool_names, shell_timeout_s=ws.config.tools.shell_timeout_s,
+                    shell_free=policy.approve_all or policy.shell == "allow",
+                    test_edits_free=policy.approve_all or policy.test_edits == "allow")
     user = render("task", task=task, instructions=project_instructions(ws.root), context=gather_context(ws, task))
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 

@@ -11,7 +11,7 @@ from typing import Any
 from agent.backends import ContextOverflow, outgoing, textcalls
 from agent.backends.params import ModelInfo, check_api_base, request_params, resolve_key
 from agent.backends.retry import RetryPolicy, with_retries
-from agent.backends.stream import read_stream
+from agent.backends.stream import close_stream, read_stream
 from agent.config import BackendConfig
 from agent.errors import BackendError, UsageError
 from agent.prompts import render
@@ -42,9 +42,10 @@ class LitellmBackend:
         self.api_key = api_key
         self.litellm = _litellm()
         provider = self.litellm.get_llm_provider(model, api_base=config.api_base)[1]
-        self.info = info or ModelInfo.lookup(self.litellm, model, provider)
+        self.info = info or ModelInfo.lookup(self.litellm, model, provider, config)
         self.params = request_params(config, self.info, _supported(self.litellm, model, provider))
-        self.window = config.context_tokens or self.info.window or self.params.get("num_ctx")  # None: learned
+        # Ollama: the num_ctx it is sent (its server's window for this run); None: learned from an overflow
+        self.window = config.context_tokens or self.params.get("num_ctx") or self.info.window
         # USD per input token (None: unknown, so --budget-usd is refused; agent.backends.budget)
         self.input_price = config.input_price / 1e6 if config.input_price is not None else self.info.input_price
         fmt = config.tool_format  # text: calls as fenced blocks (agent.backends.textcalls)
@@ -80,7 +81,7 @@ class LitellmBackend:
             missing = litellm.validate_environment(model=model).get("missing_keys") or []
             if missing:
                 raise UsageError(f"model {model} needs {', '.join(missing)} in the environment")
-        return cls(model, config, api_key, ModelInfo.lookup(litellm, model, provider))
+        return cls(model, config, api_key, ModelInfo.lookup(litellm, model, provider, config))
 
     def complete(
         self, messages: list[Message], tools: list[dict[str, Any]], on_text: Callable[[str], None] | None = None
@@ -111,7 +112,10 @@ class LitellmBackend:
             message = response.choices[0].message
             return self._reply(response, calls, response.choices[0].finish_reason or "", _thinking(message))
         stream = self.litellm.completion(**kwargs, stream=True, stream_options={"include_usage": True})
-        got = read_stream(stream, on_text)
+        try:
+            got = read_stream(stream, on_text)
+        finally:
+            close_stream(stream)  # never left to the garbage collector (see close_stream)
         return self._reply(self.litellm.stream_chunk_builder(got.chunks, messages=messages), got.calls, got.finish,
                            got.thinking)
 

@@ -20,7 +20,9 @@ KEYLESS = ("ollama", "ollama_chat", "lm_studio", "hosted_vllm", "llamafile")  # 
 DEFAULT_REPLY_TOKENS = 4096  # a model whose limit litellm does not know
 REPLY_TOKENS_CAP = 32000  # enough for any file written in one call; more only costs latency
 DEFAULT_WINDOW = 32768
-OLLAMA_NUM_CTX = 16384
+OLLAMA_NUM_CTX = 16384  # the model's window unknown (its server did not say)
+OLLAMA_NUM_CTX_CAP = 32768  # the model's own window, up to this unless backend.num_ctx says otherwise (KV memory)
+OLLAMA = ("ollama", "ollama_chat")
 
 
 @dataclass
@@ -36,8 +38,10 @@ class ModelInfo:
     vision: bool = False  # litellm.supports_vision: images may go in the messages
 
     @classmethod
-    def lookup(cls, litellm: Any, model: str, provider: str) -> ModelInfo:
-        """Model info from litellm's local map; an unmapped model gets Nones."""
+    def lookup(cls, litellm: Any, model: str, provider: str, config: BackendConfig | None = None) -> ModelInfo:
+        """Model info from litellm's local map (an unmapped model gets Nones); Ollama's from its own server."""
+        if provider in OLLAMA:
+            return cls.from_ollama(model, provider, config)
         try:
             info = litellm.get_model_info(model)
         except Exception:  # unmapped (a local server, a new model)
@@ -50,6 +54,16 @@ class ModelInfo:
         return cls(provider, info.get("max_output_tokens") or None, info.get("max_input_tokens") or None,
                    bool(info.get("supports_reasoning")), info.get("supports_function_calling"),
                    (price or 0.0) if provider in KEYLESS else (price or None), vision)  # a local server costs nothing
+
+
+    @classmethod
+    def from_ollama(cls, model: str, provider: str, config: BackendConfig | None) -> ModelInfo:
+        """The window and tool support the Ollama server reports (/api/show); none asked when context_tokens is set."""
+        from agent.backends import ollama
+
+        reply = None if config is None or config.context_tokens else ollama.show(config.api_base, model)
+        window = ollama.context_length(reply) if reply else None
+        return cls(provider, None, window, False, ollama.takes_tools(reply) if reply else None, 0.0)
 
 
 def check_api_base(url: str) -> str:
@@ -95,6 +109,15 @@ def request_params(config: BackendConfig, info: ModelInfo, supported: list[str])
     if config.thinking_tokens and "thinking" in supported:
         params["thinking"] = {"type": "enabled", "budget_tokens": config.thinking_tokens}
         params["max_tokens"] = max(params["max_tokens"], config.thinking_tokens + 1024)
-    if info.provider in ("ollama", "ollama_chat"):  # Ollama's own default window (2-4k) truncates silently
-        params["num_ctx"] = config.num_ctx or config.context_tokens or OLLAMA_NUM_CTX
+    if info.provider in OLLAMA:  # Ollama's own default window (2-4k) truncates silently
+        params["num_ctx"] = ollama_num_ctx(config, info)
     return params
+
+
+def ollama_num_ctx(config: BackendConfig, info: ModelInfo) -> int:
+    """The window to ask Ollama for: context_tokens if configured, else the model's own (/api/show) up to
+    backend.num_ctx (default 32768), else backend.num_ctx or 16384."""
+    explicit = config.num_ctx or config.context_tokens
+    if config.context_tokens or not info.window:
+        return explicit or OLLAMA_NUM_CTX
+    return min(info.window, explicit or OLLAMA_NUM_CTX_CAP)

@@ -101,3 +101,21 @@ def read_stream(stream: Iterable[Any], on_text: Callable[[str], None]) -> Stream
     if not finish:
         raise DroppedStream("the stream ended before the reply was complete")
     return Streamed(chunks, calls.as_list(), finish, thinking.result())
+
+
+def close_stream(stream: Any) -> None:
+    """Release the HTTP response under a litellm stream now, read to its end or not.
+
+    litellm stops reading at the provider's last event and never closes the response, so the generators under
+    it stay open in reference cycles. When the cyclic garbage collector later finalizes them, their cleanup takes
+    httpcore's connection-pool lock; if that collection runs inside the next request, which holds the same
+    (non-reentrant) lock, the process hangs for good (encode/httpcore#990): a long run stopped at a random step.
+    """
+    inner = getattr(stream, "completion_stream", None)
+    for part in (getattr(inner, "streaming_response", None), getattr(inner, "response_iterator", None), inner):
+        close = getattr(part, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:  # noqa: BLE001  # cleanup only: the reply is already read
+                continue

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.backends import bind_events
+from agent.backends import ContextOverflow, bind_events
 from agent.chat.compaction import Compaction, compact_messages, estimate_tokens
 from agent.config import AgentConfig
 from agent.errors import AgentError, UsageError
@@ -21,7 +21,7 @@ from agent.git.commits import GitGuard, head
 from agent.git.undo import EditRecorder, combine, undo_last
 from agent.loop import Agent
 from agent.prompts import render
-from agent.protocols import Backend, Decision, Event, EventSink, Message, ToolCall, ToolResult
+from agent.protocols import Backend, Decision, Event, EventSink, Message, Reply, ToolCall, ToolResult
 from agent.session import Session, gather_context, nested_instructions, project_instructions
 from agent.toolchain import CallContext
 
@@ -68,7 +68,8 @@ class ChatScope:
 
 
 class ChatAgent(Agent):
-    """The loop for chat: a text reply ends the turn, and the context is compacted before a step when nearly full."""
+    """The loop for chat: a text reply ends the turn, the context is compacted before a step when nearly full and
+    after the provider's overflow error, and the budgets count the whole session."""
 
     text_ends_turn = True
 
@@ -76,6 +77,31 @@ class ChatAgent(Agent):
         c = conversation
         super().__init__(c.backend, c.chain, c.ws, c.config.loop, on_event)
         self.conversation = c
+        self.refused: str | None = None  # the turn's message alone does not fit the window the provider taught
+
+    def spent(self) -> tuple[int, float]:
+        """The session's tokens and cost so far (every turn and compaction): chat budgets are per session."""
+        c = self.conversation
+        return c.tokens_in + c.tokens_out, c.cost_usd
+
+    def _complete(self, messages: list[Message]) -> Reply:
+        """On the provider's overflow error: learn the window, compact once and retry (or refuse the message)."""
+        try:
+            return super()._complete(messages)
+        except ContextOverflow as exc:
+            c = self.conversation
+            c.learn_window(exc.window)
+            self.emit({"type": "context_overflow", "window": c.limit, "error": str(exc)})
+            alone = c.turn_alone_tokens()
+            if alone >= c.limit:
+                self.refused = too_large(alone, c.limit)
+                raise UsageError(self.refused) from exc
+            try:
+                done = c.compact()
+            except AgentError:
+                raise exc from None  # the summariser failed: the overflow is what the user needs to know
+            self.emit({"type": "compacted", **done.as_event()})
+            return self.backend.complete(messages, self.schemas, on_text=self._on_text)
 
     def step(self, messages: list[Message]) -> None:
         """Compact first when the context nears its limit, then one ordinary step."""
@@ -131,14 +157,12 @@ class Conversation:
             raise UsageError("empty request")
         if added:
             on_event({"type": "files_added", "paths": added})
+        self.check_budgets()
         message = {"role": "user", "content": self._user_message(request)}
         size = estimate_tokens([message]) + estimate_tokens(self.messages[:1]) + self.schema_tokens
         if size >= self.limit:  # compaction cannot help: the message alone does not fit
             self.sent = {}
-            raise UsageError(
-                f"this message is ~{size:,} tokens with the system prompt and tools; the model's window is "
-                f"{self.limit:,}: send less (or /drop files)"
-            )
+            raise UsageError(too_large(size, self.limit))
         self.turn_starts.append(len(self.messages))
         self.messages.append(message)
         turn: dict[str, Any] = {"changes": [], "commands": [], "head_before": head(self.root)}
@@ -146,12 +170,18 @@ class Conversation:
         emit = self._observe(on_event, turn)
         self.guard.run_id, self.guard.task, self.guard.emit = self.id, request, emit
         bind_events(self.backend, emit)  # hosted: retry events reach the chat
+        agent = ChatAgent(self, emit)
         try:
-            outcome = ChatAgent(self, emit).run(self.messages)
+            outcome = agent.run(self.messages)
         finally:  # a Ctrl-C mid-turn keeps what was recorded, so /undo still works
             close_dangling(self.messages)
+            if agent.refused:  # the message goes, so the next turns do not overflow on it again
+                del self.messages[self.turn_starts.pop():]
+                self.sent = {}
             edited = self._keep_turn(turn)
             self.save()
+        if agent.refused:
+            raise UsageError(agent.refused)
         commands = sorted(set(turn["commands"]) - set(edited))
         return TurnResult(outcome.status, outcome.summary, edited, added, commands)
 
@@ -166,7 +196,8 @@ class Conversation:
     def _system(self) -> Message:
         return {
             "role": "system",
-            "content": render("chat_system", tools=list(self.tools), instructions=project_instructions(self.root)),
+            "content": render("chat_system", tools=list(self.tools), instructions=project_instructions(self.root),
+                              shell_timeout_s=self.config.tools.shell_timeout_s),
         }
 
     def _user_message(self, request: str) -> str:
@@ -271,6 +302,27 @@ class Conversation:
         """Estimated tokens the next model call will carry (history, tools, pending files)."""
         return estimate_tokens(self.messages) + self.schema_tokens
 
+    def check_budgets(self) -> None:
+        """UsageError (one line, nothing sent) when the session has spent its cost or token budget: they hold per
+        session, a turn's own limits are checked by the loop."""
+        c = self.config.loop
+        if c.budget_usd is not None and self.cost_usd >= c.budget_usd:
+            raise UsageError(f"this chat session's cost budget is spent (${self.cost_usd:.4f} of "
+                             f"${c.budget_usd}); start a new session to go on")
+        if c.max_tokens is not None and self.tokens_in + self.tokens_out >= c.max_tokens:
+            raise UsageError(f"this chat session's token budget is spent ({self.tokens_in + self.tokens_out:,} "
+                             f"of {c.max_tokens:,}); start a new session to go on")
+
+    def learn_window(self, named: int | None) -> None:
+        """The provider refused the prompt: the window is below what was sent (and the size its error named)."""
+        size = self.context_tokens()
+        self.limit = min(self.limit, named or size, int(size * 0.9))  # in our estimate's units
+
+    def turn_alone_tokens(self) -> int:
+        """The system prompt, the tools and this turn's message: what no compaction can shrink."""
+        start = self.turn_starts[-1] if self.turn_starts else len(self.messages) - 1
+        return estimate_tokens([self.messages[0], self.messages[start]]) + self.schema_tokens
+
     def needs_compaction(self) -> bool:
         """True when the context is fuller than the configured ratio of the model's limit."""
         return self.context_tokens() >= self.config.chat.compact_ratio * self.limit
@@ -315,10 +367,17 @@ class Conversation:
 
 
 def context_limit(config: AgentConfig, backend: Backend) -> int:
-    """The model's context size in tokens: configured, else the backend's capabilities, else 32768."""
-    if config.chat.context_tokens:
-        return int(config.chat.context_tokens)
+    """The model's context size in tokens: configured (chat's, else the backend's), else the backend's
+    capabilities (what it learned from an overflow error included), else 32768."""
+    if config.chat.context_tokens or config.backend.context_tokens:
+        return int(config.chat.context_tokens or config.backend.context_tokens or 0)
     return backend.capabilities().context_window or 32768
+
+
+def too_large(size: int, limit: int) -> str:
+    """The one line that refuses a message the window cannot hold."""
+    return (f"this message is ~{size:,} tokens with the system prompt and tools; the model's window is "
+            f"~{limit:,}: send less (or /drop files)")
 
 
 def close_dangling(messages: list[Message]) -> None:

@@ -27,13 +27,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--resume", nargs="?", const=True, default=False)  # --resume [ID]
     parser.add_argument("--gpu-layers", type=int)
     parser.add_argument("--api-base")
+    parser.add_argument("--budget-usd", type=float)
+    parser.add_argument("--max-steps", type=int)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     """`agent chat` from the console script; returns the exit code."""
     a = parse(argv)
-    return launch(a.repo, a.model, a.yes, a.resume, a.gpu_layers, a.api_base, " ".join(a.message))
+    limits = {"budget_usd": a.budget_usd, "max_steps": a.max_steps}
+    return launch(a.repo, a.model, a.yes, a.resume, a.gpu_layers, a.api_base, " ".join(a.message), limits)
 
 
 def launch(  # noqa: PLR0913 - the command's options, one each
@@ -44,6 +47,7 @@ def launch(  # noqa: PLR0913 - the command's options, one each
     gpu_layers: int | None,
     api_base: str | None,
     message: str = "",
+    limits: dict[str, Any] | None = None,
 ) -> int:
     """Check the terminal and the repository, paint the prompt, run the REPL; returns the exit code."""
     from agent.errors import UsageError
@@ -66,6 +70,9 @@ def launch(  # noqa: PLR0913 - the command's options, one each
         k: v for k, v in {"model": model, "gpu_layers": gpu_layers, "api_base": api_base}.items() if v is not None
     }
     overrides: dict[str, Any] = {"backend": backend}
+    loop = {k: v for k, v in (limits or {}).items() if v is not None}  # budget: per session; steps: per request
+    if loop:
+        overrides["loop"] = loop
     if yes:
         overrides["permissions"] = {"approve_all": True}
     label = model or os.environ.get("AGENT_MODEL") or "default model"

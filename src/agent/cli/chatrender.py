@@ -252,7 +252,9 @@ class ChatPrinter:
         self.console.print(f"  [yellow]! {escape(short(e['error'], 200))}[/]")
 
     def on_compacted(self, e: dict[str, Any]) -> None:
+        self.ticker.stop()
         print_compaction(self.console, e)
+        self.ticker.start("thinking…")  # the model call goes on (a step's, or the retry after an overflow)
 
     def on_compaction_failed(self, e: dict[str, Any]) -> None:
         self.console.print(f"[yellow]compaction failed: {escape(e['error'])}[/]")
@@ -260,6 +262,12 @@ class ChatPrinter:
     def on_warning(self, e: dict[str, Any]) -> None:
         self.ticker.stop()
         print_warning(self.console, e)
+
+    def on_context_overflow(self, e: dict[str, Any]) -> None:
+        self.ticker.stop()
+        self.stream.end()
+        self.console.print(f"[yellow]the prompt overflowed the model's window (now taken as ~{e['window']:,} tokens): "
+                           "compacting and retrying[/]")
 
 
 def print_warning(console: Console, e: dict[str, Any]) -> None:

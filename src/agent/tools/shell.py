@@ -73,7 +73,9 @@ def run_shell(
     command: Annotated[str, Field(min_length=1, description="bash command, run in the repository root")],
     timeout_s: Annotated[float | None, Field(description="seconds before the command is killed (at most 3600)")] = None,
 ) -> str:
-    """Run a shell command in the repository root; returns its exit code and output (capped)."""
+    """Run a bash command in the repository root, in a fresh shell each call (`cd` and variables do not carry over,
+    no input); it is stopped after timeout_s (default: the configured 120 s). Returns its exit code and output
+    (head and tail kept when long)."""
     limit = min(max(timeout_s, 1.0), 3600.0) if timeout_s else ws.config.tools.shell_timeout_s
     code, output = execute(ws, command, limit)
     return format_result(code, output, limit, ws.config.tools.output_chars)

@@ -30,8 +30,13 @@ def chat(  # noqa: PLR0913 - the command's options, one each
         int | None, typer.Option("--gpu-layers", help="llama.cpp layers to offload to the GPU.")
     ] = None,
     api_base: Annotated[str | None, typer.Option("--api-base", help="Base URL of an OpenAI-compatible server.")] = None,
+    budget_usd: Annotated[
+        float | None, typer.Option("--budget-usd", min=0, help="Cost budget of the whole session in US dollars.")
+    ] = None,
+    max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="Model calls per request.")] = None,
 ) -> None:
     """Start the interactive chat."""
     from agent.cli.chatlaunch import launch
 
-    raise typer.Exit(launch(repo, model, yes, resume, gpu_layers, api_base, " ".join(message or [])))
+    limits = {"budget_usd": budget_usd, "max_steps": max_steps}
+    raise typer.Exit(launch(repo, model, yes, resume, gpu_layers, api_base, " ".join(message or []), limits))
