@@ -249,3 +249,32 @@ def test_a_message_bigger_than_the_window_is_refused_before_sending(tmp_path: Pa
     child.sendline("a small question")
     child.expect("small reply")
     assert finish(child) == 0
+
+
+def test_add_globs_stay_in_their_folder_unless_double_star_and_drop_needs_the_path(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {**FILES, "top.py": "x = 1\n", "calc/deep/more.py": "y = 2\n"})
+    child = spawn(repo, [])
+    child.expect(PROMPT)
+    child.sendline("/add *.py")  # the top folder only: not calc/ops.py
+    child.expect(r"added .*top\.py")
+    child.expect(PROMPT)
+    assert "calc/" not in child.before
+    child.sendline("/add calc/*.py")
+    child.expect(r"added .*calc/ops\.py")
+    child.expect(PROMPT)
+    assert "more.py" not in child.before
+    child.sendline("/add **/more.py")
+    child.expect(r"added .*calc/deep/more\.py")
+    child.sendline("/drop ops.py")  # a basename is not a path
+    child.expect("nothing to drop")
+    child.sendline("/drop calc/ops.py")
+    child.expect(r"dropped calc/ops\.py")
+    child.sendline("/drop calc/**")
+    child.expect(r"dropped calc/__init__\.py, calc/deep/more\.py")
+    child.sendline("/add nope.py top.py")
+    child.expect(r"no such file in the repository: nope\.py \(nothing added\)")
+    child.sendline("/files")
+    child.expect(r"top\.py")
+    child.expect(PROMPT)
+    assert "calc/" not in child.before
+    assert finish(child) == 0

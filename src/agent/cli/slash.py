@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import shlex
 from collections.abc import Callable
 from pathlib import Path
@@ -16,8 +15,8 @@ from agent.errors import AgentError, UsageError
 
 HELP: dict[str, tuple[str, str]] = {
     "/help": ("", "this list"),
-    "/add": ("PATH|GLOB ...", "put files into the chat (also: @path in a message)"),
-    "/drop": ("[PATH ...]", "take files out of the chat (all without arguments)"),
+    "/add": ("PATH|GLOB ...", "put files into the chat (*.py: top folder only, **/*.py: all; also @path)"),
+    "/drop": ("[PATH|GLOB ...]", "take files out of the chat (all without arguments)"),
     "/files": ("", "the files in the chat"),
     "/map": ("[QUERY]", "the repository map, ranked for QUERY"),
     "/search": ("REGEX", "search the repository"),
@@ -119,11 +118,13 @@ def cmd_help(repl: Any, arg: str) -> None:
 
 
 def cmd_add(repl: Any, arg: str) -> None:
+    from agent.chat.globs import matches_any
+
     if not arg:
         raise UsageError("/add needs a path or glob")
     conv, patterns = repl.conv, _words(arg)
     known = conv.ws.files()
-    matches = [f for f in known if any(f == p or fnmatch.fnmatchcase(f, p) for p in patterns)]
+    matches = matches_any(known, patterns)
     if len(matches) > MANY_FILES and not repl.approve("add", f"{len(matches)} files matching {' '.join(patterns)}"):
         repl.console.print("[dim]nothing added[/]")
         return
