@@ -209,3 +209,56 @@ def test_ctrl_c_while_the_first_request_waits_for_loading_is_no_crash(tmp_path: 
     child.expect("loaded answer", timeout=30)
     assert "Traceback" not in child.before
     assert finish(child) == 0
+
+
+def test_an_arrow_key_or_a_paste_typed_during_a_step_does_not_stop_it_but_a_lone_esc_does(tmp_path: Path) -> None:
+    import json
+
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(
+        repo,
+        [
+            {"tool_calls": [call("run_shell", command="sleep 3; touch done.txt")]},
+            {"content": "finished the step"},
+            {"content": "got the next one"},
+        ],
+        "--yes",
+    )
+    child.expect(PROMPT)
+    child.sendline("sleep a while")
+    child.expect(r"running run_shell… \ds")
+    for key in ("\x1b[A", "\x1b[B", "\x1bOD", "\x1b[1;5C", "\x1b[200~pasted\x1b[201~"):  # arrows, Ctrl-right, a paste
+        child.send(key)
+        time.sleep(0.2)
+    child.expect("finished the step", timeout=30)
+    assert "interrupted" not in child.before
+    assert (repo / "done.txt").exists()
+    child.send("\r")  # what was typed ahead (the pasted word) is the next message, without the keys' bytes
+    child.expect("got the next one")
+    assert finish(child) == 0
+    session = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
+    users = [m["content"] for m in session["messages"] if m["role"] == "user"]
+    assert "pasted" in users[-1] and "[A" not in users[-1] and "200~" not in users[-1]
+
+
+def test_test_edits_deny_in_chat_tells_the_model_the_setting_not_a_run_flag(tmp_path: Path) -> None:
+    import json
+
+    config = {".agent/config.toml": '[permissions]\ntest_edits = "deny"\n'}
+    repo = init_repo(tmp_path / "repo", {**FILES, **config})
+    child = spawn(
+        repo,
+        [
+            {"tool_calls": [call("write_file", path="tests/test_calc.py", content="def test_add():\n    pass\n")]},
+            {"content": "left the test alone"},
+        ],
+    )
+    child.expect(PROMPT)
+    child.sendline("make the test pass")
+    child.expect("left the test alone")  # denied by the setting: nothing to ask
+    assert "allow edit" not in child.before
+    assert finish(child) == 0
+    assert (repo / "tests/test_calc.py").read_text() == FILES["tests/test_calc.py"]
+    session = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
+    seen = [m["content"] for m in session["messages"] if m["role"] == "tool"][-1]
+    assert 'permissions.test_edits = "deny"' in seen and "--allow-test-edits" not in seen

@@ -24,7 +24,7 @@ from prompt_toolkit.formatted_text import HTML
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
-from agent.cli.chatterm import command_pattern, drain_stdin, esc_interrupts, save_shell_allow
+from agent.cli.chatterm import StepKeys, command_pattern, drain_stdin, esc_interrupts, save_shell_allow
 
 COMMAND_NAMES = [
     "/help",
@@ -113,6 +113,7 @@ class Repl:
         self.root, self.overrides, self.resume, self.model_label = root, overrides, resume, model_label
         self.first_message = first.strip()
         self.typeahead = ""  # typed during a step and drained before an approval: the next prompts' input
+        self.step_keys: StepKeys | None = None  # keys read while a step runs (esc_interrupts)
         self.results: list[tuple[str, str]] = []  # every tool result of the session, for /show N
         self.ready = threading.Event()
         self.conv: Any = None
@@ -264,7 +265,7 @@ class Repl:
         started = (time.monotonic(), conv.tokens_in, conv.tokens_out, conv.cost_usd, conv.tokens_cached)
         conv.ws.on_output = self.printer.on_output  # the live tail of shell and test commands
         try:
-            with esc_interrupts():
+            with esc_interrupts() as self.step_keys:
                 result = self.conv.turn(text, self.printer)
         except KeyboardInterrupt:
             close_dangling(self.conv.messages)
@@ -278,6 +279,8 @@ class Repl:
         finally:
             conv.ws.on_output = None
             self.printer.end()
+            self.typeahead += self.step_keys.text() if self.step_keys is not None else ""
+            self.step_keys = None
         self._report(result)
         self._turn_line(*started)
         self._propose_notes(text)
@@ -337,8 +340,13 @@ class Repl:
 
     def _keep_typeahead(self) -> None:
         """Move what was typed during the step out of the input queue: it goes to the next prompts, as typed."""
-        text = ESCAPES.sub("", drain_stdin()).replace("\r\n", "\n").replace("\r", "\n")
-        self.typeahead += "".join(ch for ch in text if ch == "\n" or ch.isprintable())
+        held = self.step_keys.text() if self.step_keys is not None else ""
+        text = ESCAPES.sub("", held + drain_stdin()).replace("\r\n", "\n").replace("\r", "\n")
+        for ch in text:
+            if ch in "\x7f\b":  # the terminal does not edit the line during a step: backspace here
+                self.typeahead = self.typeahead[:-1] if not self.typeahead.endswith("\n") else self.typeahead
+            elif ch == "\n" or ch.isprintable():
+                self.typeahead += ch
 
     def _report(self, result: Any) -> None:
         from rich.markup import escape
