@@ -278,3 +278,33 @@ def test_add_globs_stay_in_their_folder_unless_double_star_and_drop_needs_the_pa
     child.expect(PROMPT)
     assert "calc/" not in child.before
     assert finish(child) == 0
+
+
+def test_cached_tokens_from_the_provider_show_in_the_turn_line_and_tokens(tmp_path: Path) -> None:
+    from fake_provider import FakeProvider
+
+    repo = init_repo(tmp_path / "repo", FILES)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color",
+           "ANTHROPIC_API_KEY": "sk-ant-test", "AGENT_MEMORY__ENABLED": "false", "AGENT_CONTEXT__MAP_TOKENS": "0"}
+    with FakeProvider() as fp:
+        fp.push({"text": "first answer"}, {"text": "second answer"})
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "agent", "chat", "--model", "anthropic/claude-sonnet-4-5", "--api-base", fp.anthropic_url],
+            cwd=str(repo), env=env, encoding="utf-8", timeout=60, dimensions=(40, 100),
+        )
+        child.expect(PROMPT)
+        child.sendline("the first question")
+        child.expect("first answer")
+        child.expect(r"([\d,]+) tokens in · ")
+        child.sendline("the second question")
+        child.expect("second answer")
+        child.expect(r"([\d,]+) tokens in \(([\d,]+) cached\) · ")
+        shown = int(child.match.group(2).replace(",", ""))
+        child.sendline("/tokens")
+        child.expect(r"tokens so far\s+([\d,]+) in \(([\d,]+) cached\)")
+        total_cached = int(child.match.group(2).replace(",", ""))
+        assert finish(child) == 0
+    reads = [u["cache_read_input_tokens"] for u in fp.usages]
+    assert reads[0] == 0 and reads[1] > 0  # the provider served the second request's prefix from its cache
+    assert shown == reads[1] and total_cached == sum(reads)

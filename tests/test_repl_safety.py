@@ -262,3 +262,19 @@ def test_test_edits_deny_in_chat_tells_the_model_the_setting_not_a_run_flag(tmp_
     session = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
     seen = [m["content"] for m in session["messages"] if m["role"] == "tool"][-1]
     assert 'permissions.test_edits = "deny"' in seen and "--allow-test-edits" not in seen
+
+
+def test_run_tests_shows_the_live_tail_of_pytest_while_it_runs(tmp_path: Path) -> None:
+    slow = "import time\n\ndef test_first():\n    assert True\n\ndef test_second():\n    time.sleep(3)\n"
+    repo = init_repo(tmp_path / "repo", {**FILES, "tests/test_slow.py": slow})
+    child = spawn(repo, [{"tool_calls": [call("run_tests", args="-vv tests/test_slow.py")]}, {"content": "tested"}],
+                  "--yes")
+    child.expect(PROMPT)
+    child.sendline("run the slow tests")
+    child.expect(r"running run_tests… \ds")
+    child.expect(r"│ tests/test_slow\.py::test_first PASSED", timeout=30)  # while test_second still sleeps
+    assert "passed in" not in child.before and "✓" not in child.before
+    child.expect(r"│ =+ 2 passed in", timeout=30)
+    child.expect(r"✓.* -m pytest -q -vv tests/test_slow\.py")
+    child.expect("tested")
+    assert finish(child) == 0
