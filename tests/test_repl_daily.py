@@ -65,6 +65,10 @@ def test_typed_ahead_text_never_answers_an_approval(tmp_path: Path) -> None:
     child.sendline("n")
     child.expect("both done")
     child.expect("looked at money")  # the typed-ahead request was sent afterwards, not lost
+    child.expect(PROMPT)
+    child.send("\x1b[A")  # and it is in the history, as if typed at the prompt
+    child.expect(loose("also look at money.py"))
+    child.send("\x15")  # Ctrl-U: clear the line again
     assert finish(child) == 0
     assert not (repo / "h2.txt").exists()
     session = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
@@ -308,3 +312,27 @@ def test_cached_tokens_from_the_provider_show_in_the_turn_line_and_tokens(tmp_pa
     reads = [u["cache_read_input_tokens"] for u in fp.usages]
     assert reads[0] == 0 and reads[1] > 0  # the provider served the second request's prefix from its cache
     assert shown == reads[1] and total_cached == sum(reads)
+
+
+def test_approvals_say_when_a_command_reaches_outside_the_repository_or_the_network(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    (tmp_path / "outside.txt").write_text("not the repo's\n")
+    child = spawn(
+        repo,
+        [
+            {"tool_calls": [call("run_shell", command="cat ../outside.txt")]},
+            {"tool_calls": [call("run_shell", command="curl -s http://127.0.0.1:9/")]},
+            {"tool_calls": [call("run_shell", command="touch made.txt")]},
+            {"content": "asked thrice"},
+        ],
+    )
+    child.expect(PROMPT)
+    child.sendline("look around")
+    child.expect(r"allow run.*cat \.\./outside\.txt.*\(reaches outside the repository\)")
+    child.sendline("n")
+    child.expect(r"allow run.*curl -s http://127\.0\.0\.1:9/.*\(may use the network")
+    child.sendline("n")
+    child.expect(r"allow run.*touch made\.txt.*\(not known to be read-only\)")
+    child.sendline("n")
+    child.expect("asked thrice")
+    assert finish(child) == 0

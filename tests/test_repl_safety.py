@@ -119,7 +119,7 @@ def test_files_counts_what_is_sent_and_a_long_error_line_is_cut_between_words(tm
     child.expect("added")
     child.sendline("/add logo.png")
     child.expect("logo.png is a binary file; only text files")
-    child.sendline("/add *.p*")
+    child.sendline("/add **/*.p*")
     child.expect(r"skipped 1 binary file\(s\): logo\.png")
     child.sendline("/files")
     child.expect(GAP.join([r"big\.txt", r"~15,000 tokens \(cut to its first 60,000 characters\)"]))
@@ -230,6 +230,7 @@ def test_an_arrow_key_or_a_paste_typed_during_a_step_does_not_stop_it_but_a_lone
     for key in ("\x1b[A", "\x1b[B", "\x1bOD", "\x1b[1;5C", "\x1b[200~pasted\x1b[201~"):  # arrows, Ctrl-right, a paste
         child.send(key)
         time.sleep(0.2)
+    child.expect(GAP.join(["›", "pasted", r"\(typed ahead"]))  # under the spinner (the terminal does not echo)
     child.expect("finished the step", timeout=30)
     assert "interrupted" not in child.before
     assert (repo / "done.txt").exists()

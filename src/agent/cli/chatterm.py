@@ -1,12 +1,16 @@
-"""The terminal side of `agent chat`: Esc as an interrupt during a step, reading typed-ahead keys, and the
-command patterns an approval's "always" may cover (saved to the user's config)."""
+"""The terminal side of `agent chat`: the keys typed while a step runs (Esc stops it, text is kept for the next
+prompt), and the command patterns an approval's "always" may cover (saved to the user's config)."""
 
 from __future__ import annotations
 
+import codecs
 import os
+import re
 import select
 import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +27,30 @@ def command_pattern(command: str) -> str:
 
 
 SUBCOMMANDS = {"git", "npm", "yarn", "pnpm", "cargo", "go", "uv", "pip", "make", "docker", "poetry"}
+REMOTE = {"ssh", "scp", "sftp", "ftp", "rsync", "telnet", "ping"}
+FETCHING = {  # program -> its subcommands that reach the network
+    "git": {"push", "pull", "fetch", "clone", "ls-remote", "submodule"},
+    **{p: {"install", "add", "update", "upgrade", "download", "publish", "sync", "get", "fetch", "i", "ci"}
+       for p in ("pip", "pip3", "uv", "npm", "yarn", "pnpm", "cargo", "go", "gem", "poetry", "conda", "apt",
+                 "apt-get", "brew", "bundle")},
+    "docker": {"pull", "push", "login", "build"},
+}
+
+
+def shell_why(reason: str, command: str) -> str:
+    """Why an approval for `command` is asked, in a few words (the policy's `reason`, or the network)."""
+    if "outside the repository" in reason:
+        return "reaches outside the repository"
+    from agent.policy.shellwords import DOWNLOADERS
+
+    for part in re.split(r"[;&|()]+", command):
+        words = [w for w in part.split() if "=" not in w or w.startswith("-")]
+        if not words:
+            continue
+        name = os.path.basename(words[0])
+        if name in DOWNLOADERS or name in REMOTE or (len(words) > 1 and words[1] in FETCHING.get(name, ())):
+            return "may use the network"
+    return "not known to be read-only"
 
 
 def save_shell_allow(pattern: str) -> Path:
@@ -63,71 +91,146 @@ def drain_stdin() -> str:
     return b"".join(chunks).decode(errors="replace")
 
 
-def _read_byte(fd: int) -> bytes:
-    """One byte if it comes within ESC_WAIT_S, else b""."""
-    try:
-        return os.read(fd, 1) if select.select([fd], [], [], ESC_WAIT_S)[0] else b""
-    except OSError:
-        return b""
-
-
-def key_sequence_follows(fd: int, held: list[str]) -> bool:
-    """After an ESC byte: True when it began a key's escape sequence (an arrow, a function key, a paste's
-    markers: ESC [ ... final byte, or ESC O x), whose remaining bytes are read and dropped. False for a lone
-    Esc; a typed character that came right after it goes to `held`."""
-    first = _read_byte(fd)
-    if first not in (b"[", b"O"):
-        if first:
-            held.append(first.decode(errors="replace"))
-        return False
-    for _ in range(32):  # CSI parameters end at a byte in @..~; SS3 is one byte
-        byte = _read_byte(fd)
-        if not byte or first == b"O" or 0x40 <= byte[0] <= 0x7E:
-            break
-    return True
-
-
 class StepKeys:
-    """What esc_interrupts read from the terminal that belongs to the next prompt (`held`)."""
+    """The terminal while a step runs, read by a thread in order: a lone Esc (nothing after it within
+    ESC_WAIT_S) stops the step as Ctrl-C does; a key's escape sequence (an arrow, a function key, a paste's
+    markers) is dropped; everything else is typed-ahead text, kept (`text`) for the next prompts and shown
+    under the spinner (`preview`). `pause` hands the terminal to an approval prompt; `resume` takes it back."""
 
-    def __init__(self) -> None:
-        self.held: list[str] = []
+    def __init__(self, fd: int):
+        self.fd, self.active, self.sent = fd, True, 0.0
+        self.typed = ""
+        self.pending = bytearray()
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.lock = threading.Lock()
+        self.stop, self.want_pause, self.paused = threading.Event(), threading.Event(), threading.Event()
+        self.main = threading.main_thread().ident or 0
+        self.thread = threading.Thread(target=self._run, name="agent-step-keys", daemon=True)
 
     def text(self) -> str:
-        """The held characters, once."""
-        out, self.held = "".join(self.held), []
+        """The typed-ahead text so far, once."""
+        with self.lock:
+            out, self.typed = self.typed, ""
         return out
+
+    def preview(self) -> str:
+        """The typed-ahead text, for showing."""
+        return self.typed
+
+    def pause(self) -> None:
+        """Stop reading (for an approval prompt), after the bytes already read are sorted."""
+        if self.thread.is_alive():
+            self.want_pause.set()
+            self.paused.wait(1.0)
+
+    def resume(self) -> None:
+        """Read again after a prompt."""
+        self.paused.clear()
+        self.want_pause.clear()
+
+    def close(self) -> None:
+        """Stop for good: a late Esc no longer interrupts."""
+        self.active = False
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join(1.0)
+
+    def _byte(self, timeout: float) -> int | None:
+        if self.pending:
+            return self.pending.pop(0)
+        try:
+            if not select.select([self.fd], [], [], timeout)[0]:
+                return None
+            data = os.read(self.fd, 1024)
+        except OSError:
+            data = b""
+        if not data:
+            self.stop.set()
+            return None
+        self.pending.extend(data)
+        return self.pending.pop(0)
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        finally:  # bytes already read when the step ends are typed-ahead text too
+            while self.pending:
+                byte = self.pending.pop(0)
+                if byte == 0x1B:
+                    self._escape()
+                else:
+                    self._keep(bytes([byte]))
+
+    def _loop(self) -> None:
+        while not self.stop.is_set():
+            if self.want_pause.is_set() and not self.pending:
+                self.paused.set()
+                while self.want_pause.is_set() and not self.stop.is_set():
+                    time.sleep(0.02)
+                continue
+            byte = self._byte(0.05)
+            if byte is None:
+                continue
+            if byte == 0x1B:
+                self._escape()
+            else:
+                self._keep(bytes([byte]))
+
+    def _escape(self) -> None:
+        """After ESC: drop a key's sequence, or interrupt (a lone Esc, perhaps with a key typed right after)."""
+        nxt = self._byte(ESC_WAIT_S)
+        if nxt in (ord("["), ord("O")):
+            for _ in range(32):  # CSI parameters end at a byte in @..~; SS3 is one byte
+                byte = self._byte(ESC_WAIT_S)
+                if byte is None or nxt == ord("O") or 0x40 <= byte <= 0x7E:
+                    return
+            return
+        if nxt is not None:
+            self.pending.insert(0, nxt)
+        if self.active and time.monotonic() - self.sent > 1.0:  # one interrupt per press, not one per byte
+            self.sent = time.monotonic()
+            signal.pthread_kill(self.main, signal.SIGQUIT)
+
+    def _keep(self, data: bytes) -> None:
+        with self.lock:
+            for ch in self.decoder.decode(data):
+                if ch in "\x7f\b":  # the terminal does not edit the line meanwhile: backspace here
+                    self.typed = self.typed[:-1] if self.typed[-1:] not in ("", "\n") else self.typed
+                elif ch in "\r\n":
+                    self.typed += "\n"
+                elif ch.isprintable() or ch == "\t":
+                    self.typed += ch
 
 
 @contextmanager
-def esc_interrupts() -> Iterator[StepKeys]:
-    """While a step runs, Esc stops it as Ctrl-C does: the terminal's quit key becomes Esc for that time,
-    and SIGQUIT raises KeyboardInterrupt unless the ESC began a key's escape sequence (an arrow key typed
-    ahead). Meanwhile the terminal is non-canonical, so those bytes can be read as they come, and NOFLSH, so
-    a signal key keeps what was typed before it. (An approval question is a prompt of its own, in raw mode:
-    Esc is a key there.)"""
+def esc_interrupts() -> Iterator[StepKeys | None]:
+    """While a step runs, its keys are read by StepKeys: Esc stops the step as Ctrl-C does (SIGQUIT, sent to
+    the main thread, raises KeyboardInterrupt), an arrow key or a paste does not, and typed text is kept.
+    The terminal is non-canonical and does not echo meanwhile (the spinner shows the typed text); NOFLSH
+    keeps what was typed when Ctrl-C is pressed. Yields None when stdin is not a terminal."""
     import termios
 
-    keys = StepKeys()
     try:
         fd = sys.stdin.fileno()
         old = termios.tcgetattr(fd)
     except (OSError, ValueError, termios.error):  # not a terminal
-        yield keys
+        yield None
         return
     new = [*old[:6], list(old[6])]
-    new[3] = (new[3] & ~termios.ICANON) | termios.NOFLSH
+    new[3] = (new[3] & ~(termios.ICANON | termios.ECHO)) | termios.NOFLSH
     new[6][termios.VMIN], new[6][termios.VTIME] = 1, 0
-    new[6][termios.VQUIT] = b"\x1b"
+    keys = StepKeys(fd)
 
     def interrupt(signum: int, frame: Any) -> None:
-        if not key_sequence_follows(fd, keys.held):
+        if keys.active:
             raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGQUIT, interrupt)
     termios.tcsetattr(fd, termios.TCSANOW, new)
+    keys.thread.start()
     try:
         yield keys
     finally:
+        keys.close()
         termios.tcsetattr(fd, termios.TCSANOW, old)
         signal.signal(signal.SIGQUIT, previous)

@@ -24,7 +24,7 @@ from prompt_toolkit.formatted_text import HTML
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
-from agent.cli.chatterm import StepKeys, command_pattern, drain_stdin, esc_interrupts, save_shell_allow
+from agent.cli.chatterm import StepKeys, command_pattern, drain_stdin, esc_interrupts, save_shell_allow, shell_why
 
 COMMAND_NAMES = [
     "/help",
@@ -225,6 +225,8 @@ class Repl:
         if "\n" in self.typeahead:
             line, _, self.typeahead = self.typeahead.partition("\n")
             _write(f"\x1b[1m›\x1b[0m {line}\n")
+            if line.strip():
+                self.session.history.append_string(line)  # Up and Ctrl-R find it as if typed at the prompt
             return line
         default, self.typeahead = self.typeahead, ""
         return self.session.prompt(HTML("<b>›</b> "), default=default, pre_run=self.start_loading if first else None)
@@ -266,6 +268,8 @@ class Repl:
         conv.ws.on_output = self.printer.on_output  # the live tail of shell and test commands
         try:
             with esc_interrupts() as self.step_keys:
+                if self.step_keys is not None:
+                    self.printer.ticker.typed = self.step_keys.preview
                 result = self.conv.turn(text, self.printer)
         except KeyboardInterrupt:
             close_dangling(self.conv.messages)
@@ -383,10 +387,17 @@ class Repl:
             return True
         if self.printer is not None:
             self.printer.end()
-        self._keep_typeahead()  # text typed during the step is never taken as the answer
-        if self.typeahead:
-            _write("\x1b[2m(what you typed is kept for your next message)\x1b[0m\n")
-        answer = self._ask(kind, detail, pattern)
+        keys = self.step_keys
+        if keys is not None:
+            keys.pause()  # the question reads the terminal now
+        try:
+            self._keep_typeahead()  # text typed during the step is never taken as the answer
+            if self.typeahead:
+                _write(f"\x1b[2m(kept for your next message: {_preview(self.typeahead)})\x1b[0m\n")
+            answer = self._ask(kind, detail, pattern)
+        finally:
+            if keys is not None:
+                keys.resume()
         choice = APPROVAL_ANSWERS.get(answer.lower())
         if choice is None and pattern and answer.lower() in ("p", "s"):
             self.patterns.add(pattern)
@@ -407,11 +418,7 @@ class Repl:
 
     def _ask(self, kind: str, detail: str, pattern: str | None) -> str:
         label = {"shell": "run", "dirty_file": "edit"}.get(kind, kind)
-        why = WHY.get(kind, "")
-        if kind == "edit":
-            from agent.guard.paths import is_test_file, is_whole_test_config
-
-            why = "a test file" if is_test_file(detail) or is_whole_test_config(detail) else why
+        why = self._why(kind, detail)
         extra = f" / [p] always <b>{_html(pattern)}</b> / [s] same, saved" if pattern else ""
         question = HTML(
             f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail.rstrip('?'))}</b>?"
@@ -425,6 +432,24 @@ class Repl:
                 return "n"
             if answer.lower() in APPROVAL_ANSWERS or len(answer) > 1 or (pattern and answer.lower() in "ps"):
                 return answer
+
+    def _why(self, kind: str, detail: str) -> str:
+        """Why the question is asked: a test file, outside the repository, the network, a dirty file..."""
+        if kind == "edit":
+            from agent.guard.paths import is_test_file, is_whole_test_config
+
+            return "a test file" if is_test_file(detail) or is_whole_test_config(detail) else WHY["edit"]
+        if kind != "shell" or self.conv is None:
+            return WHY.get(kind, "")
+        from agent.policy.permissions import decide
+
+        conv = self.conv
+        why = shell_why(decide(conv.ws.config.permissions, kind, detail, conv.ws)[1], detail)
+        if why == "may use the network" and not conv.config.sandbox.network and conv.config.sandbox.mode != "off":
+            from agent.sandbox import available
+
+            why += "; the sandbox blocks it: sandbox.network = false" if available() else ""
+        return why
 
     def toolbar(self) -> Any:
         """The status line: model, context use, cost, notes recalled, files in context."""
@@ -466,6 +491,13 @@ def _declined(kind: str, detail: str, said: str) -> Exception:
     from agent.prompts import render
 
     return PermissionDenied(render("chat_declined", kind=kind, detail=detail, said=said).strip())
+
+
+def _preview(text: str) -> str:
+    """Typed-ahead text on one line."""
+    from agent.cli.chatrender import clip
+
+    return clip(text.replace("\n", " ⏎ "), 60)
 
 
 def _html(text: str) -> str:

@@ -15,7 +15,7 @@ from agent.errors import AgentError, UsageError
 
 HELP: dict[str, tuple[str, str]] = {
     "/help": ("", "this list"),
-    "/add": ("PATH|GLOB ...", "put files into the chat (*.py: top folder only, **/*.py: all; also @path)"),
+    "/add": ("PATH|GLOB ...", "put files into the chat (*.py: top folder, **/*.py: all folders)"),
     "/drop": ("[PATH|GLOB ...]", "take files out of the chat (all without arguments)"),
     "/files": ("", "the files in the chat"),
     "/map": ("[QUERY]", "the repository map, ranked for QUERY"),
