@@ -241,7 +241,7 @@ def apply_undo(root: Path, plan: UndoPlan) -> str:
     done = f"undid {plan.commit[:10]} {plan.subject} ({', '.join(paths) or 'no file reverted'})"
     if plan.left:
         done += f"; left alone, changed since: {', '.join(plan.left)}"
-    return done + f"\nits content stays in {UNDONE_REFS}/{plan.commit[:10]}…: git checkout {plan.commit[:10]} -- PATH"
+    return done + f"\nkept under {UNDONE_REFS}/: `git checkout {plan.commit[:10]} -- PATH` brings a file of it back"
 
 
 def consent_refusal(plan: UndoPlan) -> str:
