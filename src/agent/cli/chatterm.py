@@ -37,6 +37,33 @@ FETCHING = {  # program -> its subcommands that reach the network
 }
 
 
+WHY = {
+    "shell": "not known to be read-only",
+    "edit": "a file that is not in the chat",
+    "test": "runs the tests",
+    "tool": "this tool needs approval",
+    "dirty_file": "you have uncommitted changes in it",
+}
+
+
+def approval_why(conv: Any, kind: str, detail: str) -> str:
+    """Why an approval question is asked: a test file, outside the repository, the network, a dirty file..."""
+    if kind == "edit":
+        from agent.guard.paths import is_test_file, is_whole_test_config
+
+        return "a test file" if is_test_file(detail) or is_whole_test_config(detail) else WHY["edit"]
+    if kind != "shell" or conv is None:
+        return WHY.get(kind, "")
+    from agent.policy.permissions import decide
+
+    why = shell_why(decide(conv.ws.config.permissions, kind, detail, conv.ws)[1], detail)
+    if why == "may use the network" and not conv.config.sandbox.network and conv.config.sandbox.mode != "off":
+        from agent.sandbox import available
+
+        why += "; the sandbox blocks it: sandbox.network = false" if available() else ""
+    return why
+
+
 def shell_why(reason: str, command: str) -> str:
     """Why an approval for `command` is asked, in a few words (the policy's `reason`, or the network)."""
     if "outside the repository" in reason:

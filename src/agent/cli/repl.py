@@ -24,7 +24,14 @@ from prompt_toolkit.formatted_text import HTML
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
-from agent.cli.chatterm import StepKeys, command_pattern, drain_stdin, esc_interrupts, save_shell_allow, shell_why
+from agent.cli.chatterm import (
+    StepKeys,
+    approval_why,
+    command_pattern,
+    drain_stdin,
+    esc_interrupts,
+    save_shell_allow,
+)
 
 COMMAND_NAMES = [
     "/help",
@@ -49,13 +56,6 @@ APPROVAL_ANSWERS = {"y": "yes", "yes": "yes", "n": "no", "no": "no", "": "no", "
 ESCAPES = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|O.|.)")  # keys typed ahead as terminal sequences
 
 
-WHY = {
-    "shell": "not known to be read-only",
-    "edit": "a file that is not in the chat",
-    "test": "runs the tests",
-    "tool": "this tool needs approval",
-    "dirty_file": "you have uncommitted changes in it",
-}
 
 
 class LoadFailed(Exception):
@@ -418,7 +418,7 @@ class Repl:
 
     def _ask(self, kind: str, detail: str, pattern: str | None) -> str:
         label = {"shell": "run", "dirty_file": "edit"}.get(kind, kind)
-        why = self._why(kind, detail)
+        why = approval_why(self.conv, kind, detail)
         extra = f" / [p] always <b>{_html(pattern)}</b> / [s] same, saved" if pattern else ""
         question = HTML(
             f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail.rstrip('?'))}</b>?"
@@ -432,24 +432,6 @@ class Repl:
                 return "n"
             if answer.lower() in APPROVAL_ANSWERS or len(answer) > 1 or (pattern and answer.lower() in "ps"):
                 return answer
-
-    def _why(self, kind: str, detail: str) -> str:
-        """Why the question is asked: a test file, outside the repository, the network, a dirty file..."""
-        if kind == "edit":
-            from agent.guard.paths import is_test_file, is_whole_test_config
-
-            return "a test file" if is_test_file(detail) or is_whole_test_config(detail) else WHY["edit"]
-        if kind != "shell" or self.conv is None:
-            return WHY.get(kind, "")
-        from agent.policy.permissions import decide
-
-        conv = self.conv
-        why = shell_why(decide(conv.ws.config.permissions, kind, detail, conv.ws)[1], detail)
-        if why == "may use the network" and not conv.config.sandbox.network and conv.config.sandbox.mode != "off":
-            from agent.sandbox import available
-
-            why += "; the sandbox blocks it: sandbox.network = false" if available() else ""
-        return why
 
     def toolbar(self) -> Any:
         """The status line: model, context use, cost, notes recalled, files in context."""
