@@ -227,19 +227,20 @@ def test_an_arrow_key_or_a_paste_typed_during_a_step_does_not_stop_it_but_a_lone
     child.expect(PROMPT)
     child.sendline("sleep a while")
     child.expect(r"running run_shell… \ds")
-    for key in ("\x1b[A", "\x1b[B", "\x1bOD", "\x1b[1;5C", "\x1b[200~pasted\x1b[201~"):  # arrows, Ctrl-right, a paste
+    for key in ("\x1b[A", "\x1b[B", "\x1bOD", "\x1b[1;5C", "\x1b[200~pasted\rits second line\x1b[201~"):  # a paste
         child.send(key)
         time.sleep(0.2)
-    child.expect(GAP.join(["›", "pasted", r"\(typed ahead"]))  # under the spinner (the terminal does not echo)
+    child.expect(GAP.join(["›", "pasted ⏎ its second line", r"\(typed ahead"]))  # under the spinner (the terminal does not echo)
     child.expect("finished the step", timeout=30)
     assert "interrupted" not in child.before
     assert (repo / "done.txt").exists()
-    child.send("\r")  # what was typed ahead (the pasted word) is the next message, without the keys' bytes
+    child.send("\r")  # the paste waits at the prompt, both lines, without the keys' bytes: Enter sends it
     child.expect("got the next one")
     assert finish(child) == 0
     session = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
     users = [m["content"] for m in session["messages"] if m["role"] == "user"]
-    assert "pasted" in users[-1] and "[A" not in users[-1] and "200~" not in users[-1]
+    assert len(users) == 2  # the paste's line break did not send half of it as a message of its own
+    assert "pasted\nits second line" in users[-1] and "[A" not in users[-1] and "200~" not in users[-1]
 
 
 def test_test_edits_deny_in_chat_tells_the_model_the_setting_not_a_run_flag(tmp_path: Path) -> None:

@@ -99,6 +99,8 @@ def save_shell_allow(pattern: str) -> Path:
     return path
 
 
+PASTED_NEWLINE = "\u2028"  # a line break inside a paste typed ahead: the message goes on (repl splits on "\n")
+PASTE_ON, PASTE_OFF = "\x1b[?2004h", "\x1b[?2004l"  # bracketed paste: the terminal marks pasted text
 ESC_WAIT_S = 0.1  # an arrow key's bytes come together; a lone Esc has nothing after it for this long
 
 
@@ -125,7 +127,7 @@ class StepKeys:
     under the spinner (`preview`). `pause` hands the terminal to an approval prompt; `resume` takes it back."""
 
     def __init__(self, fd: int):
-        self.fd, self.active, self.sent = fd, True, 0.0
+        self.fd, self.active, self.sent, self.in_paste = fd, True, 0.0, False
         self.typed = ""
         self.pending = bytearray()
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -142,7 +144,7 @@ class StepKeys:
 
     def preview(self) -> str:
         """The typed-ahead text, for showing."""
-        return self.typed
+        return self.typed.replace(PASTED_NEWLINE, "\n")
 
     def pause(self) -> None:
         """Stop reading (for an approval prompt), after the bytes already read are sorted."""
@@ -204,13 +206,20 @@ class StepKeys:
                 self._keep(bytes([byte]))
 
     def _escape(self) -> None:
-        """After ESC: drop a key's sequence, or interrupt (a lone Esc, perhaps with a key typed right after)."""
+        """After ESC: drop a key's sequence (noting a paste's start and end), or interrupt (a lone Esc,
+        perhaps with a key typed right after it)."""
         nxt = self._byte(ESC_WAIT_S)
         if nxt in (ord("["), ord("O")):
+            sequence = bytearray()
             for _ in range(32):  # CSI parameters end at a byte in @..~; SS3 is one byte
                 byte = self._byte(ESC_WAIT_S)
-                if byte is None or nxt == ord("O") or 0x40 <= byte <= 0x7E:
-                    return
+                if byte is None:
+                    break
+                sequence.append(byte)
+                if nxt == ord("O") or 0x40 <= byte <= 0x7E:
+                    break
+            if nxt == ord("["):
+                self.in_paste = {b"200~": True, b"201~": False}.get(bytes(sequence), self.in_paste)
             return
         if nxt is not None:
             self.pending.insert(0, nxt)
@@ -223,8 +232,8 @@ class StepKeys:
             for ch in self.decoder.decode(data):
                 if ch in "\x7f\b":  # the terminal does not edit the line meanwhile: backspace here
                     self.typed = self.typed[:-1] if self.typed[-1:] not in ("", "\n") else self.typed
-                elif ch in "\r\n":
-                    self.typed += "\n"
+                elif ch in "\r\n":  # a line break inside a paste is part of one message, not the end of it
+                    self.typed += PASTED_NEWLINE if self.in_paste else "\n"
                 elif ch.isprintable() or ch == "\t":
                     self.typed += ch
 
@@ -254,10 +263,18 @@ def esc_interrupts() -> Iterator[StepKeys | None]:
 
     previous = signal.signal(signal.SIGQUIT, interrupt)
     termios.tcsetattr(fd, termios.TCSANOW, new)
+    _tell_terminal(PASTE_ON)
     keys.thread.start()
     try:
         yield keys
     finally:
         keys.close()
+        _tell_terminal(PASTE_OFF)
         termios.tcsetattr(fd, termios.TCSANOW, old)
         signal.signal(signal.SIGQUIT, previous)
+
+
+def _tell_terminal(sequence: str) -> None:
+    if sys.stdout.isatty():
+        sys.stdout.write(sequence)
+        sys.stdout.flush()

@@ -25,6 +25,7 @@ from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
 from agent.cli.chatterm import (
+    PASTED_NEWLINE,
     StepKeys,
     approval_why,
     command_pattern,
@@ -224,11 +225,12 @@ class Repl:
         """A line typed ahead during an approval (sent as it was typed), else one read at the prompt."""
         if "\n" in self.typeahead:
             line, _, self.typeahead = self.typeahead.partition("\n")
+            line = line.replace(PASTED_NEWLINE, "\n")
             _write(f"\x1b[1m›\x1b[0m {line}\n")
             if line.strip():
                 self.session.history.append_string(line)  # Up and Ctrl-R find it as if typed at the prompt
             return line
-        default, self.typeahead = self.typeahead, ""
+        default, self.typeahead = self.typeahead.replace(PASTED_NEWLINE, "\n"), ""
         return self.session.prompt(HTML("<b>›</b> "), default=default, pre_run=self.start_loading if first else None)
 
     def act(self, text: str) -> int | None:
@@ -344,8 +346,8 @@ class Repl:
 
     def _keep_typeahead(self) -> None:
         """Move what was typed during the step out of the input queue: it goes to the next prompts, as typed."""
-        held = self.step_keys.text() if self.step_keys is not None else ""
-        text = ESCAPES.sub("", held + drain_stdin()).replace("\r\n", "\n").replace("\r", "\n")
+        self.typeahead += self.step_keys.text() if self.step_keys is not None else ""
+        text = ESCAPES.sub("", drain_stdin()).replace("\r\n", "\n").replace("\r", "\n")
         for ch in text:
             if ch in "\x7f\b":  # the terminal does not edit the line during a step: backspace here
                 self.typeahead = self.typeahead[:-1] if not self.typeahead.endswith("\n") else self.typeahead
