@@ -153,7 +153,8 @@ class StepKeys:
             self.paused.wait(1.0)
 
     def resume(self) -> None:
-        """Read again after a prompt."""
+        """Read again after a prompt (which turned bracketed paste off as it ended)."""
+        _tell_terminal(PASTE_ON)
         self.paused.clear()
         self.want_pause.clear()
 
