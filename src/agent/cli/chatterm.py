@@ -1,5 +1,5 @@
 """The terminal side of `agent chat`: the keys typed while a step runs (Esc stops it, text is kept for the next
-prompt), and the command patterns an approval's "always" may cover (saved to the user's config)."""
+prompt), why an approval asks, and the command patterns its "always" may cover (saved to the user's config)."""
 
 from __future__ import annotations
 
