@@ -336,3 +336,12 @@ def test_approvals_say_when_a_command_reaches_outside_the_repository_or_the_netw
     child.sendline("n")
     child.expect("asked thrice")
     assert finish(child) == 0
+
+
+def test_compact_with_nothing_to_compact_says_so(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(repo, [])
+    child.expect(PROMPT)
+    child.sendline("/compact")
+    child.expect(r"nothing to compact: 0 turn\(s\) so far, and the last 2 stay whole")
+    assert finish(child) == 0

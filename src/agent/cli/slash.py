@@ -377,7 +377,13 @@ def cmd_tokens(repl: Any, arg: str) -> None:
 def cmd_compact(repl: Any, arg: str) -> None:
     from agent.cli.chatrender import print_compaction
 
-    print_compaction(repl.console, repl.conv.compact().as_event())
+    conv = repl.conv
+    done = conv.compact()
+    if not done.dropped and done.tokens_after >= done.tokens_before:
+        turns, keep = len(conv.turn_starts), conv.config.chat.keep_turns
+        repl.console.print(f"[dim]nothing to compact: {turns} turn(s) so far, and the last {keep} stay whole[/]")
+        return
+    print_compaction(repl.console, done.as_event())
 
 
 def cmd_clear(repl: Any, arg: str) -> None:
