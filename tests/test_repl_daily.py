@@ -345,3 +345,17 @@ def test_compact_with_nothing_to_compact_says_so(tmp_path: Path) -> None:
     child.sendline("/compact")
     child.expect(r"nothing to compact: 0 turn\(s\) so far, and the last 2 stay whole")
     assert finish(child) == 0
+
+
+def test_init_asks_before_revising_agents_md_and_any_other_answer_is_a_no(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {**FILES, "AGENTS.md": "# mine\n"})
+    child = spawn(repo, [{"content": "should not be asked"}])
+    child.expect(PROMPT)
+    child.sendline("/init")
+    child.expect(r"allow revise.*AGENTS\.md \(it exists already\)")
+    child.expect(r"\[a\]lways:")  # a slash command's question: no "say what to do instead"
+    child.sendline("maybe later")
+    child.expect(PROMPT)
+    assert "error" not in child.before and "should not be asked" not in child.before
+    assert finish(child) == 0
+    assert (repo / "AGENTS.md").read_text() == "# mine\n"

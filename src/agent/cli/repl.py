@@ -379,10 +379,11 @@ class Repl:
 
     # -- approvals and status ------------------------------------------------------------------
 
-    def approve(self, kind: str, detail: str) -> bool:
+    def approve(self, kind: str, detail: str, for_model: bool = False) -> bool:
         """Ask yes / no / always (this action, or a pattern; saved to the user's config with `s`).
 
-        Any other answer is a no with a message: the model sees it as the reason, and can do that instead.
+        `for_model` (a tool call's approval): any other answer is a no with a message the model sees as the
+        reason, and can do that instead. Otherwise (a slash command asking) any other answer is a no.
         """
         pattern = command_pattern(detail) if kind == "shell" else None
         if (kind, detail) in self.always or (pattern and any(fnmatch.fnmatchcase(detail, p) for p in self.patterns)):
@@ -396,7 +397,7 @@ class Repl:
             self._keep_typeahead()  # text typed during the step is never taken as the answer
             if self.typeahead:
                 _write(f"\x1b[2m(kept for your next message: {_preview(self.typeahead)})\x1b[0m\n")
-            answer = self._ask(kind, detail, pattern)
+            answer = self._ask(kind, detail, pattern, for_model)
         finally:
             if keys is not None:
                 keys.resume()
@@ -406,26 +407,26 @@ class Repl:
             if answer.lower() == "s":
                 _write(f"\x1b[2msaved: permissions.shell_allow += {pattern!r} in {save_shell_allow(pattern)}\x1b[0m\n")
             return True
-        if choice is None:  # "no, do this instead"
+        if choice is None and for_model:  # "no, do this instead"
             raise _declined(kind, detail, answer)
         if choice == "always":
             self.always.add((kind, detail))
-        return choice != "no"
+        return choice in ("yes", "always")
 
     def approve_tool(self, kind: str, detail: str) -> bool:
         """The tool chain's approver: a no tells the model the user declined (never a headless refusal text)."""
-        if not self.approve(kind, detail):
+        if not self.approve(kind, detail, for_model=True):
             raise _declined(kind, detail, "")
         return True
 
-    def _ask(self, kind: str, detail: str, pattern: str | None) -> str:
+    def _ask(self, kind: str, detail: str, pattern: str | None, for_model: bool) -> str:
         label = {"shell": "run", "dirty_file": "edit"}.get(kind, kind)
         why = approval_why(self.conv, kind, detail)
         extra = f" / [p] always <b>{_html(pattern)}</b> / [s] same, saved" if pattern else ""
         question = HTML(
             f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail.rstrip('?'))}</b>?"
             + (f" <i>({_html(why)})</i>" if why else "")
-            + f"\n  [y]es / [n]o / [a]lways{extra} / or say what to do instead: "
+            + f"\n  [y]es / [n]o / [a]lways{extra}" + (" / or say what to do instead: " if for_model else ": ")
         )
         while True:
             try:

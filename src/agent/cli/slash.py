@@ -304,7 +304,7 @@ def cmd_init(repl: Any, arg: str) -> None:
     from agent.prompts import render
 
     exists = (repl.conv.root / "AGENTS.md").exists()
-    if exists and not repl.approve("edit", "AGENTS.md exists; have the agent revise it"):
+    if exists and not repl.approve("revise", "AGENTS.md (it exists already)"):
         return
     repl.run_turn(render("chat_init", extra=arg))
 
