@@ -359,3 +359,25 @@ def test_init_asks_before_revising_agents_md_and_any_other_answer_is_a_no(tmp_pa
     assert "error" not in child.before and "should not be asked" not in child.before
     assert finish(child) == 0
     assert (repo / "AGENTS.md").read_text() == "# mine\n"
+
+
+def test_run_and_bang_show_output_as_it_comes_and_esc_stops_them(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(repo, [])
+    child.expect(PROMPT)
+    child.sendline("/run for i in 1 2 3; do echo live$i; sleep 1; done")
+    child.expect("live1")
+    assert "exit 0" not in child.before
+    child.expect("live3")
+    child.expect("exit 0")
+    child.expect("goes with your next message")
+    child.sendline("!sleep 30; echo never")
+    child.expect(r"\$ sleep 30")
+    time.sleep(0.5)
+    started = time.monotonic()
+    child.send("\x1b")
+    child.expect("interrupted")
+    assert time.monotonic() - started < 10
+    child.expect(PROMPT)
+    assert "never" not in child.before
+    assert finish(child) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import shlex
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -320,13 +321,22 @@ def cmd_commands(repl: Any, arg: str) -> None:
 
 
 def _run(repl: Any, command: str, only_failures: bool) -> None:
+    from agent.cli.chatterm import esc_interrupts
     from agent.prompts import render
     from agent.tools.shell import cap, execute
 
     conv = repl.conv
     repl.console.print(f"[dim]$ {escape(command)}[/]")
-    code, output = execute(conv.ws, command, conv.config.tools.shell_timeout_s)
-    repl.console.print(escape(cap(output, 4000).rstrip()))
+    conv.ws.on_output = _echo  # shown as it comes, as in a shell; Esc or Ctrl-C stops it
+    keys = None
+    try:
+        with esc_interrupts() as keys:
+            code, output = execute(conv.ws, command, conv.config.tools.shell_timeout_s)
+    finally:
+        conv.ws.on_output = None
+        repl.typeahead += keys.text() if keys is not None else ""
+    if output and not output.endswith("\n"):
+        _echo("\n")
     ok = code == 0
     repl.console.print(f"[{'green' if ok else 'red'}]exit {code if code is not None else 'timeout'}[/]")
     if not (ok and only_failures):
@@ -334,6 +344,11 @@ def _run(repl: Any, command: str, only_failures: bool) -> None:
             render("chat_output", command=command, code=code, output=cap(output, conv.config.tools.output_chars))
         )
         repl.console.print("[dim]the output goes with your next message[/]")
+
+
+def _echo(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def cmd_model(repl: Any, arg: str) -> None:
