@@ -230,7 +230,7 @@ def test_an_arrow_key_or_a_paste_typed_during_a_step_does_not_stop_it_but_a_lone
     for key in ("\x1b[A", "\x1b[B", "\x1bOD", "\x1b[1;5C", "\x1b[200~pasted\rits second line\x1b[201~"):  # a paste
         child.send(key)
         time.sleep(0.2)
-    child.expect(GAP.join(["›", "pasted ⏎ its second line", r"\(typed ahead"]))  # under the spinner (the terminal does not echo)
+    child.expect(GAP.join(["›", "pasted ⏎ its second line", r"\(typed ahead"]))  # under the spinner, no echo
     child.expect("finished the step", timeout=30)
     assert "interrupted" not in child.before
     assert (repo / "done.txt").exists()
