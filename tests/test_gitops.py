@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
-from conftest import agent_cli, git, init_repo
+from conftest import ROOT, agent_cli, git, init_repo
 
 from agent.config import load_config
 from agent.errors import AgentError
@@ -138,7 +142,10 @@ def test_shell_changes_are_committed_and_snapshotted(tmp_path: Path) -> None:
     # the snapshot holds the work tree before the command, the user's dirty b.py included
     assert git(repo, "show", f"refs/agent/snapshots/{run_id}/1:b.py") == "b = 2  # user\n"
     assert git(repo, "show", f"refs/agent/snapshots/{run_id}/1:keep.txt") == "keep\n"
-    undo_last(repo)  # undo reverts what the shell command did, and only that
+    with pytest.raises(AgentError, match="agent undo --force"):  # what changed while a command ran: ask first
+        undo_last(repo)
+    assert (repo / "c.txt").exists()
+    undo_last(repo, force=True)  # undo reverts what the shell command did, and only that
     assert (repo / "keep.txt").read_text() == "keep\n" and not (repo / "c.txt").exists()
     assert (repo / "b.py").read_text() == "b = 2  # user\nmore\n"
 
@@ -174,6 +181,90 @@ def test_undo_is_exact_and_refuses_after_user_changes(tmp_path: Path) -> None:
     assert git(repo, "status", "--porcelain").split() == ["M", "b.py"]  # .agent/ ignores itself
     with pytest.raises(AgentError, match="not an agent commit"):
         undo_last(repo)
+
+
+def start_run(repo: Path, tmp_path: Path, replies: list[dict]) -> subprocess.Popen[str]:
+    script = tmp_path / "replies.json"
+    script.write_text(json.dumps(replies))
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "agent", "run", "the task", "--repo", str(repo), "--model", f"scripted:{script}",
+         "--yes", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+
+
+def shell_commit_with_the_users_work(repo: Path, tmp_path: Path) -> str:
+    """A headless run's `sleep`, during which the user creates a file and appends a line in another shell."""
+    proc = start_run(repo, tmp_path, [
+        {"tool_calls": [call("run_shell", command="echo gen > gen.txt; sleep 3")]},
+        {"tool_calls": [call("finish", summary="ok")]},
+    ])
+    deadline = time.monotonic() + 60
+    while not (repo / "gen.txt").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (repo / "NOTES_user.md").write_text("the user's own file\n")
+    with (repo / "keep.txt").open("a") as fh:
+        fh.write("a line the user appended\n")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_agent_undo_of_a_shell_commit_needs_consent_and_leaves_what_changed_since(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    start = git(repo, "rev-parse", "HEAD").strip()
+    sha = shell_commit_with_the_users_work(repo, tmp_path)
+    # which process wrote a file cannot be known: the user's work is in the command's commit, marked as such
+    assert git(repo, "show", "--name-only", "--format=", sha).split() == ["NOTES_user.md", "gen.txt", "keep.txt"]
+    message = git(repo, "log", "-1", "--format=%B", sha)
+    assert "Agent-Action: shell" in message and "Changed while the command ran" in message
+    refused = agent_cli("undo", "--repo", str(repo))  # not a terminal, no --force: nothing happens
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+    assert "NOTES_user.md" in refused.stderr and "agent undo --force" in refused.stderr
+    assert git(repo, "rev-parse", "HEAD").strip() == sha and (repo / "NOTES_user.md").exists()
+    (repo / "keep.txt").write_text("keep\nthe user went on\n")  # changed since the commit: never reverted
+    done = agent_cli("undo", "--force", "--repo", str(repo))
+    assert done.returncode == 0, done.stderr
+    assert "left alone, changed since: keep.txt" in done.stdout and "leave   keep.txt" in done.stdout
+    assert (repo / "keep.txt").read_text() == "keep\nthe user went on\n"
+    assert not (repo / "gen.txt").exists() and not (repo / "NOTES_user.md").exists()  # the user said so
+    assert git(repo, "rev-parse", "HEAD").strip() == start
+    assert git(repo, "status", "--porcelain").split() == ["M", "keep.txt"]
+    # nothing the undone commit held is lost: it stays reachable, named in the output
+    assert git(repo, "show", f"refs/agent/undone/{sha}:NOTES_user.md") == "the user's own file\n"
+    assert f"git checkout {sha[:10]} -- PATH" in done.stdout
+
+
+def test_agent_undo_in_a_terminal_asks_before_reverting_a_shell_commit(tmp_path: Path) -> None:
+    import pexpect
+
+    repo = init_repo(tmp_path / "repo", FILES)
+    start = git(repo, "rev-parse", "HEAD").strip()
+    sha = shell_commit_with_the_users_work(repo, tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    for answer, code in (("n", 1), ("y", 0)):
+        child = pexpect.spawn(sys.executable, ["-m", "agent", "undo"], cwd=str(repo), env=env, encoding="utf-8",
+                              timeout=60)
+        child.expect("a file you saved in another shell would be here too")
+        child.expect(r"delete  NOTES_user\.md \(new in it\)")
+        child.expect(r"restore keep\.txt")
+        child.expect(r"revert them\? \[y/N\]")
+        child.sendline(answer)
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == code
+        if answer == "n":
+            assert "nothing undone" in child.before
+            assert git(repo, "rev-parse", "HEAD").strip() == sha and (repo / "NOTES_user.md").exists()
+    assert git(repo, "rev-parse", "HEAD").strip() == start and not (repo / "NOTES_user.md").exists()
+    assert (repo / "keep.txt").read_text() == "keep\n"
+
+
+def test_edit_commits_say_so_and_undo_without_asking(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    run(repo, tmp_path, [{"tool_calls": [edit("a.py", "a = 1", "a = 2")]}, {"tool_calls": [call("finish")]}])
+    assert "Agent-Action: edit" in git(repo, "log", "-1", "--format=%B")
+    assert "a.py" in undo_last(repo) and (repo / "a.py").read_text() == "a = 1\n"
 
 
 def test_commit_paths_in_a_repo_without_commits(tmp_path: Path) -> None:

@@ -265,3 +265,23 @@ def test_permissions_test_deny_denies_run_tests_in_a_run(tmp_path: Path) -> None
     result = next(e for e in events if e["type"] == "tool_result" and e["name"] == "run_tests")
     assert result["ok"] is False and "permission denied: test touch tests-ran" in str(result["output"])
     assert not (repo / "tests-ran").exists()
+
+
+def test_test_edits_deny_names_the_setting_not_a_flag_in_a_run(tmp_path: Path) -> None:
+    from agent.backends.scripted import ScriptedBackend
+    from agent.session import Session
+
+    repo = init_repo(tmp_path / "repo", {"tests/test_a.py": "def test_a():\n    assert True\n"})
+    config = load_config(repo, {"permissions": {"test_edits": "deny"}, "context": {"map_tokens": 0}})
+    write = {"name": "write_file", "arguments": {"path": "tests/test_a.py", "content": "x = 1\n"}}
+    backend = ScriptedBackend([
+        {"tool_calls": [write]},
+        {"tool_calls": [{"name": "finish", "arguments": {"summary": "left the test"}}]},
+    ])
+    events: list[dict[str, object]] = []
+    Session(repo, config, backend=backend).run("change the test", events.append)
+    output = str(next(e for e in events if e["type"] == "tool_result" and e["name"] == "write_file")["output"])
+    assert 'permissions.test_edits = "deny"' in output and "--allow-test-edits" not in output
+    assert (repo / "tests/test_a.py").read_text() == "def test_a():\n    assert True\n"
+    ask = load_config(repo, {"context": {"map_tokens": 0}}).permissions
+    assert "--allow-test-edits" in decide(ask, "edit", "tests/test_a.py", Workspace(repo, AgentConfig()))[1]

@@ -65,6 +65,10 @@ def test_typed_ahead_text_never_answers_an_approval(tmp_path: Path) -> None:
     child.sendline("n")
     child.expect("both done")
     child.expect("looked at money")  # the typed-ahead request was sent afterwards, not lost
+    child.expect(PROMPT)
+    child.send("\x1b[A")  # and it is in the history, as if typed at the prompt
+    child.expect(loose("also look at money.py"))
+    child.send("\x15")  # Ctrl-U: clear the line again
     assert finish(child) == 0
     assert not (repo / "h2.txt").exists()
     session = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
@@ -248,4 +252,132 @@ def test_a_message_bigger_than_the_window_is_refused_before_sending(tmp_path: Pa
     child.expect(r"error:.*this message is ~[\d,]+ tokens.*window is 4,096")
     child.sendline("a small question")
     child.expect("small reply")
+    assert finish(child) == 0
+
+
+def test_add_globs_stay_in_their_folder_unless_double_star_and_drop_needs_the_path(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {**FILES, "top.py": "x = 1\n", "calc/deep/more.py": "y = 2\n"})
+    child = spawn(repo, [])
+    child.expect(PROMPT)
+    child.sendline("/add *.py")  # the top folder only: not calc/ops.py
+    child.expect(r"added .*top\.py")
+    child.expect(PROMPT)
+    assert "calc/" not in child.before
+    child.sendline("/add calc/*.py")
+    child.expect(r"added .*calc/ops\.py")
+    child.expect(PROMPT)
+    assert "more.py" not in child.before
+    child.sendline("/add **/more.py")
+    child.expect(r"added .*calc/deep/more\.py")
+    child.sendline("/drop ops.py")  # a basename is not a path
+    child.expect("nothing to drop")
+    child.sendline("/drop calc/ops.py")
+    child.expect(r"dropped calc/ops\.py")
+    child.sendline("/drop calc/**")
+    child.expect(r"dropped calc/__init__\.py, calc/deep/more\.py")
+    child.sendline("/add nope.py top.py")
+    child.expect(r"no such file in the repository: nope\.py \(nothing added\)")
+    child.sendline("/files")
+    child.expect(r"top\.py")
+    child.expect(PROMPT)
+    assert "calc/" not in child.before
+    assert finish(child) == 0
+
+
+def test_cached_tokens_from_the_provider_show_in_the_turn_line_and_tokens(tmp_path: Path) -> None:
+    from fake_provider import FakeProvider
+
+    repo = init_repo(tmp_path / "repo", FILES)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color",
+           "ANTHROPIC_API_KEY": "sk-ant-test", "AGENT_MEMORY__ENABLED": "false", "AGENT_CONTEXT__MAP_TOKENS": "0"}
+    with FakeProvider() as fp:
+        fp.push({"text": "first answer"}, {"text": "second answer"})
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "agent", "chat", "--model", "anthropic/claude-sonnet-4-5", "--api-base", fp.anthropic_url],
+            cwd=str(repo), env=env, encoding="utf-8", timeout=60, dimensions=(40, 100),
+        )
+        child.expect(PROMPT)
+        child.sendline("the first question")
+        child.expect("first answer")
+        child.expect(r"([\d,]+) tokens in · ")
+        child.sendline("the second question")
+        child.expect("second answer")
+        child.expect(r"([\d,]+) tokens in \(([\d,]+) cached\) · ")
+        shown = int(child.match.group(2).replace(",", ""))
+        child.sendline("/tokens")
+        child.expect(r"tokens so far\s+([\d,]+) in \(([\d,]+) cached\)")
+        total_cached = int(child.match.group(2).replace(",", ""))
+        assert finish(child) == 0
+    reads = [u["cache_read_input_tokens"] for u in fp.usages]
+    assert reads[0] == 0 and reads[1] > 0  # the provider served the second request's prefix from its cache
+    assert shown == reads[1] and total_cached == sum(reads)
+
+
+def test_approvals_say_when_a_command_reaches_outside_the_repository_or_the_network(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    (tmp_path / "outside.txt").write_text("not the repo's\n")
+    child = spawn(
+        repo,
+        [
+            {"tool_calls": [call("run_shell", command="cat ../outside.txt")]},
+            {"tool_calls": [call("run_shell", command="curl -s http://127.0.0.1:9/")]},
+            {"tool_calls": [call("run_shell", command="touch made.txt")]},
+            {"content": "asked thrice"},
+        ],
+    )
+    child.expect(PROMPT)
+    child.sendline("look around")
+    child.expect(r"allow run.*cat \.\./outside\.txt.*\(reaches outside the repository\)")
+    child.sendline("n")
+    child.expect(r"allow run.*curl -s http://127\.0\.0\.1:9/.*\(may use the network")
+    child.sendline("n")
+    child.expect(r"allow run.*touch made\.txt.*\(not known to be read-only\)")
+    child.sendline("n")
+    child.expect("asked thrice")
+    assert finish(child) == 0
+
+
+def test_compact_with_nothing_to_compact_says_so(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(repo, [])
+    child.expect(PROMPT)
+    child.sendline("/compact")
+    child.expect(r"nothing to compact: 0 turn\(s\) so far, and the last 2 stay whole")
+    assert finish(child) == 0
+
+
+def test_init_asks_before_revising_agents_md_and_any_other_answer_is_a_no(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {**FILES, "AGENTS.md": "# mine\n"})
+    child = spawn(repo, [{"content": "should not be asked"}])
+    child.expect(PROMPT)
+    child.sendline("/init")
+    child.expect(r"allow revise.*AGENTS\.md \(it exists already\)")
+    child.expect(r"\[a\]lways:")  # a slash command's question: no "say what to do instead"
+    child.sendline("maybe later")
+    child.expect(PROMPT)
+    assert "error" not in child.before and "should not be asked" not in child.before
+    assert finish(child) == 0
+    assert (repo / "AGENTS.md").read_text() == "# mine\n"
+
+
+def test_run_and_bang_show_output_as_it_comes_and_esc_stops_them(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(repo, [])
+    child.expect(PROMPT)
+    child.sendline("/run for i in 1 2 3; do echo live$i; sleep 1; done")
+    child.expect("live1")
+    assert "exit 0" not in child.before
+    child.expect("live3")
+    child.expect("exit 0")
+    child.expect("goes with your next message")
+    child.sendline("!sleep 30; echo never")
+    child.expect(r"\$ sleep 30")
+    time.sleep(0.5)
+    started = time.monotonic()
+    child.send("\x1b")
+    child.expect("interrupted")
+    assert time.monotonic() - started < 10
+    child.expect(PROMPT)
+    assert "never" not in child.before
     assert finish(child) == 0

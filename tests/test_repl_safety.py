@@ -119,7 +119,7 @@ def test_files_counts_what_is_sent_and_a_long_error_line_is_cut_between_words(tm
     child.expect("added")
     child.sendline("/add logo.png")
     child.expect("logo.png is a binary file; only text files")
-    child.sendline("/add *.p*")
+    child.sendline("/add **/*.p*")
     child.expect(r"skipped 1 binary file\(s\): logo\.png")
     child.sendline("/files")
     child.expect(GAP.join([r"big\.txt", r"~15,000 tokens \(cut to its first 60,000 characters\)"]))
@@ -208,4 +208,75 @@ def test_ctrl_c_while_the_first_request_waits_for_loading_is_no_crash(tmp_path: 
     child.sendline("hello again")
     child.expect("loaded answer", timeout=30)
     assert "Traceback" not in child.before
+    assert finish(child) == 0
+
+
+def test_an_arrow_key_or_a_paste_typed_during_a_step_does_not_stop_it_but_a_lone_esc_does(tmp_path: Path) -> None:
+    import json
+
+    repo = init_repo(tmp_path / "repo", FILES)
+    child = spawn(
+        repo,
+        [
+            {"tool_calls": [call("run_shell", command="sleep 3; touch done.txt")]},
+            {"content": "finished the step"},
+            {"content": "got the next one"},
+        ],
+        "--yes",
+    )
+    child.expect(PROMPT)
+    child.sendline("sleep a while")
+    child.expect(r"running run_shell… \ds")
+    for key in ("\x1b[A", "\x1b[B", "\x1bOD", "\x1b[1;5C", "\x1b[200~pasted\rits second line\x1b[201~"):  # a paste
+        child.send(key)
+        time.sleep(0.2)
+    child.expect(GAP.join(["›", "pasted ⏎ its second line", r"\(typed ahead"]))  # under the spinner, no echo
+    child.expect("finished the step", timeout=30)
+    assert "interrupted" not in child.before
+    assert (repo / "done.txt").exists()
+    child.send("\r")  # the paste waits at the prompt, both lines, without the keys' bytes: Enter sends it
+    child.expect("got the next one")
+    assert finish(child) == 0
+    session = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
+    users = [m["content"] for m in session["messages"] if m["role"] == "user"]
+    assert len(users) == 2  # the paste's line break did not send half of it as a message of its own
+    assert "pasted\nits second line" in users[-1] and "[A" not in users[-1] and "200~" not in users[-1]
+
+
+def test_test_edits_deny_in_chat_tells_the_model_the_setting_not_a_run_flag(tmp_path: Path) -> None:
+    import json
+
+    config = {".agent/config.toml": '[permissions]\ntest_edits = "deny"\n'}
+    repo = init_repo(tmp_path / "repo", {**FILES, **config})
+    child = spawn(
+        repo,
+        [
+            {"tool_calls": [call("write_file", path="tests/test_calc.py", content="def test_add():\n    pass\n")]},
+            {"content": "left the test alone"},
+        ],
+    )
+    child.expect(PROMPT)
+    child.sendline("make the test pass")
+    child.expect("left the test alone")  # denied by the setting: nothing to ask
+    assert "allow edit" not in child.before
+    assert finish(child) == 0
+    assert (repo / "tests/test_calc.py").read_text() == FILES["tests/test_calc.py"]
+    session = json.loads(next((repo / ".agent/sessions").glob("*.json")).read_text())
+    seen = [m["content"] for m in session["messages"] if m["role"] == "tool"][-1]
+    assert 'permissions.test_edits = "deny"' in seen and "--allow-test-edits" not in seen
+
+
+def test_run_tests_shows_the_live_tail_of_pytest_while_it_runs(tmp_path: Path) -> None:
+    slow = "import time\n\ndef test_first():\n    assert True\n\ndef test_second():\n    time.sleep(3)\n"
+    repo = init_repo(tmp_path / "repo", {**FILES, "tests/test_slow.py": slow})
+    child = spawn(repo, [{"tool_calls": [call("run_tests", args="-vv tests/test_slow.py")]}, {"content": "tested"}],
+                  "--yes")
+    child.expect(PROMPT)
+    child.sendline("run the slow tests")
+    child.expect(r"running run_tests… \ds")
+    child.expect(r"│ tests/test_slow\.py::test_first PASSED", timeout=30)  # while test_second still sleeps
+    assert "passed in" not in child.before and "✓" not in child.before
+    child.expect(r"│ =+ 2 passed in", timeout=30)
+    child.expect(r"✓.* -m pytest -q -vv tests/test_slow\.py")
+    child.expect("tested")
     assert finish(child) == 0

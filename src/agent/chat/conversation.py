@@ -6,7 +6,6 @@ No terminal I/O: the REPL renders the events and the values returned here.
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Any
 
 from agent.backends import ContextOverflow, bind_events
 from agent.chat.compaction import Compaction, compact_messages, estimate_tokens
+from agent.chat.globs import matches, matches_any
 from agent.config import AgentConfig
 from agent.errors import AgentError, UsageError
 from agent.git.commits import GitGuard, head
@@ -261,21 +261,20 @@ class Conversation:
     # -- files in context ----------------------------------------------------------------------
 
     def add(self, patterns: list[str]) -> list[str]:
-        """Put files (paths or globs) into context; return those added. Unknown paths raise UsageError."""
+        """Put files (paths, folders or globs, agent.chat.globs) into context; return those added.
+
+        A pattern that names no file raises UsageError before anything is added."""
         known = self.ws.files()
+        found = [matches(known, pattern) for pattern in patterns]
+        missing = [p for p, names in zip(patterns, found, strict=True) if not names]
+        if missing:
+            raise UsageError(f"no such file in the repository: {', '.join(missing)} (nothing added)")
         added = []
-        for pattern in patterns:
-            matches = (
-                [pattern]
-                if pattern in known
-                else [f for f in known if fnmatch.fnmatchcase(f, pattern) or f.startswith(pattern.rstrip("/") + "/")]
-            )
-            if not matches:
-                raise UsageError(f"no such file in the repository: {pattern}")
-            binary = [f for f in matches if _is_binary(self.root / f)]
-            if binary and len(matches) == 1:
+        for names in found:
+            binary = [f for f in names if _is_binary(self.root / f)]
+            if binary and len(names) == 1:
                 raise UsageError(f"{binary[0]} is a binary file; only text files can go into the chat")
-            for path in matches:
+            for path in names:
                 if path not in self.files and path not in binary:
                     self.files.append(path)
                     self.in_play.add(path)
@@ -283,8 +282,8 @@ class Conversation:
         return added
 
     def drop(self, patterns: list[str]) -> list[str]:
-        """Take files out of context (all when no pattern); return those dropped."""
-        gone = [f for f in self.files if not patterns or any(f == p or Path(f).match(p) for p in patterns)]
+        """Take files out of context (all when no pattern): exact paths, folders or globs; return those dropped."""
+        gone = matches_any(self.files, patterns) if patterns else list(self.files)
         self.files = [f for f in self.files if f not in gone]
         for path in gone:
             self.sent.pop(path, None)

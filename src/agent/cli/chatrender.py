@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -86,8 +87,8 @@ TAIL_LINES = 4  # lines of a running command's output shown under the spinner
 class _Elapsed:
     """A label with the seconds since it started and the tail of live output, re-rendered at every refresh."""
 
-    def __init__(self, label: str):
-        self.label, self.started = label, time.monotonic()
+    def __init__(self, label: str, typed: Callable[[], str]):
+        self.label, self.started, self.typed = label, time.monotonic(), typed
         self.output = ""
 
     def feed(self, text: str) -> None:
@@ -98,6 +99,11 @@ class _Elapsed:
         text = Text(f"{self.label} {time.monotonic() - self.started:.0f}s", style="dim")
         for line in self.output.replace("\r", "\n").splitlines()[-TAIL_LINES:]:
             text.append("\n  │ " + clip(line, 100), style="dim")
+        typed = self.typed()
+        if typed:
+            text.append("\n› ", style="bold")
+            text.append(clip(typed.replace("\n", " ⏎ "), 90) + "  ", style="")
+            text.append("(typed ahead: kept for after this step)", style="dim")
         return text
 
 
@@ -108,12 +114,13 @@ class Ticker:
         self.console = console
         self.live: Live | None = None
         self.label: _Elapsed | None = None
+        self.typed: Callable[[], str] = lambda: ""  # the text typed during the step (StepKeys.preview), shown under it
 
     def start(self, label: str) -> None:
         """Show `label` with a spinner until stop()."""
         self.stop()
         if self.console.is_terminal:
-            self.label = _Elapsed(label)
+            self.label = _Elapsed(label, self.typed)
             spinner = Spinner("dots", text=self.label, style="cyan")
             self.live = Live(spinner, console=self.console, transient=True, refresh_per_second=8)
             self.live.start()

@@ -24,7 +24,15 @@ from prompt_toolkit.formatted_text import HTML
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
-from agent.cli.chatterm import command_pattern, drain_stdin, esc_interrupts, save_shell_allow
+from agent.cli.chatterm import (
+    PASTED_NEWLINE,
+    StepKeys,
+    approval_why,
+    command_pattern,
+    drain_stdin,
+    esc_interrupts,
+    save_shell_allow,
+)
 
 COMMAND_NAMES = [
     "/help",
@@ -49,13 +57,6 @@ APPROVAL_ANSWERS = {"y": "yes", "yes": "yes", "n": "no", "no": "no", "": "no", "
 ESCAPES = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|O.|.)")  # keys typed ahead as terminal sequences
 
 
-WHY = {
-    "shell": "not known to be read-only",
-    "edit": "a file that is not in the chat",
-    "test": "runs the tests",
-    "tool": "this tool needs approval",
-    "dirty_file": "you have uncommitted changes in it",
-}
 
 
 class LoadFailed(Exception):
@@ -113,6 +114,7 @@ class Repl:
         self.root, self.overrides, self.resume, self.model_label = root, overrides, resume, model_label
         self.first_message = first.strip()
         self.typeahead = ""  # typed during a step and drained before an approval: the next prompts' input
+        self.step_keys: StepKeys | None = None  # keys read while a step runs (esc_interrupts)
         self.results: list[tuple[str, str]] = []  # every tool result of the session, for /show N
         self.ready = threading.Event()
         self.conv: Any = None
@@ -228,9 +230,12 @@ class Repl:
         """A line typed ahead during an approval (sent as it was typed), else one read at the prompt."""
         if "\n" in self.typeahead:
             line, _, self.typeahead = self.typeahead.partition("\n")
+            line = line.replace(PASTED_NEWLINE, "\n")
             _write(f"\x1b[1m›\x1b[0m {line}\n")
+            if line.strip():
+                self.session.history.append_string(line)  # Up and Ctrl-R find it as if typed at the prompt
             return line
-        default, self.typeahead = self.typeahead, ""
+        default, self.typeahead = self.typeahead.replace(PASTED_NEWLINE, "\n"), ""
         return self.session.prompt(HTML("<b>›</b> "), default=default, pre_run=self.start_loading if first else None)
 
     def act(self, text: str) -> int | None:
@@ -269,7 +274,9 @@ class Repl:
         started = (time.monotonic(), conv.tokens_in, conv.tokens_out, conv.cost_usd, conv.tokens_cached)
         conv.ws.on_output = self.printer.on_output  # the live tail of shell and test commands
         try:
-            with esc_interrupts():
+            with esc_interrupts() as self.step_keys:
+                if self.step_keys is not None:
+                    self.printer.ticker.typed = self.step_keys.preview
                 result = self.conv.turn(text, self.printer)
         except KeyboardInterrupt:
             close_dangling(self.conv.messages)
@@ -283,6 +290,8 @@ class Repl:
         finally:
             conv.ws.on_output = None
             self.printer.end()
+            self.typeahead += self.step_keys.text() if self.step_keys is not None else ""
+            self.step_keys = None
         self._report(result)
         self._turn_line(*started)
         self._propose_notes(text)
@@ -342,8 +351,13 @@ class Repl:
 
     def _keep_typeahead(self) -> None:
         """Move what was typed during the step out of the input queue: it goes to the next prompts, as typed."""
+        self.typeahead += self.step_keys.text() if self.step_keys is not None else ""
         text = ESCAPES.sub("", drain_stdin()).replace("\r\n", "\n").replace("\r", "\n")
-        self.typeahead += "".join(ch for ch in text if ch == "\n" or ch.isprintable())
+        for ch in text:
+            if ch in "\x7f\b":  # the terminal does not edit the line during a step: backspace here
+                self.typeahead = self.typeahead[:-1] if not self.typeahead.endswith("\n") else self.typeahead
+            elif ch == "\n" or ch.isprintable():
+                self.typeahead += ch
 
     def _report(self, result: Any) -> None:
         from rich.markup import escape
@@ -370,50 +384,54 @@ class Repl:
 
     # -- approvals and status ------------------------------------------------------------------
 
-    def approve(self, kind: str, detail: str) -> bool:
+    def approve(self, kind: str, detail: str, for_model: bool = False) -> bool:
         """Ask yes / no / always (this action, or a pattern; saved to the user's config with `s`).
 
-        Any other answer is a no with a message: the model sees it as the reason, and can do that instead.
+        `for_model` (a tool call's approval): any other answer is a no with a message the model sees as the
+        reason, and can do that instead. Otherwise (a slash command asking) any other answer is a no.
         """
         pattern = command_pattern(detail) if kind == "shell" else None
         if (kind, detail) in self.always or (pattern and any(fnmatch.fnmatchcase(detail, p) for p in self.patterns)):
             return True
         if self.printer is not None:
             self.printer.end()
-        self._keep_typeahead()  # text typed during the step is never taken as the answer
-        if self.typeahead:
-            _write("\x1b[2m(what you typed is kept for your next message)\x1b[0m\n")
-        answer = self._ask(kind, detail, pattern)
+        keys = self.step_keys
+        if keys is not None:
+            keys.pause()  # the question reads the terminal now
+        try:
+            self._keep_typeahead()  # text typed during the step is never taken as the answer
+            if self.typeahead:
+                _write(f"\x1b[2m(kept for your next message: {_preview(self.typeahead)})\x1b[0m\n")
+            answer = self._ask(kind, detail, pattern, for_model)
+        finally:
+            if keys is not None:
+                keys.resume()
         choice = APPROVAL_ANSWERS.get(answer.lower())
         if choice is None and pattern and answer.lower() in ("p", "s"):
             self.patterns.add(pattern)
             if answer.lower() == "s":
                 _write(f"\x1b[2msaved: permissions.shell_allow += {pattern!r} in {save_shell_allow(pattern)}\x1b[0m\n")
             return True
-        if choice is None:  # "no, do this instead"
+        if choice is None and for_model:  # "no, do this instead"
             raise _declined(kind, detail, answer)
         if choice == "always":
             self.always.add((kind, detail))
-        return choice != "no"
+        return choice in ("yes", "always")
 
     def approve_tool(self, kind: str, detail: str) -> bool:
         """The tool chain's approver: a no tells the model the user declined (never a headless refusal text)."""
-        if not self.approve(kind, detail):
+        if not self.approve(kind, detail, for_model=True):
             raise _declined(kind, detail, "")
         return True
 
-    def _ask(self, kind: str, detail: str, pattern: str | None) -> str:
+    def _ask(self, kind: str, detail: str, pattern: str | None, for_model: bool) -> str:
         label = {"shell": "run", "dirty_file": "edit"}.get(kind, kind)
-        why = WHY.get(kind, "")
-        if kind == "edit":
-            from agent.guard.paths import is_test_file, is_whole_test_config
-
-            why = "a test file" if is_test_file(detail) or is_whole_test_config(detail) else why
+        why = approval_why(self.conv, kind, detail)
         extra = f" / [p] always <b>{_html(pattern)}</b> / [s] same, saved" if pattern else ""
         question = HTML(
             f"<ansiyellow>allow {label}</ansiyellow> <b>{_html(detail.rstrip('?'))}</b>?"
             + (f" <i>({_html(why)})</i>" if why else "")
-            + f"\n  [y]es / [n]o / [a]lways{extra} / or say what to do instead: "
+            + f"\n  [y]es / [n]o / [a]lways{extra}" + (" / or say what to do instead: " if for_model else ": ")
         )
         while True:
             try:
@@ -463,6 +481,13 @@ def _declined(kind: str, detail: str, said: str) -> Exception:
     from agent.prompts import render
 
     return PermissionDenied(render("chat_declined", kind=kind, detail=detail, said=said).strip())
+
+
+def _preview(text: str) -> str:
+    """Typed-ahead text on one line."""
+    from agent.cli.chatrender import clip
+
+    return clip(text.replace("\n", " ⏎ "), 60)
 
 
 def _html(text: str) -> str:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import shlex
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,8 @@ from agent.errors import AgentError, UsageError
 
 HELP: dict[str, tuple[str, str]] = {
     "/help": ("", "this list"),
-    "/add": ("PATH|GLOB ...", "put files into the chat (also: @path in a message)"),
-    "/drop": ("[PATH ...]", "take files out of the chat (all without arguments)"),
+    "/add": ("PATH|GLOB ...", "put files into the chat (*.py: top folder, **/*.py: all folders)"),
+    "/drop": ("[PATH|GLOB ...]", "take files out of the chat (all without arguments)"),
     "/files": ("", "the files in the chat"),
     "/map": ("[QUERY]", "the repository map, ranked for QUERY"),
     "/search": ("REGEX", "search the repository"),
@@ -119,11 +119,13 @@ def cmd_help(repl: Any, arg: str) -> None:
 
 
 def cmd_add(repl: Any, arg: str) -> None:
+    from agent.chat.globs import matches_any
+
     if not arg:
         raise UsageError("/add needs a path or glob")
     conv, patterns = repl.conv, _words(arg)
     known = conv.ws.files()
-    matches = [f for f in known if any(f == p or fnmatch.fnmatchcase(f, p) for p in patterns)]
+    matches = matches_any(known, patterns)
     if len(matches) > MANY_FILES and not repl.approve("add", f"{len(matches)} files matching {' '.join(patterns)}"):
         repl.console.print("[dim]nothing added[/]")
         return
@@ -303,7 +305,7 @@ def cmd_init(repl: Any, arg: str) -> None:
     from agent.prompts import render
 
     exists = (repl.conv.root / "AGENTS.md").exists()
-    if exists and not repl.approve("edit", "AGENTS.md exists; have the agent revise it"):
+    if exists and not repl.approve("revise", "AGENTS.md (it exists already)"):
         return
     repl.run_turn(render("chat_init", extra=arg))
 
@@ -319,13 +321,22 @@ def cmd_commands(repl: Any, arg: str) -> None:
 
 
 def _run(repl: Any, command: str, only_failures: bool) -> None:
+    from agent.cli.chatterm import esc_interrupts
     from agent.prompts import render
     from agent.tools.shell import cap, execute
 
     conv = repl.conv
     repl.console.print(f"[dim]$ {escape(command)}[/]")
-    code, output = execute(conv.ws, command, conv.config.tools.shell_timeout_s)
-    repl.console.print(escape(cap(output, 4000).rstrip()))
+    conv.ws.on_output = _echo  # shown as it comes, as in a shell; Esc or Ctrl-C stops it
+    keys = None
+    try:
+        with esc_interrupts() as keys:
+            code, output = execute(conv.ws, command, conv.config.tools.shell_timeout_s)
+    finally:
+        conv.ws.on_output = None
+        repl.typeahead += keys.text() if keys is not None else ""
+    if output and not output.endswith("\n"):
+        _echo("\n")
     ok = code == 0
     repl.console.print(f"[{'green' if ok else 'red'}]exit {code if code is not None else 'timeout'}[/]")
     if not (ok and only_failures):
@@ -333,6 +344,11 @@ def _run(repl: Any, command: str, only_failures: bool) -> None:
             render("chat_output", command=command, code=code, output=cap(output, conv.config.tools.output_chars))
         )
         repl.console.print("[dim]the output goes with your next message[/]")
+
+
+def _echo(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def cmd_model(repl: Any, arg: str) -> None:
@@ -376,7 +392,13 @@ def cmd_tokens(repl: Any, arg: str) -> None:
 def cmd_compact(repl: Any, arg: str) -> None:
     from agent.cli.chatrender import print_compaction
 
-    print_compaction(repl.console, repl.conv.compact().as_event())
+    conv = repl.conv
+    done = conv.compact()
+    if not done.dropped and done.tokens_after >= done.tokens_before:
+        turns, keep = len(conv.turn_starts), conv.config.chat.keep_turns
+        repl.console.print(f"[dim]nothing to compact: {turns} turn(s) so far, and the last {keep} stay whole[/]")
+        return
+    print_compaction(repl.console, done.as_event())
 
 
 def cmd_clear(repl: Any, arg: str) -> None:

@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from agent.toolchain import CallContext
 
 TRAILER = "Agent-Run"
+ACTION_TRAILER = "Agent-Action"  # edit: the agent's edit tools wrote it; shell: it changed while a command ran
 SNAPSHOT_REFS = "refs/agent/snapshots"
 ZERO = "0" * 40
 
@@ -192,6 +194,7 @@ class GitGuard:
             return self.check_dirty(ctx.paths)
         if ctx.kind in ("shell", "test"):
             ctx.scratch["git_before"] = self.before_shell(ctx.detail)
+            ctx.scratch["git_started"] = time.time()
         return Decision.allow()
 
     def after(self, call: ToolCall, ctx: CallContext, result: ToolResult) -> ToolResult:
@@ -199,7 +202,7 @@ class GitGuard:
         if ctx.kind == "edit" and result.ok:
             self.commit(f"edit {', '.join(ctx.paths)}", [p for p in ctx.paths if p not in self.allowed_dirty])
         elif ctx.kind in ("shell", "test"):
-            note = self.after_shell(ctx.scratch.get("git_before"), ctx.detail)
+            note = self.after_shell(ctx.scratch.get("git_before"), ctx.detail, ctx.scratch.get("git_started"))
             if result.ok:
                 result.output += note
         return result
@@ -224,15 +227,16 @@ class GitGuard:
                                 on_approve=lambda: self.allowed_dirty.update(dirty))
         return Decision.deny(f"{names} has uncommitted changes", refusal)
 
-    def commit(self, action: str, paths: list[str]) -> str | None:
-        """Commit `paths` as one agent action and report it as a git_commit event."""
+    def commit(self, action: str, paths: list[str], kind: str = "edit", note: str = "") -> str | None:
+        """Commit `paths` as one agent action (`kind` edit or shell, a trailer) and report a git_commit event."""
         if not self.config.commit or not paths:
             return None
         why = " ".join(self.reason.split())[:600] or "(no reason given by the model)"
         task = " ".join(self.task.split())[:200]
         subject = f"agent: {' '.join(action.split())}"
         subject = subject if len(subject) <= 72 else subject[:71] + "…"
-        message = f"{subject}\n\n{why}\n\nTask: {task}\n\n{TRAILER}: {self.run_id}\n"
+        note = f"{note}\n\n" if note else ""
+        message = f"{subject}\n\n{why}\n\nTask: {task}\n\n{note}{TRAILER}: {self.run_id}\n{ACTION_TRAILER}: {kind}\n"
         sha = commit_paths(self.root, paths, message)
         if sha:
             self.emit({"type": "git_commit", "commit": sha, "subject": subject, "paths": sorted(paths)})
@@ -249,8 +253,12 @@ class GitGuard:
             save_snapshot(self.root, ref, tree, f"agent snapshot before: {command[:200]}\n\n{TRAILER}: {self.run_id}\n")
         return tree
 
-    def after_shell(self, before: str | None, command: str) -> str:
-        """Commit what a shell command changed, except files with user changes (noted for the model)."""
+    def after_shell(self, before: str | None, command: str, started: float | None = None) -> str:
+        """Commit what changed while a shell command ran, except files with user changes (noted for the model).
+
+        Which process wrote a file cannot be known from here: a file the user saved in another shell meanwhile
+        lands in the same commit. So the commit says so (trailer Agent-Action: shell, the time window), and
+        `agent undo` asks before reverting such a commit (agent.git.undo)."""
         if before is None:
             return ""
         changed = diff_names(self.root, before, work_tree(self.root))
@@ -259,7 +267,7 @@ class GitGuard:
         users = (set(diff_names(self.root, tree_of(self.root, head(self.root)), before)) | self.allowed_dirty) & set(
             changed
         )
-        self.commit(f"shell `{command[:60]}`", [p for p in changed if p not in users])
+        self.commit(f"shell `{command[:60]}`", [p for p in changed if p not in users], "shell", _window(started))
         if not users:
             return ""
         saved = (
@@ -267,3 +275,12 @@ class GitGuard:
         )
         names = ", ".join(sorted(users))
         return f"\nnote: the command changed files with uncommitted user changes, not committed: {names}{saved}"
+
+
+def _window(started: float | None) -> str:
+    """The commit-message note for what changed while a command ran."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)) if started else "?"
+    return (
+        f"Changed while the command ran ({stamp} to {time.strftime('%H:%M:%S')}): the command's writes, and any file"
+        "\nsomeone else changed meanwhile (they cannot be told apart); `agent undo` asks before reverting them."
+    )

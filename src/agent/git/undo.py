@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from agent.atomic import atomic_write_bytes
 from agent.errors import AgentError
-from agent.git.commits import diff_names, git, head, trailer_of
+from agent.git.commits import ACTION_TRAILER, diff_names, git, head, trailer_of
 from agent.protocols import Decision, ToolCall, ToolResult
 
 if TYPE_CHECKING:
     from agent.toolchain import CallContext
 
 Change = dict[str, Any]
+UNDONE_REFS = "refs/agent/undone"  # commits `agent undo` took back, kept reachable
 
 
 def store_blob(root: Path, data: bytes | None) -> str | None:
@@ -108,8 +109,7 @@ def moved_since(root: Path, changes: list[Change], head_after: str | None) -> li
     """Paths that no longer hold what the agent wrote (in the work tree, or staged differently)."""
     moved = {c["path"] for c in changes if _current_blob(root, c["path"]) != c["after"]}
     if head_after and head(root) == head_after and changes:
-        staged = git(root, "diff", "--cached", "--name-only", "-z", head_after, "--", *[c["path"] for c in changes])
-        moved |= {p for p in staged.split("\0") if p}
+        moved |= set(_staged_since(root, head_after, [c["path"] for c in changes]))
     return sorted(moved)
 
 
@@ -138,17 +138,28 @@ def revert(root: Path, changes: list[Change], head_before: str | None, head_afte
 
 def uncommit(root: Path, head_before: str | None, head_after: str | None) -> bool:
     """Move HEAD from `head_after` back to `head_before` when everything between is the agent's commits
-    and HEAD has not moved since; the index follows for those paths only. True when HEAD moved."""
+    and HEAD has not moved since; the index follows for those paths, except a path the user staged
+    differently since (that stays staged). True when HEAD moved."""
     if not head_before or not head_after or head_before == head_after or head(root) != head_after:
         return False
     commits = git(root, "rev-list", f"{head_before}..{head_after}").split()
     if not commits or not all(trailer_of(root, c) for c in commits):
         return False
     paths = diff_names(root, head_before, head_after)
+    staged = set(_staged_since(root, head_after, paths))
     git(root, "update-ref", "-m", "agent: undo", "HEAD", head_before, head_after)
-    if paths:
-        git(root, "reset", "-q", head_before, "--", *paths)
+    follow = [p for p in paths if p not in staged]
+    if follow:
+        git(root, "reset", "-q", head_before, "--", *follow)
     return True
+
+
+def _staged_since(root: Path, commit: str, paths: list[str]) -> list[str]:
+    """Paths whose index entry differs from `commit`."""
+    if not paths:
+        return []
+    out = git(root, "diff", "--cached", "--name-only", "--no-renames", "-z", commit, "--", *paths)
+    return [p for p in out.split("\0") if p]
 
 
 def commit_changes(root: Path, commit: str, parent: str) -> list[Change]:
@@ -164,8 +175,35 @@ def _blob_at(root: Path, commit: str, path: str) -> str | None:
     return out.split()[2] if out else None
 
 
-def undo_last_commit(root: Path) -> str:
-    """`agent undo`: revert the last agent commit exactly (HEAD moves back, its paths restored); refuse when unsafe."""
+@dataclass
+class UndoPlan:
+    """What `agent undo` would do to the last agent commit: `changes` to revert, `left` paths (changed since)
+    that it leaves alone. A shell command's commit (`action` shell, or older commits not marked edit) holds
+    whatever changed while the command ran, perhaps the user's own work: reverting it needs consent."""
+
+    commit: str
+    parent: str
+    subject: str
+    action: str
+    changes: list[Change]
+    left: list[str]
+
+    @property
+    def needs_consent(self) -> bool:
+        """True when it would revert files the agent's edit tools did not write."""
+        return self.action != "edit" and bool(self.changes)
+
+    def lines(self) -> list[str]:
+        """What reverting does, one line per file."""
+        out = []
+        for c in self.changes:
+            note = " (new in it)" if c["before"] is None else " (deleted in it)" if c["after"] is None else ""
+            out.append(f"  {'delete ' if c['before'] is None else 'restore'} {c['path']}{note}")
+        return out + [f"  leave   {p} (changed since: kept as it is)" for p in self.left]
+
+
+def plan_undo(root: Path) -> UndoPlan:
+    """Plan reverting the last agent commit; AgentError when there is none or an edit's file changed since."""
     commit = head(root)
     if commit is None or not trailer_of(root, commit):
         raise AgentError("nothing to undo: the last commit is not an agent commit")
@@ -174,13 +212,56 @@ def undo_last_commit(root: Path) -> str:
         raise AgentError(f"cannot undo {commit[:10]}: it is a root or merge commit")
     changes = commit_changes(root, commit, parents[0])
     moved = moved_since(root, changes, commit)
-    if moved:
+    subject = git(root, "log", "-1", "--format=%s", commit).strip()
+    action = action_of(root, commit, subject)
+    if moved and action == "edit":  # one edit is one action: all of it goes back, or none
         raise AgentError(
             f"not undoing {commit[:10]}: you changed {', '.join(moved)} since; commit or discard that first"
         )
-    subject = git(root, "log", "-1", "--format=%s", commit).strip()
-    paths = revert(root, changes, parents[0], commit)
-    return f"undid {commit[:10]} {subject} ({', '.join(paths)})"
+    kept = [c for c in changes if c["path"] not in moved]
+    return UndoPlan(commit, parents[0], subject, action, kept, moved)
+
+
+def action_of(root: Path, commit: str, subject: str) -> str:
+    """edit or shell (Agent-Action trailer); a commit from before the trailer: edit only by its subject."""
+    marked = git(root, "log", "-1", f"--format=%(trailers:key={ACTION_TRAILER},valueonly)", commit).strip()
+    if marked:
+        return marked.splitlines()[0]
+    return "edit" if subject.startswith("agent: edit ") else "shell"
+
+
+def apply_undo(root: Path, plan: UndoPlan) -> str:
+    """Revert the planned changes, move HEAD back over the commit, keep it under refs/agent/undone."""
+    if head(root) != plan.commit:
+        raise AgentError(f"not undone: HEAD moved away from {plan.commit[:10]} meanwhile")
+    git(root, "update-ref", f"{UNDONE_REFS}/{plan.commit}", plan.commit)  # nothing it held is ever lost
+    paths = revert(root, plan.changes, plan.parent, plan.commit) if plan.changes else []
+    if not plan.changes:
+        uncommit(root, plan.parent, plan.commit)
+    done = f"undid {plan.commit[:10]} {plan.subject} ({', '.join(paths) or 'no file reverted'})"
+    if plan.left:
+        done += f"; left alone, changed since: {', '.join(plan.left)}"
+    return done + f"\nkept under {UNDONE_REFS}/: `git checkout {plan.commit[:10]} -- PATH` brings a file of it back"
+
+
+def consent_refusal(plan: UndoPlan) -> str:
+    """The one line `agent undo` answers without --force (or a yes) for a shell command's commit."""
+    names = [c["path"] for c in plan.changes]
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return (
+        f"not undone: {plan.commit[:10]} {plan.subject} holds what changed while a command ran ({shown}); "
+        "a file you saved meanwhile would be in it too. Check with `git show --stat "
+        f"{plan.commit[:10]}`, then `agent undo --force` reverts them"
+    )
+
+
+def undo_last_commit(root: Path, force: bool = False) -> str:
+    """`agent undo`: revert the last agent commit exactly (HEAD moves back, its paths restored); refuse when
+    unsafe. A shell command's commit needs `force` (the CLI asks in a terminal)."""
+    plan = plan_undo(root)
+    if plan.needs_consent and not force:
+        raise AgentError(consent_refusal(plan))
+    return apply_undo(root, plan)
 
 
 def undo_turn(root: Path, turn: dict[str, Any]) -> list[str]:

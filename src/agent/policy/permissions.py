@@ -95,7 +95,11 @@ def _edit_verdict(policy: PermissionsConfig, detail: str) -> tuple[Verdict, str]
     if detail.replace("\\", "/").lstrip("/") == ".agent/config.toml":
         return "deny", f"edit {detail}: the agent's own configuration is the user's to change"
     if policy.edit == "allow" and (is_test_file(detail) or is_whole_test_config(detail)):
-        return policy.test_edits, f"{detail} is a test file: changing tests needs approval (--allow-test-edits)"
+        if policy.test_edits == "deny":  # the setting decides, no approval: name it, not a flag
+            return "deny", (f"{detail} is a test file, and tests may not be changed here "
+                            '(permissions.test_edits = "deny" in the configuration)')
+        how = "agent run --allow-test-edits, or permissions.test_edits = \"allow\""
+        return policy.test_edits, f"{detail} is a test file: changing tests needs approval ({how})"
     return policy.edit, f"edit {detail}"
 
 
