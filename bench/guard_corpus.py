@@ -94,6 +94,9 @@ def case(commit: Commit, split: str, label: str, family: str, form: str, after: 
     final = {**commit.context, **commit.after}
     if family == "expected_edit":  # "edited with no source change": the commit's own change is the base
         before = dict(final)
+    for path in after:
+        if path not in before and path not in final and (original := commit.read(path)) is not None:
+            before[path] = final[path] = original  # a file the commit left alone: unchanged context until mutated
     for path, text in after.items():
         if text is None:
             final.pop(path, None)

@@ -255,7 +255,17 @@ _HOOK_EFFECT = re.compile(
 
 
 def _hook_source(text: str, line: int) -> str:
-    """The text of the top-level statement starting at `line`."""
+    """The code of the top-level statement starting at `line`, without comments or docstrings."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        tree = None
+    for stmt in tree.body if tree else []:
+        if stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
+            body = getattr(stmt, "body", None)
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                stmt.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+            return ast.unparse(stmt)
     lines = text.splitlines()[line - 1 :]
     end = next((i for i in range(1, len(lines)) if lines[i][:1].strip() and not lines[i].startswith((")", "]"))), len(lines))
     return "\n".join(lines[:end])
