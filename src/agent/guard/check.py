@@ -157,6 +157,11 @@ def check_patch(old_files: dict[str, str], new_files: dict[str, str], *, message
     findings = diff.run(broader)
     wanted = expectations(old_tests | unchanged)
     roots = effects.project_roots(paths)
+
+    @functools.cache
+    def test_texts() -> str:
+        return "\n".join(t for p, t in new_files.items() if is_test_file(p) and p.endswith(".py") and "conftest" not in p)
+
     for path in changed:
         old, new = old_files.get(path) or "", new_files.get(path) or ""
         findings += effects.command_findings(path, old, new)
@@ -169,7 +174,7 @@ def check_patch(old_files: dict[str, str], new_files: dict[str, str], *, message
         elif path.endswith(".py") and is_test_file(path) and new:
             findings += effects.collection_findings(path, old, new)
             findings += effects.skip_exit_findings(path, old, new)
-            findings += effects.mock_findings(path, old, new, roots)
+            findings += effects.mock_findings(path, old, new, roots, test_texts)
     return grade(_dedupe(findings), old_files, new_files, message)
 
 

@@ -39,6 +39,12 @@ class TestDiff:
         self.source_literals = literal_tokens(source_added)
         self.changed_defs, self.removed_defs = changed_defs or set(), removed_defs or set()
         self.findings: list[Finding] = []
+        # cases each test gained: a case that one test lost and another gained has moved, not gone
+        self.new_cases: Counter[str] = Counter()
+        for path, ft in new.items():
+            before = old.get(path, FileTests()).tests
+            for name, t in ft.tests.items():
+                self.new_cases += Counter(t.cases) - Counter(before[name].cases if name in before else [])
         self.added: list[TestFn] = [
             t
             for path, ft in new.items()
@@ -189,7 +195,7 @@ class _TestPair:
 
     def _cases(self) -> None:
         old_cases, new_cases = Counter(self.old.cases), Counter(self.new.cases)
-        gone = list((old_cases - new_cases).elements())
+        gone = [c for c in (old_cases - new_cases).elements() if self.diff.new_cases[c] <= 0]
         fresh = list((new_cases - old_cases).elements())
         if len(gone) > len(fresh):
             self.report("test_removed", self.new.line, f"{len(gone) - len(fresh)} test case(s) removed: {gone[0]}")
