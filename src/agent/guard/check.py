@@ -166,7 +166,7 @@ def check_patch(old_files: dict[str, str], new_files: dict[str, str], *, message
         old, new = old_files.get(path) or "", new_files.get(path) or ""
         findings += effects.command_findings(path, old, new)
         if is_test_config(path):
-            findings += config_findings(path, old, new)
+            findings += config_findings(path, old, new, (p for p in paths if is_test_file(p)))
         if is_source_file(path):
             findings += peeking_findings(path, old, new)
             findings += hardcoding_findings(path, old, new, wanted)

@@ -218,14 +218,27 @@ def _main_block_lines(tree: ast.Module | None) -> set[int]:
     return lines
 
 
+def _statement(lines: list[str], line: int, code: str) -> str:
+    """One line, continued over the next lines (up to 10) while its brackets are open: a decorator's arguments."""
+    depth = sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
+    parts, i = [code.strip()], line
+    while depth > 0 and i < len(lines) and i < line + 10:
+        nxt = _code(lines[i]).strip()
+        parts.append(nxt)
+        depth += sum(nxt.count(c) for c in "([{") - sum(nxt.count(c) for c in ")]}")
+        i += 1
+    return " ".join(parts) if len(parts) > 1 else code
+
+
 def skip_exit_findings(path: str, old: str, new: str) -> list[Finding]:
     """Added code in test files and conftests that skips, xfails or ends the process (a reworded one is not new)."""
     out = []
     old_lines = {ln.strip() for ln in old.splitlines()}
     spare = {k: v - _skip_tokens(old).get(k, 0) for k, v in _skip_tokens(new).items()}
     main_block = _main_block_lines(_parse(new))
+    new_lines = new.splitlines()
     for line, text in added_lines(old, new):
-        code = _code(text)
+        code = _statement(new_lines, line, _code(text))
         found = _SKIP_CODE.search(code)
         if not found or text.strip() in old_lines or code.lstrip().startswith(("#", '"', "'")) or line in main_block:
             continue

@@ -46,7 +46,7 @@ _PLATFORMS = [("linux", "posix"), ("darwin", "posix"), ("win32", "nt")]
 _VERSIONS = [(3, minor, 0) for minor in range(8, 16)]
 _ENVIRONMENT = re.compile(
     r"skip(?:if|If|Unless)\(.*(sys\.version_info|sys\.platform|platform\.|os\.name|PYPY|IS_\w+|HAS_\w+|find_spec|"
-    r"environ|getenv|shutil\.which|importlib)"
+    r"environ|getenv|shutil\.which|importlib)|skip(?:if|If|Unless)\(\s*(not\s+)?[\w.]+\s+is\s+(not\s+)?None\b"
 )
 
 

@@ -156,6 +156,8 @@ def _swallows(node: ast.AST) -> bool:
 
 
 def _early_return(body: list[ast.stmt]) -> bool:
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
     for i, stmt in enumerate(body[:-1]):
         if isinstance(stmt, ast.Return) or (
             isinstance(stmt, ast.If)
@@ -257,6 +259,10 @@ def parse_python_tests(source: str) -> FileTests:
         elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             out.tests.pop(stmt.name, None)  # a later non-test definition shadows the test
             out.helpers[_body_key(stmt)] = stmt.name
+        elif isinstance(stmt, ast.If) and "__main__" in ast.unparse(stmt.test):
+            for inner in ast.walk(stmt):  # defined only when run as a script: pytest never sees them
+                if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef):
+                    out.helpers[_body_key(inner)] = inner.name
         elif isinstance(stmt, ast.ClassDef):
             collected = _is_test_class(stmt)
             class_skips = [m for m in map(_marker_text, stmt.decorator_list) if m]
@@ -266,7 +272,10 @@ def parse_python_tests(source: str) -> FileTests:
                 qual = f"{stmt.name}::{item.name}"
                 if collected and item.name.startswith("test"):
                     out.tests[qual] = _test_fn(item, qual, class_skips)
-                elif len(item.body) > 1 or not isinstance(item.body[0], ast.Pass | ast.Expr):
+                elif len(item.body) > 1 or not (
+                    isinstance(item.body[0], ast.Pass)
+                    or isinstance(item.body[0], ast.Expr) and isinstance(item.body[0].value, ast.Constant)
+                ):
                     out.helpers[_body_key(item)] = qual
     return out
 
