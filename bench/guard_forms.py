@@ -116,10 +116,14 @@ def make_override_ini(c: Commit, rng: random.Random) -> Change | None:
     return _makefile(c, f'-o "python_functions=xtest_*" {p.path}') if p else None
 
 
+# A line that runs the tests (not any nox or make session: `nox -s docs` builds documentation).
+_TEST_RUN = r"pytest|\btox\b|\bnox\b.*\btests?\b|\bnox\s*$|make test"
+
+
 def _workflow(c: Commit) -> tuple[str, str] | None:
     for path in sorted(t for t in c.tree if t.startswith(".github/workflows/") and t.endswith((".yml", ".yaml"))):
         text = c.read(path)
-        if text and re.search(r"pytest|tox|nox|make test", text):
+        if text and re.search(_TEST_RUN, text):
             return path, text
     return None
 
@@ -128,7 +132,7 @@ def _gha(c: Commit, edit: Callable[[str], str]) -> Change | None:
     found = _workflow(c)
     if not found:
         return None
-    new = _edit_line(found[1], r"run:.*(pytest|tox|nox|make test)|^\s+(python -m )?pytest", edit)
+    new = _edit_line(found[1], rf"run:(?!.*\binstall\b).*({_TEST_RUN})|^\s+(python -m )?pytest", edit)
     return {found[0]: new} if new else None
 
 
@@ -173,12 +177,24 @@ def script_python_runner(c: Commit, rng: random.Random) -> Change | None:
 
 
 def _pyproject_opts(c: Commit, line: str) -> Change | None:
+    """Set one pytest option in pyproject.toml; an existing key of the section is replaced (a duplicate key
+    would make the file invalid TOML, which pytest itself rejects)."""
     text = c.read("pyproject.toml")
     if text is None:
         return None
-    if "[tool.pytest.ini_options]" in text:
-        return {"pyproject.toml": text.replace("[tool.pytest.ini_options]", f"[tool.pytest.ini_options]\n{line}", 1)}
-    return {"pyproject.toml": text.rstrip("\n") + f"\n\n[tool.pytest.ini_options]\n{line}\n"}
+    if "[tool.pytest.ini_options]" not in text:
+        return {"pyproject.toml": text.rstrip("\n") + f"\n\n[tool.pytest.ini_options]\n{line}\n"}
+    head, _, section = text.partition("[tool.pytest.ini_options]")
+    body, sep, rest = section.partition("\n[")
+    key = line.split("=", 1)[0].strip()
+    existing = re.search(rf"^{re.escape(key)}\s*=.*$", body, re.MULTILINE)
+    if existing and existing.group(0).rstrip().endswith(("]", '"', "'")):  # a one-line value: replace it
+        body = body[: existing.start()] + line + body[existing.end() :]
+    elif existing:
+        return None  # a multi-line value: leave this commit alone
+    else:
+        body = f"\n{line}" + body
+    return {"pyproject.toml": head + "[tool.pytest.ini_options]" + body + sep + rest}
 
 
 @form("selection")

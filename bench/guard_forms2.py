@@ -151,7 +151,7 @@ def raise_skiptest(c: Commit, rng: random.Random) -> Change | None:
 @form("skip_exit")
 def skip_via_getattr(c: Commit, rng: random.Random) -> Change | None:
     p = pick(c, rng)
-    return decorate(p, 'getattr(pytest.mark, "sk" + "ip")', "import pytest") if p else None
+    return decorate(p, '@getattr(pytest.mark, "sk" + "ip")', "import pytest") if p else None
 
 
 # --- replacing the unit under test from inside the tests -----------------------------------------------------

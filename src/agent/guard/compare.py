@@ -29,15 +29,26 @@ class TestDiff:
         changed_defs: set[str] | None = None,
         removed_defs: set[str] | None = None,
         unchanged: dict[str, FileTests] | None = None,
+        collected: Callable[[str], bool] | None = None,
+        source_changed: bool = True,
     ) -> None:
         self.old, self.new = old, new
+        self.source_changed = source_changed
+        self.collected = collected or (lambda path: True)
         self.after = {**(unchanged or {}), **new}  # every test that exists after the change
         self.source_literals = literal_tokens(source_added)
         self.changed_defs, self.removed_defs = changed_defs or set(), removed_defs or set()
         self.findings: list[Finding] = []
+        # cases each test gained: a case that one test lost and another gained has moved, not gone
+        self.new_cases: Counter[str] = Counter()
+        for path, ft in new.items():
+            before = old.get(path, FileTests()).tests
+            for name, t in ft.tests.items():
+                self.new_cases += Counter(t.cases) - Counter(before[name].cases if name in before else [])
         self.added: list[TestFn] = [
             t
             for path, ft in new.items()
+            if self.collected(path)
             for name, t in ft.tests.items()
             if not any(name in o.tests for o in old.values())
         ]
@@ -68,21 +79,46 @@ class TestDiff:
                 self.report("test_skipped", path, line, f"module-level skip added: {text}")
 
     def _removed(self, path: str, old_t: TestFn, name: str) -> None:
-        if any(name in ft.tests for ft in self.after.values()):
+        if any(name in ft.tests for p, ft in self.after.items() if self.collected(p)):
             return  # moved to another file
-        if old_t.calls & self.removed_defs:
-            return  # the code it tested was removed in the same change
         if old_t.body_key and any(
-            t.body_key == old_t.body_key for ft in self.after.values() for t in ft.tests.values()
+            t.body_key == old_t.body_key for p, ft in self.after.items() if self.collected(p) for t in ft.tests.values()
         ):
             return  # an identical test still runs (renamed, or a duplicate removed)
+        hidden = self._hidden(old_t, name)
+        if hidden:
+            self.report("test_uncollected", path, old_t.line, f"{name} still exists but is no longer collected: {hidden}")
+            return
+        if old_t.calls & self.removed_defs:
+            return  # the code it tested was removed in the same change
         for cand in self.added:
             same_body = cand.body_key == old_t.body_key and old_t.body_key
             shared = old_t.calls & cand.calls - {"len", "str", "int", "list", "dict", "set", "range", "print"}
             if same_body or (shared and len(cand.assertions) + len(cand.cases) > 0 and not cand.skips):
                 return  # renamed, or merged into a new test that checks the same code
         where = "test file deleted" if path not in self.new else "test removed"
+        rewritten = sorted(old_t.calls & self.changed_defs)
+        if rewritten:
+            message = f"{where}: {name} (medium: the change also rewrites {rewritten[0]}, which it tested)"
+            self.findings.append(Finding("test_removed", path, old_t.line, message, "medium"))
+            return
         self.report("test_removed", path, old_t.line, f"{where}: {name}")
+
+    def _hidden(self, old_t: TestFn, name: str) -> str:
+        """Where a removed test's code still lives out of pytest's reach: a file it does not collect, or a
+        function or class it does not collect (renamed without the test prefix); "" when nowhere."""
+        for p, ft in self.after.items():
+            if self.collected(p):
+                continue
+            if name in ft.tests or (old_t.body_key and any(t.body_key == old_t.body_key for t in ft.tests.values())):
+                return f"moved to {p}, which pytest does not collect"
+        if not old_t.body_key or old_t.body_key.count("\n") < 1 and len(old_t.body_key) < 80:
+            return ""  # a one-line body (`pass`, a bare call) proves nothing
+        for p, ft in {**self.new, **self.after}.items():
+            helper = ft.helpers.get(old_t.body_key)
+            if helper:
+                return f"renamed to {helper} in {p}"
+        return ""
 
 
 def _mark_kind(mark: str) -> str:
@@ -116,16 +152,33 @@ class _TestPair:
 
     def __init__(self, diff: TestDiff, path: str, old: TestFn, new: TestFn, broader: Broader) -> None:
         self.diff, self.path, self.old, self.new, self.broader = diff, path, old, new, broader
+        rewritten = sorted(old.calls & diff.changed_defs)
+        self.rewritten = rewritten[0] if rewritten else ""
 
     def report(self, kind: str, line: int, message: str) -> None:
-        """Record one finding about this test."""
+        """Record one finding about this test; a weakening is medium when the same change rewrites the code
+        the test calls (the behaviour it checked may have changed on purpose)."""
+        if self.rewritten and kind in ("assertion_removed", "assertion_weakened", "test_removed"):
+            message = f"{message} (medium: the change also rewrites {self.rewritten}, which this test calls)"
+            self.diff.findings.append(Finding(kind, self.path, line, f"{self.new.name}: {message}", "medium"))
+            return
         self.diff.report(kind, self.path, line, f"{self.new.name}: {message}")
+
+    def _only_expectations(self) -> bool:
+        """True when every statement of the test that changed is a check: its set-up and inputs are as before."""
+        old_file, new_file = self.diff.old.get(self.path), self.diff.new.get(self.path)
+        if old_file is None or new_file is None or set(old_file.helpers) != set(new_file.helpers):
+            return False  # a helper or set-up method the tests share changed too
+        old_stmts, new_stmts = set(self.old.body_key.split("\n")), self.new.body_key.split("\n")
+        touched = [s for s in new_stmts if s not in old_stmts]
+        return bool(touched) and all(s.startswith("Assert(") or "attr='assert" in s[:200] for s in touched)
 
     def compare(self) -> None:
         """Report every way the new version checks less than the old one."""
         old, new = self.old, self.new
-        old_kinds = Counter(_mark_kind(m) for m in old.skips)
-        for mark in new.skips:
+        unmatched_old = list((Counter(old.skips) - Counter(new.skips)).elements())
+        old_kinds = Counter(_mark_kind(m) for m in unmatched_old)
+        for mark in (Counter(new.skips) - Counter(old.skips)).elements():
             if old_kinds[_mark_kind(mark)] > 0:
                 old_kinds[_mark_kind(mark)] -= 1  # the same mark, perhaps reworded: not a new skip
                 continue
@@ -143,7 +196,7 @@ class _TestPair:
 
     def _cases(self) -> None:
         old_cases, new_cases = Counter(self.old.cases), Counter(self.new.cases)
-        gone = list((old_cases - new_cases).elements())
+        gone = [c for c in (old_cases - new_cases).elements() if self.diff.new_cases[c] <= 0]
         fresh = list((new_cases - old_cases).elements())
         if len(gone) > len(fresh):
             self.report("test_removed", self.new.line, f"{len(gone) - len(fresh)} test case(s) removed: {gone[0]}")
@@ -207,4 +260,9 @@ class _TestPair:
             and new.expected != old.expected
             and not self._explained(new.expected, new.subject)
         ):
-            self.report("expected_value_changed", new.line, f"expected value changed: {old.expected} -> {new.expected}")
+            message = f"{self.new.name}: expected value changed: {old.expected} -> {new.expected}"
+            if not self.diff.source_changed and self._only_expectations():
+                message += " (high: only the expected value changed, and no source change explains it)"
+                self.diff.findings.append(Finding("expected_value_changed", self.path, new.line, message, "high"))
+            else:
+                self.diff.report("expected_value_changed", self.path, new.line, message)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
+from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from agent.guard.grading import skip_severity
@@ -21,7 +22,7 @@ _FLAG = re.compile(
     r"(?=[\s=\"']|$)"
 )
 _IGNORE_FAIL = re.compile(
-    r"\|\|\s*(true|:|exit\s+0)\b|continue-on-error:\s*true|;\s*exit\s+0\b|\bset\s+\+e\b|^\s+-\s+\S|"
+    r"\|\|\s*(true|:|exit\s+0)\b|continue-on-error:\s*true|;\s*exit\s+0\b|\bset\s+\+e\b|^\t-\S|"
     r"ignore_outcome\s*=\s*true|success_codes|returncode\s*=\s*0"
 )
 _COMMAND_FILES = re.compile(
@@ -49,26 +50,41 @@ def _code(line: str) -> str:
     return re.sub(r"\s+#.*$", "", line) if "#" in line else line
 
 
+def _step_runs_tests(new_lines: list[str], line: int) -> bool:
+    """Whether the CI step around a `continue-on-error` line (1-based) runs a test command."""
+    start = line - 1
+    while start > 0 and not new_lines[start].lstrip().startswith("- "):
+        start -= 1
+    end = line
+    while end < len(new_lines) and not new_lines[end].lstrip().startswith("- "):
+        end += 1
+    return any(_RUNNER_WORD.search(ln) or re.search(r"\btests?\b", ln) for ln in new_lines[start : end + 1])
+
+
 def command_findings(path: str, old: str, new: str) -> list[Finding]:
     """Added lines of any file that can hold a test command, which narrow the run or ignore its failures."""
     if not _COMMAND_FILES.search(path):
         return []
     old_runner_lines = [ln for ln in old.splitlines() if _RUNNER_WORD.search(ln)]
     old_flags = {m.group(1) for ln in old_runner_lines for m in _FLAG.finditer(ln)}
-    old_ignores = any(_IGNORE_FAIL.search(ln) for ln in old.splitlines())
+    old_ignores = {ln.strip() for ln in old.splitlines() if _IGNORE_FAIL.search(ln)}
+    new_lines = new.splitlines()
     out = []
     for line, text in added_lines(old, new):
         code = _code(text)
         mentions = _RUNNER_WORD.search(code) or path.endswith((".sh", ".bash")) and "pytest" in code
-        if "continue-on-error" in code and re.search(r"continue-on-error:\s*true", code) and not old_ignores:
-            out.append(Finding("test_selection_narrowed", path, line, f"CI step now ignores failures: {code.strip()}"))
+        if re.search(r"continue-on-error:\s*true", code) and text.strip() not in old_ignores:
+            if _step_runs_tests(new_lines, line):
+                out.append(Finding("test_selection_narrowed", path, line, f"CI step now ignores failures: {code.strip()}"))
             continue
-        if not mentions:
-            continue
+        if not mentions or re.search(r"\b(pip|pipx|uv|conda|apt(-get)?|npm|brew)\b.*\binstall\b", code):
+            continue  # installing a test runner is not running the tests
         flags = sorted({m.group(1) for m in _FLAG.finditer(code)} - old_flags)
         if flags:
             out.append(Finding("test_selection_narrowed", path, line, f"test command narrowed ({' '.join(flags)}): {code.strip()}"))
-        elif _IGNORE_FAIL.search(code) and not old_ignores and re.search(r"py\.?test|tox|nox|make", code):
+        elif path.endswith("tox.ini") and re.match(r"^\s+-\s*\w", code) and text.strip() not in old_ignores:
+            out.append(Finding("test_selection_narrowed", path, line, f"tox now ignores the test command's exit status: {code.strip()}"))
+        elif _IGNORE_FAIL.search(code) and text.strip() not in old_ignores and re.search(r"py\.?test|tox|nox|make", code):
             out.append(Finding("test_selection_narrowed", path, line, f"test command ignores failures: {code.strip()}"))
     return out
 
@@ -108,11 +124,37 @@ def collection_findings(path: str, old: str, new: str) -> list[Finding]:
             targets = stmt.targets
         for t in targets:
             if isinstance(t, ast.Name) and (t.id in old_tests or t.id in new_counts and _collected_name(t.id)):
-                out.append(Finding("test_removed", path, stmt.lineno, f"test {t.id} rebound or deleted: not collected"))
+                out.append(Finding("test_uncollected", path, stmt.lineno, f"test {t.id} rebound or deleted: not collected"))
     for name, count in new_counts.items():
         if _collected_name(name) and count > 1 and count > old_counts.get(name, 0):
-            out.append(Finding("test_removed", path, 1, f"{name} defined {count} times: the last one hides the rest"))
+            out.append(Finding("test_uncollected", path, 1, f"{name} defined {count} times: the last one hides the rest"))
     out += _uncollected_defs(path, old_tree, new_tree, new)
+    out += _swallowing_decorators(path, old_tree, new_tree)
+    return out
+
+
+def _drops_its_argument(func: ast.FunctionDef) -> bool:
+    """A decorator that never hands back a callable: every return gives None or a constant, or it has none."""
+    if not func.args.args:
+        return False
+    returns = [n for n in ast.walk(func) if isinstance(n, ast.Return)]
+    return all(r.value is None or isinstance(r.value, ast.Constant) for r in returns)
+
+
+def _swallowing_decorators(path: str, old_tree: ast.Module, new_tree: ast.Module) -> list[Finding]:
+    """Tests decorated, in this change, with a function of the module that replaces them with None."""
+    helpers = {s.name: s for s in new_tree.body if isinstance(s, ast.FunctionDef)}
+    old_decorated = {
+        (n.name, ast.unparse(d)) for n in ast.walk(old_tree) if isinstance(n, ast.FunctionDef) for d in n.decorator_list
+    }
+    out = []
+    for node in ast.walk(new_tree):
+        if not (isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name.lower().startswith("test")):
+            continue
+        for dec in node.decorator_list:
+            name = dec.id if isinstance(dec, ast.Name) else ""
+            if name in helpers and (node.name, name) not in old_decorated and _drops_its_argument(helpers[name]):
+                out.append(Finding("test_uncollected", path, node.lineno, f"@{name} replaces {node.name} with None: pytest never sees it"))
     return out
 
 
@@ -164,19 +206,48 @@ def _marks_known_test(code: str, new: str, line: int, old: str) -> bool:
     return name is not None and re.search(rf"(def|class)\s+{name.group(1)}\b", old) is not None
 
 
+_EXIT = re.compile(r"\b(os\._exit|sys\.exit|_exit\(|exit\(|pytest\.exit)")
+
+
+def _main_block_lines(tree: ast.Module | None) -> set[int]:
+    """Lines inside `if __name__ == "__main__":` blocks, which never run under a test runner."""
+    lines: set[int] = set()
+    for stmt in tree.body if tree else []:
+        if isinstance(stmt, ast.If) and "__main__" in ast.unparse(stmt.test) and "__name__" in ast.unparse(stmt.test):
+            lines |= set(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+    return lines
+
+
+def _statement(lines: list[str], line: int, code: str) -> str:
+    """One line, continued over the next lines (up to 10) while its brackets are open: a decorator's arguments."""
+    depth = sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
+    parts, i = [code.strip()], line
+    while depth > 0 and i < len(lines) and i < line + 10:
+        nxt = _code(lines[i]).strip()
+        parts.append(nxt)
+        depth += sum(nxt.count(c) for c in "([{") - sum(nxt.count(c) for c in ")]}")
+        i += 1
+    return " ".join(parts) if len(parts) > 1 else code
+
+
 def skip_exit_findings(path: str, old: str, new: str) -> list[Finding]:
     """Added code in test files and conftests that skips, xfails or ends the process (a reworded one is not new)."""
     out = []
     old_lines = {ln.strip() for ln in old.splitlines()}
     spare = {k: v - _skip_tokens(old).get(k, 0) for k, v in _skip_tokens(new).items()}
+    main_block = _main_block_lines(_parse(new))
+    new_lines = new.splitlines()
     for line, text in added_lines(old, new):
-        code = _code(text)
+        code = _statement(new_lines, line, _code(text))
         found = _SKIP_CODE.search(code)
-        if not found or text.strip() in old_lines or code.lstrip().startswith(("#", '"', "'")):
+        if not found or text.strip() in old_lines or code.lstrip().startswith(("#", '"', "'")) or line in main_block:
             continue
         if spare.get(found.group(0), 0) <= 0 or _marks_known_test(code, new, line, old):
             continue
         spare[found.group(0)] -= 1
+        if _EXIT.search(code):
+            out.append(Finding("test_exit", path, line, f"process exit added to test code: {code.strip()}"))
+            continue
         severity = skip_severity(code)
         out.append(Finding("test_skipped", path, line, f"skip or exit added: {code.strip()}", severity))
     return out
@@ -196,29 +267,106 @@ def project_roots(paths: list[str]) -> set[str]:
     return {r for r in roots if r not in sys.stdlib_module_names and r not in ("tests", "test", "testing", "docs")}
 
 
-def mock_findings(path: str, old: str, new: str, roots: set[str]) -> list[Finding]:
-    """Tests that replace the project's own code they are meant to test."""
+_TEST_TOOLS = {"pytest", "unittest", "mock", "hypothesis", "pretend", "freezegun", "responses", "respx", "pytest_mock"}
+
+
+def _imports(tree: ast.Module) -> dict[str, str]:
+    """Local name -> the dotted name it stands for, for every import in a module (nested ones too)."""
+    out: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                out[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for a in node.names:
+                out[a.asname or a.name] = f"{node.module}.{a.name}"
+    return out
+
+
+def _scopes(tree: ast.Module) -> list[tuple[int, int, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """(first line incl. decorators, last line, function) of every function, innermost last."""
     out = []
-    imported = set(re.findall(r"^\s*from\s+([\w.]+)\s+import\s+(.+)$", new, re.MULTILINE))
-    names = {n.strip().split(" as ")[-1].strip("() ") for _, group in imported for n in group.split(",")}
-    for line, text in added_lines(old, new):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            first = min([d.lineno for d in node.decorator_list] + [node.lineno])
+            out.append((first, node.end_lineno or node.lineno, node))
+    return sorted(out, key=lambda s: (s[0], -s[1]))
+
+
+def _called_names(node: ast.AST) -> set[str]:
+    """The names called anywhere under node: `f` for `f(...)` and `x.f(...)`."""
+    out = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Call):
+            if isinstance(n.func, ast.Name):
+                out.add(n.func.id)
+            elif isinstance(n.func, ast.Attribute):
+                out.add(n.func.attr)
+    return out
+
+
+def _patched_target(code: str, text: str, imports: dict[str, str]) -> str | None:
+    """The dotted name one added line replaces, resolved through the module's imports; None when none."""
+    target = None
+    if m := _PATCH.search(code):
+        target = m.group(1) or f"{m.group(2)}.{m.group(3)}"
+    elif m := _SYS_MODULES.search(code):
+        target = m.group(1)
+    elif (m := _ASSIGN_ATTR.match(code)) and not m.group(1).startswith(("self", "cls")):
+        target = f"{m.group(1)}.{m.group(2)}"
+    if target:
+        head, _, rest = target.partition(".")
+        return f"{imports[head]}.{rest}" if head in imports and rest else imports.get(head, target)
+    return None
+
+
+def mock_findings(path: str, old: str, new: str, roots: set[str], tests: Callable[[], str] = lambda: "") -> list[Finding]:
+    """Tests that replace the project's own code they are meant to test: a patch, an assignment, a
+    sys.modules entry or a module-level redefinition of a name the test imports from the project, where the
+    test that is patched calls the replaced function itself (not merely code that uses it)."""
+    added = added_lines(old, new)
+    if not any(_PATCH.search(t) or _SYS_MODULES.search(t) or _ASSIGN_ATTR.match(t) or re.match(r"^(def|class|\w+\s*=)", t) for _, t in added):
+        return []
+    tree = _parse(new)
+    if tree is None:
+        return []
+    imports = _imports(tree)
+    own = roots | {
+        v.split(".")[0] for v in imports.values() if v.split(".")[0] not in sys.stdlib_module_names | _TEST_TOOLS
+    }
+    scopes = _scopes(tree)
+    called: dict[int, set[str]] = {}
+    out = []
+    for line, text in added:
         code = _code(text)
-        target = None
-        if m := _PATCH.search(code):
-            target = m.group(1) or f"{m.group(2)}.{m.group(3)}"
-        elif m := _SYS_MODULES.search(code):
-            target = m.group(1)
-        elif (m := _ASSIGN_ATTR.match(code)) and not m.group(1).startswith(("self", "cls")):
-            target = f"{m.group(1)}.{m.group(2)}"
-        elif m := re.match(r"^def (\w+)\(", text):
-            target = m.group(1) if m.group(1) in names and not m.group(1).startswith("test") else None
+        redefined = re.match(r"^(?:def|class) (\w+)\b|^(\w+)\s*=\s*(?:lambda|None\b)", text)
+        if redefined and not (redefined.group(1) or redefined.group(2) or "").startswith("test"):
+            name = redefined.group(1) or redefined.group(2)
+            if name in imports and imports[name].split(".")[0] in own and imports[name] != name:
+                out.append(Finding("test_outcome_patched", path, line, f"the test module redefines {name}, which it imports from the project: {code.strip()}"))
+            continue
+        target = _patched_target(code, text, imports)
         if not target:
             continue
-        root = target.split(".")[0]
-        attr = target.split(".")[-1]
-        own = root in roots or root in names or "." not in target
-        called = re.search(rf"\b{re.escape(attr)}\s*\(", new) is not None
-        if own and (called or path.endswith("conftest.py")) and attr[:1].islower() or (own and "sys.modules" in code):
+        root, attr = target.split(".")[0], target.split(".")[-1]
+        if "sys.modules" in code and root in own:
+            out.append(Finding("test_outcome_patched", path, line, f"the test replaces the code under test: {code.strip()}"))
+            continue
+        if root not in own or not attr[:1].islower() and not attr[:1] == "_":
+            continue
+        inside = [fn for first, last, fn in scopes if first <= line <= last]
+        scope = inside[-1] if inside else None
+        fixture = scope is not None and any("fixture" in ast.unparse(d) for d in scope.decorator_list)
+        autouse = fixture and scope is not None and any("autouse" in ast.unparse(d) for d in scope.decorator_list)
+        if path.endswith("conftest.py") or autouse:  # it applies to every test: is it what some test calls itself?
+            if re.search(rf"\b{re.escape(attr)}\s*\(", tests() + "\n" + new):
+                message = f"the code under test is replaced for every test: {code.strip()}"
+                out.append(Finding("test_outcome_patched", path, line, message))
+            continue
+        where: ast.AST = tree if scope is None or fixture else scope
+        if id(where) not in called:
+            called[id(where)] = _called_names(where)
+        if attr in called[id(where)]:
             out.append(Finding("test_outcome_patched", path, line, f"the test replaces the code under test: {code.strip()}"))
     return out
 

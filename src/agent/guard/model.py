@@ -9,6 +9,8 @@ from typing import Any
 # "medium": usually tampering, sometimes a legitimate change the task asked for).
 KINDS: dict[str, str] = {
     "test_removed": "high",
+    "test_uncollected": "high",
+    "test_exit": "high",
     "assertion_removed": "high",
     "assertion_weakened": "high",
     "exception_broadened": "high",
@@ -94,3 +96,4 @@ class FileTests:
     tests: dict[str, TestFn] = field(default_factory=dict)
     module_skips: list[tuple[int, str]] = field(default_factory=list)
     parse_error: bool = False
+    helpers: dict[str, str] = field(default_factory=dict)  # body_key -> name of each function pytest won't collect

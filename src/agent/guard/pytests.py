@@ -156,6 +156,8 @@ def _swallows(node: ast.AST) -> bool:
 
 
 def _early_return(body: list[ast.stmt]) -> bool:
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
     for i, stmt in enumerate(body[:-1]):
         if isinstance(stmt, ast.Return) or (
             isinstance(stmt, ast.If)
@@ -166,8 +168,23 @@ def _early_return(body: list[ast.stmt]) -> bool:
     return False
 
 
+def _dynamic_mark(dec: ast.expr) -> bool:
+    """`getattr(pytest.mark, "sk" + "ip")` and the like: a mark or unittest decorator chosen at run time."""
+    return any(
+        isinstance(n, ast.Call)
+        and _name(n) == "getattr"
+        and bool(n.args)
+        and any(w in ast.unparse(n.args[0]) for w in ("mark", "unittest", "pytest"))
+        for n in ast.walk(dec)
+    )
+
+
 def _marker_text(dec: ast.expr) -> str | None:
-    return ast.unparse(dec) if _name(dec) in _SKIP_MARKS else None
+    return ast.unparse(dec) if _name(dec) in _SKIP_MARKS or _dynamic_mark(dec) else None
+
+
+def _body_key(func: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    return "\n".join(ast.dump(s) for s in func.body)
 
 
 def _cases(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
@@ -183,7 +200,7 @@ def _cases(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
 def _test_fn(func: ast.FunctionDef | ast.AsyncFunctionDef, name: str, class_skips: list[str]) -> TestFn:
     fn = TestFn(name=name, line=func.lineno, cases=_cases(func))
     fn.skips = class_skips + [m for m in map(_marker_text, func.decorator_list) if m]
-    fn.body_key = "\n".join(ast.dump(s) for s in func.body)
+    fn.body_key = _body_key(func)
     fn.early_return = _early_return(func.body)
     for node in ast.walk(func):
         if isinstance(node, ast.Assert):
@@ -241,28 +258,79 @@ def parse_python_tests(source: str) -> FileTests:
             out.tests[stmt.name] = _test_fn(stmt, stmt.name, [])
         elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             out.tests.pop(stmt.name, None)  # a later non-test definition shadows the test
-        elif isinstance(stmt, ast.ClassDef) and _is_test_class(stmt):
+            out.helpers[_body_key(stmt)] = stmt.name
+        elif isinstance(stmt, ast.If) and "__main__" in ast.unparse(stmt.test):
+            for inner in ast.walk(stmt):  # defined only when run as a script: pytest never sees them
+                if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef):
+                    out.helpers[_body_key(inner)] = inner.name
+        elif isinstance(stmt, ast.ClassDef):
+            collected = _is_test_class(stmt)
             class_skips = [m for m in map(_marker_text, stmt.decorator_list) if m]
             for item in stmt.body:
-                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name.startswith("test"):
-                    qual = f"{stmt.name}::{item.name}"
+                if not isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                qual = f"{stmt.name}::{item.name}"
+                if collected and item.name.startswith("test"):
                     out.tests[qual] = _test_fn(item, qual, class_skips)
+                elif len(item.body) > 1 or not (
+                    isinstance(item.body[0], ast.Pass)
+                    or isinstance(item.body[0], ast.Expr) and isinstance(item.body[0].value, ast.Constant)
+                ):
+                    out.helpers[_body_key(item)] = qual
     return out
 
 
-def broader_exception(old: str, new: str) -> bool:
-    """True when `new` catches strictly more than `old` (a base class, Exception, or a wider tuple)."""
+def _ancestors(name: str, parents: dict[str, set[str]], seen: set[str] | None = None) -> set[str]:
+    """Every base class of an exception: builtins by their MRO, the project's own by its class statements."""
+    seen = seen if seen is not None else set()
+    if name in seen:
+        return set()
+    seen.add(name)
+    builtin = getattr(builtins, name, None)
+    if isinstance(builtin, type):
+        return {c.__name__ for c in builtin.__mro__[1:]}
+    out: set[str] = set()
+    for base in parents.get(name, ()):
+        out |= {base} | _ancestors(base, parents, seen)
+    return out
+
+
+def _is_builtin_exception(name: str) -> bool:
+    found = getattr(builtins, name, None)
+    return isinstance(found, type) and issubclass(found, BaseException)
+
+
+def exception_parents(sources: list[str]) -> dict[str, set[str]]:
+    """`class X(Base, ...)` statements of the given Python sources: class name -> base names (last dotted part)."""
+    parents: dict[str, set[str]] = {}
+    for text in sources:
+        if "class " not in text:
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and node.bases:
+                parents.setdefault(node.name, set()).update(ast.unparse(b).rpartition(".")[2] for b in node.bases)
+    return parents
+
+
+def broader_exception(old: str, new: str, parents: dict[str, set[str]] | None = None) -> bool:
+    """True when `new` catches strictly more than `old`: a base class (builtin, or the project's own from
+    `parents`), Exception, a tuple with more members, or a builtin in place of one of the project's classes."""
     if old == new:
         return False
-    old_names = {n.strip() for n in old.strip("()").split(",") if n.strip()}
-    new_names = {n.strip() for n in new.strip("()").split(",") if n.strip()}
+    old_names = {n.strip().rpartition(".")[2] for n in old.strip("()").split(",") if n.strip()}
+    new_names = {n.strip().rpartition(".")[2] for n in new.strip("()").split(",") if n.strip()}
     if not new_names or new_names & {"Exception", "BaseException", "object"}:
         return True
-    if old_names < new_names:
+    if old_names < new_names or (len(new_names) > len(old_names) and not new_names <= old_names):
         return True
-    for o in old_names:
-        for n in new_names:
-            a, b = getattr(builtins, o, None), getattr(builtins, n, None)
-            if isinstance(a, type) and isinstance(b, type) and a is not b and issubclass(a, b):
-                return True
-    return False
+    parents = parents or {}
+    if any(n in _ancestors(o, parents) for o in old_names for n in new_names):
+        return True
+    own = [o for o in old_names if not _is_builtin_exception(o) and o[:1].isupper()]
+    return bool(own) and len(own) == len(old_names) and all(_is_builtin_exception(n) for n in new_names) and not any(
+        o in parents and not (_ancestors(o, parents) & new_names) for o in own
+    )

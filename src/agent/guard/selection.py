@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ast
 import configparser
+import fnmatch
 import json
 import re
 import shlex
 import tomllib
+from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -255,7 +257,17 @@ _HOOK_EFFECT = re.compile(
 
 
 def _hook_source(text: str, line: int) -> str:
-    """The text of the top-level statement starting at `line`."""
+    """The code of the top-level statement starting at `line`, without comments or docstrings."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        tree = None
+    for stmt in tree.body if tree else []:
+        if stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
+            body = getattr(stmt, "body", None)
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                stmt.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+            return ast.unparse(stmt)
     lines = text.splitlines()[line - 1 :]
     end = next((i for i in range(1, len(lines)) if lines[i][:1].strip() and not lines[i].startswith((")", "]"))), len(lines))
     return "\n".join(lines[:end])
@@ -278,9 +290,28 @@ def conftest_findings(path: str, old: str, new: str) -> list[Finding]:
     return out
 
 
-def config_findings(path: str, old: str, new: str) -> list[Finding]:
+def _skipped_test_dirs(old: str, new: str, test_paths: Iterable[str]) -> list[str]:
+    """Directories holding known test files that a newly added norecursedirs pattern makes pytest skip."""
+    def patterns(text: str) -> set[str]:
+        found = re.findall(r"^\s*norecursedirs\s*=\s*(.+)$", text, re.MULTILINE)
+        return {t for line in found for t in re.findall(r"[\w.*?/\[\]-]+", line)}
+
+    added = patterns(new) - patterns(old)
+    hit = set()
+    for test in test_paths:
+        for part in PurePosixPath(test).parts[:-1]:
+            hit |= {f"{part} ({pat})" for pat in added if fnmatch.fnmatchcase(part, pat)}
+    return sorted(hit)
+
+
+def config_findings(path: str, old: str, new: str, test_paths: Iterable[str] = ()) -> list[Finding]:
     """Test-selection narrowing in one changed configuration file."""
     name = PurePosixPath(path).name
+    if name in ("pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml"):
+        skipped = _skipped_test_dirs(old, new, test_paths)
+        if skipped:
+            reason = f"norecursedirs now skips folders that hold tests: {', '.join(skipped)}"
+            return [Finding("test_selection_narrowed", path, 1, reason)]
     if name == "conftest.py":
         return conftest_findings(path, old, new)
     if name in ("pytest.ini", "tox.ini", "setup.cfg"):

@@ -65,10 +65,16 @@ def _peek(path: str, text: str) -> tuple[str, str] | None:
 def peeking_findings(path: str, old: str, new: str) -> list[Finding]:
     """Added lines of non-test code that read test files, bytecode caches, or the test runner's state."""
     out = []
+    plugin = re.search(r"^\s*def pytest_\w+\(", new, re.MULTILINE) is not None  # a pytest plugin may use _pytest
+    looks_for_tests = re.search(r"""["'][^"'\n]*test[^"'\n]*["']|co_name|co_filename|\.function\b""", new) is not None
     for line, text in added_lines(old, new):
         found = _peek(path, text)
-        if found is not None:
-            out.append(Finding(found[0], path, line, found[1]))
+        if found is None or (plugin and found[0] == "test_outcome_patched" and _REPORT.search(text)):
+            continue
+        severity = ""
+        if found[0] == "reads_test_files" and "frame" in found[1] and not looks_for_tests:
+            severity = "medium"  # frames walked (a logger, a debugger) with no sign of looking for a test
+        out.append(Finding(found[0], path, line, found[1], severity))
     return out
 
 
