@@ -1,6 +1,6 @@
 """Benchmark how useful recalled notes are: recall@3 and precision@3 per query kind.
 
-    PYTHONPATH=src python bench/memory_usefulness.py [--split tune|heldout|all] [--json]
+    PYTHONPATH=src python bench/memory_usefulness.py [--split tune|heldout|all] [--mixed] [--json]
 
 The data (bench/memory-usefulness/): 200 notes written from ten projects' contributor documentation
 (each names its source), anchored into a synthetic repository this script creates, and 426 queries of
@@ -18,7 +18,9 @@ Methods, side by side:
     (d) embedding      cosine similarity of the MiniLM embeddings, top 3 (the recall before this change)
     system             what the agent shows: (a) for task queries, (b) for file and error queries
 
-recall@3 = |relevant in the first 3 shown| / |relevant|; precision@3 = |relevant in the first 3 shown| /
+Each project's notes live in their own repository and store (a repository's memory holds its own
+notes: 13 to 23 here); --mixed puts all 200 in one store over one tree (a stress test: ten projects'
+similar conventions compete). recall@3 = |relevant in the first 3 shown| / |relevant|; precision@3 = |relevant in the first 3 shown| /
 |shown, at most 3| (0 when nothing is shown). Means over the queries of the split. The split of each query
 (tune / heldout) is fixed in queries.jsonl; recall was tuned on "tune" only.
 """
@@ -230,8 +232,8 @@ METHODS = [("(a) first prompt", "first_prompt"), ("(b) just in time", "just_in_t
            ("(d) embedding", "embedding_top")]
 
 
-def evaluate(methods: Methods, queries: list[dict]) -> dict[str, dict[str, tuple[float, float, int]]]:
-    """method -> kind -> (recall@3, precision@3, queries)."""
+def evaluate(methods: Methods, queries: list[dict]) -> dict[str, dict[str, list[tuple[float, float]]]]:
+    """method -> kind -> [(recall@3, precision@3) per query]."""
     sums: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
     for q in queries:
         got = {label: getattr(methods, name)(q) for label, name in METHODS}
@@ -242,8 +244,7 @@ def evaluate(methods: Methods, queries: list[dict]) -> dict[str, dict[str, tuple
             r, p = score(shown, q["relevant"])
             sums[label][q["kind"]].append((r, p))
             sums[label]["all"].append((r, p))
-    return {label: {kind: (sum(r for r, _ in v) / len(v), sum(p for _, p in v) / len(v), len(v))
-                    for kind, v in kinds.items()} for label, kinds in sums.items()}
+    return sums
 
 
 def table(result: dict[str, dict[str, tuple[float, float, int]]], title: str) -> str:
@@ -261,30 +262,62 @@ def table(result: dict[str, dict[str, tuple[float, float, int]]], title: str) ->
     return "\n".join(rows)
 
 
+def groups(notes: list[dict], queries: list[dict], mixed: bool) -> list[tuple[str, list[dict], list[dict]]]:
+    """(repository name, notes, queries) per store; per project, paths lose their project folder."""
+    if mixed:
+        return [("all", notes, queries)]
+
+    def local(path: str) -> str:
+        return path.split("/", 1)[1]
+
+    out = []
+    for project in sorted({n["project"] for n in notes}):
+        mine = [n | {"anchors": [local(a) for a in n["anchors"]]} for n in notes if n["project"] == project]
+        asked = [q | ({"path": local(q["path"])} if q["kind"] == "file" else {})
+                 for q in queries if q["project"] == project]
+        out.append((project, mine, asked))
+    return out
+
+
+def merge(parts: list[dict[str, dict[str, list[tuple[float, float]]]]]) -> dict[str, dict[str, tuple[float, float, int]]]:
+    sums: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
+    for part in parts:
+        for label, kinds in part.items():
+            for kind, values in kinds.items():
+                sums[label][kind] += values
+    return {label: {kind: (sum(r for r, _ in v) / len(v), sum(p for _, p in v) / len(v), len(v))
+                    for kind, v in kinds.items()} for label, kinds in sums.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["tune", "heldout", "all"], default="all")
+    parser.add_argument("--mixed", action="store_true", help="all notes in one store (stress test)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     notes, queries = load()
     splits = ["tune", "heldout"] if args.split == "all" else [args.split]
+    started = time.perf_counter()
+    parts: dict[str, list] = {s: [] for s in splits}
     with tempfile.TemporaryDirectory(prefix="agent-bench-usefulness-") as tmp:
-        work = Path(tmp)
-        repo = work / "repo"
-        repo.mkdir()
-        spans = build_repo(repo, notes, queries)
-        started = time.perf_counter()
-        methods = Methods(repo, work, notes, spans)
-        results = {s: evaluate(methods, [q for q in queries if q["split"] == s]) for s in splits}
-        elapsed = time.perf_counter() - started
+        for name, mine, asked in groups(notes, queries, args.mixed):
+            work = Path(tmp) / name
+            repo = work / "repo"
+            repo.mkdir(parents=True)
+            methods = Methods(repo, work, mine, build_repo(repo, mine, asked))
+            for s in splits:
+                parts[s].append(evaluate(methods, [q for q in asked if q["split"] == s]))
+    results = {s: merge(parts[s]) for s in splits}
+    elapsed = time.perf_counter() - started
     if args.json:
         print(json.dumps(results, indent=1))
         return
+    store = "one store of all notes" if args.mixed else "one store per project"
     for s in splits:
         print(table(results[s], f"{s} split"))
         print()
-    print(f"({len(notes)} notes, {sum(q['split'] in splits for q in queries)} queries, {elapsed:.1f} s; "
+    print(f"({len(notes)} notes, {store}, {sum(q['split'] in splits for q in queries)} queries, {elapsed:.1f} s; "
           f"goal: recall@3 >= 0.9 with precision@3 >= 0.6)")
 
 

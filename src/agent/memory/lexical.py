@@ -1,0 +1,110 @@
+"""A small BM25 index over the notes' words, kept beside the embeddings for hybrid recall.
+
+Terms are lower-cased words and the sub-words of identifiers and paths (`assertQuerySetEqual` gives
+assertquerysetequal, assert, query, set, equal; `docs/releases/5.2.txt` gives docs, releases, txt), with
+a light plural stemming and a short stop list. The index is updated note by note, so a write costs one
+note's tokenising; a query visits only the postings of its own terms, and very common terms (in more
+than a fifth of a large store) are skipped, as they rank nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+K1, B = 1.2, 0.75
+COMMON = 0.2  # skip terms found in more than this share of the notes (when there are 50 or more)
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[_'][A-Za-z0-9]+)*")
+_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+STOP = frozenset(
+    "a an and are as at be but by can do does don for from has have how i if in into is it its me my no not of on "
+    "or our so that the their them then there these this to too was we what when where which why will with you "
+    "your s t ll ve re".split()
+)
+
+
+def stem(word: str) -> str:
+    """Plural and simple verb endings off: tests -> test, classes -> class, fixtures -> fixture."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """The index terms of a text (see the module docstring)."""
+    out: list[str] = []
+    for raw in _WORD.findall(text):
+        low = raw.lower().replace("'", "")
+        pieces = [p.lower() for chunk in re.split(r"[_']", raw) for p in _PART.findall(chunk)]
+        for term in dict.fromkeys([low, *pieces]) if len(pieces) > 1 else [low]:
+            term = stem(term)
+            if len(term) > 1 and term not in STOP:
+                out.append(term)
+    return out
+
+
+class LexicalIndex:
+    """BM25 over note texts, updated per note."""
+
+    def __init__(self) -> None:
+        self.postings: dict[str, dict[str, int]] = {}
+        self.lengths: dict[str, int] = {}
+        self.doc_terms: dict[str, list[str]] = {}
+        self.total = 0
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def add(self, note_id: str, text: str) -> None:
+        """Index (or re-index) one note."""
+        self.remove(note_id)
+        counts = Counter(terms(text))
+        for term, tf in counts.items():
+            self.postings.setdefault(term, {})[note_id] = tf
+        self.doc_terms[note_id] = list(counts)
+        self.lengths[note_id] = length = sum(counts.values())
+        self.total += length
+
+    def remove(self, note_id: str) -> None:
+        """Drop a note (no-op when absent)."""
+        length = self.lengths.pop(note_id, None)
+        if length is None:
+            return
+        self.total -= length
+        for term in self.doc_terms.pop(note_id, []):
+            del self.postings[term][note_id]
+            if not self.postings[term]:
+                del self.postings[term]
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency (a term no note has gets the highest)."""
+        n, df = len(self.lengths), len(self.postings.get(term, ()))
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def ideal(self, query: str) -> float:
+        """The score of a note of average length holding each query term once: what a full match scores."""
+        n = len(self.lengths)
+        return sum(self.idf(t) for t in set(terms(query))
+                   if not (n >= 50 and len(self.postings.get(t, ())) > COMMON * n))
+
+    def scores(self, query: str) -> dict[str, float]:
+        """note id -> BM25 score for the notes sharing a term with `query`."""
+        n = len(self.lengths)
+        if not n:
+            return {}
+        avg = self.total / n or 1.0
+        out: dict[str, float] = {}
+        for term in set(terms(query)):
+            ids = self.postings.get(term)
+            if not ids or (n >= 50 and len(ids) > COMMON * n):
+                continue
+            idf = math.log(1 + (n - len(ids) + 0.5) / (len(ids) + 0.5))
+            for note_id, tf in ids.items():
+                norm = K1 * (1 - B + B * self.lengths[note_id] / avg)
+                out[note_id] = out.get(note_id, 0.0) + idf * tf * (K1 + 1) / (tf + norm)
+        return out
