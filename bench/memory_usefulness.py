@@ -20,7 +20,8 @@ Methods, side by side:
 
 Each project's notes live in their own repository and store (a repository's memory holds its own
 notes: 13 to 23 here); --mixed puts all 200 in one store over one tree (a stress test: ten projects'
-similar conventions compete). recall@3 = |relevant in the first 3 shown| / |relevant|; precision@3 = |relevant in the first 3 shown| /
+similar conventions compete).
+recall@3 = |relevant in the first 3 shown| / |relevant|; precision@3 = |relevant in the first 3 shown| /
 |shown, at most 3| (0 when nothing is shown). Means over the queries of the split. The split of each query
 (tune / heldout) is fixed in queries.jsonl; recall was tuned on "tune" only.
 """
@@ -279,7 +280,10 @@ def groups(notes: list[dict], queries: list[dict], mixed: bool) -> list[tuple[st
     return out
 
 
-def merge(parts: list[dict[str, dict[str, list[tuple[float, float]]]]]) -> dict[str, dict[str, tuple[float, float, int]]]:
+Scores = dict[str, dict[str, list[tuple[float, float]]]]  # method -> kind -> (recall@3, precision@3) per query
+
+
+def merge(parts: list[Scores]) -> dict[str, dict[str, tuple[float, float, int]]]:
     sums: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
     for part in parts:
         for label, kinds in part.items():
