@@ -10,6 +10,8 @@ from conftest import agent_cli
 from memory_support import _shared_model, model_cache, repo  # noqa: F401
 
 from agent.backends.scripted import ScriptedBackend
+from agent.chat.conversation import Conversation
+from agent.chat.store import latest_session, read_session, restore
 from agent.config import AgentConfig, load_config
 from agent.memory import MemoryStore
 from agent.memory.recall import error_query
@@ -195,3 +197,64 @@ def test_reading_a_file_in_a_folder_a_note_names_brings_that_note(repo: Path) ->
     ])
     named, other = tool_outputs(backend)
     assert ids["named"] in named and "[memory]" not in other
+
+
+class InterruptedBackend(ScriptedBackend):
+    """Replays its replies but is interrupted (Ctrl-C) at its n-th call: a run that stops half-way."""
+
+    def __init__(self, replies: list[dict], at: int) -> None:
+        super().__init__(replies)
+        self.at, self.calls = at, 0
+
+    def complete(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        if self.calls == self.at:
+            raise KeyboardInterrupt
+        return super().complete(*args, **kwargs)
+
+
+def test_a_resumed_run_does_not_show_again_the_notes_it_already_showed(repo: Path) -> None:
+    config = load_config(repo)
+    config.context.memory_tokens = 0
+    ids = seed(repo, config)
+    replies = [{"tool_calls": [call("read_file", path="app/ops.py")]},
+               {"tool_calls": [call("read_file", path="app/ops.py", start_line=2)]},
+               {"tool_calls": [call("finish", summary="ok")]}]
+    events: list[dict] = []
+    result = Session(repo, config, backend=InterruptedBackend(replies, at=2)).run("look", events.append, run_id="r-1")
+    assert result.outcome.status == "interrupted"
+    (read,) = [e["output"] for e in events if e["type"] == "tool_result"]
+    assert ids["area"] in read
+    saved = json.loads((repo / ".agent/runs/r-1/checkpoint.json").read_text())
+    assert saved["memory_shown"] == [ids["area"]]
+
+    events = []
+    resumed = ScriptedBackend(replies[:1] * saved["steps"] + replies[1:])  # it skips the replies already used
+    result = Session(repo, load_config(repo), backend=resumed).run("look", events.append, run_id="r-1", resume=True)
+    (again,) = [e["output"] for e in events if e["type"] == "tool_result" and e["name"] == "read_file"]
+    assert result.outcome.status == "done"
+    assert "return math.pi" in again and "[memory]" not in again  # shown before the interruption
+
+
+def chat(repo: Path, replies: list[dict]) -> Conversation:
+    config = load_config(repo, {"context": {"map_tokens": 0, "memory_tokens": 0}})
+    return Conversation(Session(repo, config, backend=ScriptedBackend(replies)))
+
+
+def test_a_resumed_chat_does_not_show_again_the_notes_it_already_showed_and_clear_forgets_them(repo: Path) -> None:
+    ids = seed(repo, load_config(repo))
+    read = {"tool_calls": [call("read_file", path="app/ops.py")]}
+    conv = chat(repo, [read, {"content": "read it"}])
+    conv.turn("look at ops", lambda e: None)
+    assert ids["area"] in str(conv.messages[-2]["content"])
+    path = latest_session(repo)
+    assert path is not None and json.loads(path.read_text())["memory_shown"] == [ids["area"]]
+
+    fresh = chat(repo, [read, {"content": "again"}, read, {"content": "after clear"}])
+    restore(fresh, read_session(path))
+    fresh.turn("look again", lambda e: None)
+    output = str(fresh.messages[-2]["content"])
+    assert "return math.pi" in output and "[memory]" not in output
+    fresh.clear()  # the history, and the notes in it, are gone: the note may come back
+    fresh.turn("and once more", lambda e: None)
+    assert ids["area"] in str(fresh.messages[-2]["content"])

@@ -144,7 +144,8 @@ class Session:
         messages = saved["messages"] if saved else first_messages(self.ws, task, list(self.tools))
         agent = Agent(self.backend, self.chain(guard), self.ws, self.config.loop, emit)
         agent.compactor = RunCompactor.for_run(self.config, self.backend)  # compaction headless, as in chat
-        checkpoint = Checkpoint(log.dir, messages, agent, {"start_commit": start})
+        shown = self.ws.memory.shown if self.ws.memory is not None else None
+        checkpoint = Checkpoint(log.dir, messages, agent, {"start_commit": start}, shown)
         if saved:
             checkpoint.restore(saved, self.backend)
         observers.append(checkpoint.on_event)

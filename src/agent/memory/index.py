@@ -18,6 +18,7 @@ from agent.memory.lexical import LexicalIndex
 
 INDEX_FORMAT = 2  # 2: HNSW tuned for recall (ef_search 400, M 32)
 HYBRID_WEIGHT = 0.8  # tuned on the tune split of bench/memory-usefulness, with context.FLOOR and MARGIN
+POOL = 64  # the best notes by cosine, always scored lexically too (lexical.LexicalIndex.scores)
 _FORMAT_KEY = "agent_index_format"
 _EMBED_KEY = "agent_embedding"
 
@@ -300,7 +301,8 @@ class ChromaIndex:
                 if not ids:
                     return []
                 sims = matrix @ np.asarray(embedding, dtype=np.float32).reshape(-1)
-                lexical = self._lexical.scores(text)
+                pool = np.argpartition(-sims, min(POOL, len(ids)) - 1)[:POOL]
+                lexical = self._lexical.scores(text, {ids[i] for i in pool})
                 full = self._lexical.ideal(text) or 1.0
         except Exception as exc:
             raise StoreError(f"the memory index could not be searched: {exc}") from exc

@@ -12,8 +12,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 
 K1, B = 1.2, 0.75
+RARE = 64  # a term held by at most this many notes is scored on all of them (see LexicalIndex.scores)
 COMMON = 0.2  # skip terms found in more than this share of the notes (when there are 50 or more)
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[_'][A-Za-z0-9]+)*")
 _PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
@@ -92,19 +94,29 @@ class LexicalIndex:
         return sum(self.idf(t) for t in set(terms(query))
                    if not (n >= 50 and len(self.postings.get(t, ())) > COMMON * n))
 
-    def scores(self, query: str) -> dict[str, float]:
-        """note id -> BM25 score for the notes sharing a term with `query`."""
+    def scores(self, query: str, candidates: set[str] | None = None) -> dict[str, float]:
+        """note id -> BM25 score for the notes sharing a term with `query`.
+
+        With `candidates`, a term held by more than RARE notes scores only the candidates and the notes
+        that rarer query terms matched (so a query costs at most a few thousand look-ups at any size).
+        """
         n = len(self.lengths)
         if not n:
             return {}
         avg = self.total / n or 1.0
         out: dict[str, float] = {}
-        for term in set(terms(query)):
-            ids = self.postings.get(term)
-            if not ids or (n >= 50 and len(ids) > COMMON * n):
+        wanted = [(len(self.postings[t]), t) for t in set(terms(query)) if t in self.postings]
+        for df, term in sorted(wanted):
+            if n >= 50 and df > COMMON * n:
                 continue
-            idf = math.log(1 + (n - len(ids) + 0.5) / (len(ids) + 0.5))
-            for note_id, tf in ids.items():
+            ids = self.postings[term]
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            if candidates is None or df <= RARE:
+                visit: Iterable[str] = ids
+            else:
+                visit = [i for i in candidates.union(out) if i in ids]
+            for note_id in visit:
+                tf = ids[note_id]
                 norm = K1 * (1 - B + B * self.lengths[note_id] / avg)
                 out[note_id] = out.get(note_id, 0.0) + idf * tf * (K1 + 1) / (tf + norm)
         return out

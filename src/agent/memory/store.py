@@ -63,6 +63,8 @@ class MemoryStore:
         self._files: dict[str, _Entry] = {}
         self._stamp: tuple[int, ...] | None = None
         self._anchored: dict[str, tuple[str, list[str], list[str]]] = {}  # note id -> (file hash, anchored, mentioned)
+        self._by_path: dict[str, set[str]] | None = None  # anchored path -> note ids (see _refs)
+        self._named: dict[str, list[str]] = {}  # note id -> paths its text mentions
         self.shown: set[str] = set()  # ids of notes already put in the model's context this session
         name, path, lock = _index_location(self.root, self.config)
         self.index = ChromaIndex(name, lock, path=path, server_url=self.config.server_url)
@@ -206,9 +208,13 @@ class MemoryStore:
                 self.sync()  # an entry disagreed with its file: repair and ask again
         return []
 
-    def _refs(self) -> dict[str, tuple[str, list[str], list[str]]]:
-        """note id -> (file hash, anchored paths, paths its text mentions), read once per note version."""
+    def _refs(self) -> dict[str, set[str]]:
+        """anchored path -> ids of the notes anchored there; each note's file is read once per version.
+
+        Also keeps `_named`: note id -> the paths its text mentions (notes that mention none are left out).
+        """
         self._refresh()
+        changed = False
         for note_id, (scope, path, sha) in self._files.items():
             cached = self._anchored.get(note_id)
             if cached is None or cached[0] != sha:
@@ -217,9 +223,17 @@ class MemoryStore:
                 except StoreError:
                     continue
                 self._anchored[note_id] = (sha, [a.path for a in note.anchors], mentioned_paths(note.text))
+                changed = True
         if len(self._anchored) > len(self._files):  # notes deleted since
             self._anchored = {i: v for i, v in self._anchored.items() if i in self._files}
-        return self._anchored
+            changed = True
+        if changed or self._by_path is None:
+            self._by_path = {}
+            for note_id, (_, anchored, _) in self._anchored.items():
+                for rel in anchored:
+                    self._by_path.setdefault(rel, set()).add(note_id)
+            self._named = {i: named for i, (_, _, named) in self._anchored.items() if named}
+        return self._by_path
 
     def anchored_to(self, paths: list[str] | dict[str, list[tuple[int, int]] | None]) -> list[Note]:
         """Notes with an anchor in one of `paths` (repository-relative), newest first.
@@ -228,10 +242,9 @@ class MemoryStore:
         to a symbol of a large file comes back only when the ranges cover that symbol (anchors.covers).
         """
         cover = {p.strip("/"): r for p, r in (paths.items() if isinstance(paths, dict) else ((p, None) for p in paths))}
+        by_path = self._refs()
         out = []
-        for note_id, (_, anchored, _) in self._refs().items():
-            if not cover.keys() & set(anchored):
-                continue
+        for note_id in set().union(*(by_path.get(p, set()) for p in cover)):
             note = self._load(note_id)
             if note is not None and any(a.path in cover and covers(self.root, a, cover[a.path]) for a in note.anchors):
                 out.append(note)
@@ -240,9 +253,10 @@ class MemoryStore:
     def mentioning(self, paths: list[str]) -> list[Note]:
         """Notes whose text names one of `paths`, or a folder holding it (anchors.mentioned_paths), newest first."""
         wanted = [p.strip("/") for p in paths]
+        self._refs()
         out = []
-        for note_id, (_, _, named) in self._refs().items():
-            if named and any(mentions(named, p) for p in wanted):
+        for note_id, named in self._named.items():
+            if any(mentions(named, p) for p in wanted):
                 note = self._load(note_id)
                 if note is not None:
                     out.append(note)
