@@ -180,6 +180,16 @@ class MemoryDistillSkipped(_Stamped):
 
 
 @with_config(STRICT)
+class MemoryConsolidated(_Stamped):
+    """End-of-run consolidation: duplicates merged away, notes re-anchored, notes flagged needs-review."""
+
+    type: Literal["memory_consolidated"]
+    merged: list[str]
+    reanchored: list[str]
+    flagged: list[str]
+
+
+@with_config(STRICT)
 class RunFinished(_Stamped):
     """The last event of a run (fields of the CLI contract, then details)."""
 
@@ -250,14 +260,14 @@ class CompactionFailed(TypedDict):
 
 RUN_EVENTS = (
     RunStarted, StepStarted, TextDelta, ModelReply, Retry, ToolCallEvent, ToolResultEvent, FormatErrorEvent, GitCommit,
-    GuardFindings, VerificationStarted, VerificationFinished, MemoryDistilled, MemoryDistillSkipped, RunFinished,
-    RunEnded, Compacted,
+    GuardFindings, VerificationStarted, VerificationFinished, MemoryDistilled, MemoryDistillSkipped, MemoryConsolidated,
+    RunFinished, RunEnded, Compacted,
 )
 CHAT_EVENTS = (FilesAdded, FileDiff, Compacted, CompactionFailed)
 AnyEvent = Annotated[
     RunStarted | StepStarted | TextDelta | ModelReply | Retry | ToolCallEvent | ToolResultEvent | FormatErrorEvent | GitCommit
-    | GuardFindings | VerificationStarted | VerificationFinished | MemoryDistilled | MemoryDistillSkipped | RunFinished
-    | RunEnded | FilesAdded | FileDiff | Compacted | CompactionFailed,
+    | GuardFindings | VerificationStarted | VerificationFinished | MemoryDistilled | MemoryDistillSkipped
+    | MemoryConsolidated | RunFinished | RunEnded | FilesAdded | FileDiff | Compacted | CompactionFailed,
     Field(discriminator="type"),
 ]
 

@@ -66,6 +66,7 @@ class MemoryStore:
         self._by_path: dict[str, set[str]] | None = None  # anchored path -> note ids (see _refs)
         self._named: dict[str, list[str]] = {}  # note id -> paths its text mentions
         self.shown: set[str] = set()  # ids of notes already put in the model's context this session
+        self.written: set[str] = set()  # ids of notes this process wrote or updated (end-of-run consolidation)
         name, path, lock = _index_location(self.root, self.config)
         self.index = ChromaIndex(name, lock, path=path, server_url=self.config.server_url)
         self.sync()
@@ -330,6 +331,7 @@ class MemoryStore:
                 ids.append(note.id)
             notes = list(latest.values())
             written = nf.write_many(self.dirs[scope], notes)
+            self.written.update(latest)
             for note, (path, sha) in zip(notes, written, strict=True):
                 self._files[note.id] = (scope, path, sha)
             last = {note_id: i for i, note_id in enumerate(ids)}  # the vector of a note's final text
