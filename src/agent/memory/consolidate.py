@@ -177,7 +177,12 @@ def after_run(store: Any, written: list[str], changed_files: list[str]) -> dict[
     from agent.memory.embed import embedder
 
     out: dict[str, list[str]] = {"merged": [], "reanchored": [], "flagged": []}
-    notes = [n for n in store.notes() if n.id in set(written)]
+    notes = []
+    for note_id in written:  # only these files are read: the cost does not grow with the store
+        try:
+            notes.append(store.get(note_id))
+        except StoreError:
+            continue  # merged or forgotten since
     if notes:
         vectors = embedder().embed([n.text for n in notes])
         for note, near in zip(notes, store.index.query(vectors, 5), strict=True):
