@@ -9,7 +9,8 @@ from agent.memory.lexical import LexicalIndex, terms
 def test_terms_split_identifiers_and_paths_and_drop_plurals_and_stop_words() -> None:
     assert terms("Use assertQuerySetEqual in the tests") == [
         "use", "assertquerysetequal", "assert", "query", "set", "equal", "test"]
-    assert terms("docs/releases/5.2.txt and E501") == ["doc", "release", "txt", "e501", "501"]
+    assert terms("docs/releases/5.2.txt and E501") == ["docs", "releas", "txt", "e501", "501"]
+    assert terms("deprecate deprecated deprecation formatting formats") == ["deprec"] * 3 + ["format"] * 2
     assert terms("find_stack_level") == ["find_stack_level", "find", "stack", "level"]
 
 

@@ -13,6 +13,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 
 K1, B = 1.2, 0.75
 RARE = 64  # a term held by at most this many notes is scored on all of them (see LexicalIndex.scores)
@@ -26,14 +27,23 @@ STOP = frozenset(
 )
 
 
+_SUFFIXES = ("ations", "ation", "ating", "ated", "ates", "ate", "ings", "ing", "ies", "ed", "es", "s", "e")
+_KEEP = ("ss", "us", "is")
+
+
+@lru_cache(maxsize=1 << 16)  # a store's vocabulary is small; its words repeat
 def stem(word: str) -> str:
-    """Plural and simple verb endings off: tests -> test, classes -> class, fixtures -> fixture."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 4 and word.endswith(("sses", "xes", "ches", "shes")):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
+    """A light suffix stemmer, so that deprecate, deprecated and deprecation, or format, formats and
+    formatting, meet: the first of a few endings is cut when at least four letters stay, and a doubled
+    final consonant is undone (formatt -> format)."""
+    if len(word) <= 4 or word.endswith(_KEEP) or not word.isalpha():
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            if word[-1] == word[-2] and word[-1] not in "aeiouls":
+                word = word[:-1]
+            return word
     return word
 
 
