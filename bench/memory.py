@@ -4,10 +4,12 @@
 
 Reports add throughput (beside the embedding model's own rate on 2,000 of the same texts, measured
 before and after the adds: the ceiling on this machine), recall() latency p50/p95 (embedding + index +
-reading the hit files + freshness labels; hybrid: cosine + BM25) beside the cosine-only path it replaced, the just-in-time lookup of notes anchored to a file (first
-call, which reads every note's anchors, and p50 after), the end-of-run consolidation, disk size, and recall@1 / @5 of the paraphrase set in
-tests/data/memory_paraphrases.json hidden among the N synthetic notes. Reference measured in the same run: the same embedder with every text
-padded to 256 tokens (what chromadb's bundled ONNX function does) against padding each batch to its longest.
+reading the hit files + freshness labels; hybrid: cosine + BM25) beside the cosine-only path it
+replaced, the just-in-time lookup of notes anchored to a file (first call, which reads every note's
+anchors, and p50 after), the end-of-run consolidation, disk size, and recall@1 / @5 of the paraphrase
+set in tests/data/memory_paraphrases.json hidden among the N synthetic notes. Reference measured in the
+same run: the same embedder with every text padded to 256 tokens (what chromadb's bundled ONNX function
+does) against padding each batch to its longest.
 """
 
 from __future__ import annotations

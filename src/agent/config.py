@@ -209,7 +209,8 @@ class MemoryConfig(_Section):
                               "flag contradictions and orphaned notes (tag needs-review), never delete them")
     recall_tokens: int = Field(300, ge=0, description="notes appended to one tool result (just-in-time recall)")
     propose_notes: bool = Field(True, description="chat: offer the rules a user states as notes after the turn")
-    recall_min_score: float = Field(0.4, gt=0, le=2, description="score (hybrid: cosine + BM25 share) a note needs to come back on an error")
+    recall_min_score: float = Field(
+        0.4, gt=0, le=2, description="score (hybrid: cosine + BM25 share) a note needs to come back on an error")
 
 
 class AgentConfig(_Section):
