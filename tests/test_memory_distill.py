@@ -109,6 +109,7 @@ def test_a_headless_run_whose_tests_fail_distils_labelled_lessons(repo: Path) ->
 def test_a_run_ends_with_cheap_consolidation_merging_duplicates_and_only_flagging_the_rest(repo: Path) -> None:
     from agent.config import load_config
     from agent.memory.consolidate import FLAG_TAG
+    from agent.memory.notes import write_many
     from agent.session import Session
 
     config = load_config(repo)
@@ -116,6 +117,9 @@ def test_a_run_ends_with_cheap_consolidation_merging_duplicates_and_only_flaggin
     floats = first.remember("Amounts of money in the billing code are floats, rounded when printed.", [], [], "user")
     parser = first.remember("Parser.parse splits the text on whitespace.", ["app/ops.py:Parser.parse"], [], "user")
     other = first.remember("area() must keep using math.pi.", ["app/ops.py:area"], [], "user")
+    for note in first.notes():  # written last month (timestamps have one-second resolution)
+        note.created = note.updated = "2026-11-01T10:00:00Z"
+        write_many(first.dirs["repo"], [note])
     new_ops = "import math\n\n\ndef area(r):\n    return math.pi * r * r\n"  # Parser is gone
     lessons = ["The billing tests run with make test-billing.", "Billing tests are run with make test-billing."]
     backend = ScriptedBackend([
