@@ -1,11 +1,16 @@
 """Just-in-time recall: notes come back with the tool result that makes them matter.
 
-A tool-chain hook (agent.protocols.ToolHook). After a call that reads, edits or searches into files,
-the notes anchored to those files, and not yet in the model's context this session, are appended to
-the result, labelled with their freshness. After a failed call or a test run that reports failures,
-the notes most similar to the error lines are appended as well (above a similarity floor). Each
-result gets at most `memory.recall_tokens` of notes; a note is never shown twice in one session
-(the store's `shown` set also holds the notes of the first prompt).
+A tool-chain hook (agent.protocols.ToolHook). After a call that reads, edits, searches into or looks up
+code, the notes anchored to what it covered, and not yet in the model's context this session, are
+appended to the result, labelled with their freshness. What a call covers (`coverage`): the lines a
+read_file showed, the lines an edit's new text landed on, the lines of search matches and of the
+definitions find_symbol found, the definitions the first files of a repo map show; in a large file a
+note anchored to a symbol needs its symbol covered (anchors.covers). A file read or edited also brings
+the notes whose text names it or its folder. After a failed call or a test run that reports failures,
+the notes matching the error lines are appended as well (hybrid score over a floor, within the margin
+of the best: context.relevant). Each result gets at most `memory.recall_tokens` of notes; a note is
+never shown twice in one session (the store's `shown` set also holds the notes of the first prompt,
+and a resumed run or chat restores it).
 """
 
 from __future__ import annotations
@@ -114,11 +119,6 @@ def coverage(call: ToolCall, ctx: CallContext, result: ToolResult) -> Coverage:
     if call.name == "repo_map":
         return _map_cover(ctx, result.output)
     return {}
-
-
-def touched_paths(call: ToolCall, ctx: CallContext, result: ToolResult) -> list[str]:
-    """Repository files a call read, edited, or found matches or definitions in."""
-    return list(coverage(call, ctx, result))
 
 
 class RecallHook:
