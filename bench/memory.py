@@ -4,10 +4,12 @@
 
 Reports add throughput (beside the embedding model's own rate on 2,000 of the same texts, measured
 before and after the adds: the ceiling on this machine), recall() latency p50/p95 (embedding + index +
-reading the hit files + freshness labels), the just-in-time lookup of notes anchored to a file (first
-call, which reads every note's anchors, and p50 after), disk size, and recall@1 / @5 of the paraphrase set in
-tests/data/memory_paraphrases.json hidden among the N synthetic notes. Reference measured in the same run: the same embedder with every text
-padded to 256 tokens (what chromadb's bundled ONNX function does) against padding each batch to its longest.
+reading the hit files + freshness labels; hybrid: cosine + BM25) beside the cosine-only path it
+replaced, the just-in-time lookup of notes anchored to a file (first call, which reads every note's
+anchors, and p50 after), the end-of-run consolidation, disk size, and recall@1 / @5 of the paraphrase
+set in tests/data/memory_paraphrases.json hidden among the N synthetic notes. Reference measured in the
+same run: the same embedder with every text padded to 256 tokens (what chromadb's bundled ONNX function
+does) against padding each batch to its longest.
 """
 
 from __future__ import annotations
@@ -109,6 +111,13 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, object]:
         lat.append((time.perf_counter() - t) * 1000)
         cpu.append((time.process_time() - c) * 1000)
     lat.sort()
+    ref = []  # the same queries through the former path: cosine only (embedding, exact search, hit files)
+    from agent.memory.embed import embedder
+
+    for q in queries:
+        t = time.perf_counter()
+        store._load_hits(store.index.query(embedder().embed([q]), 5)[0])
+        ref.append((time.perf_counter() - t) * 1000)
     t = time.perf_counter()
     store.anchored_to(["app/ops.py"])  # just-in-time recall's lookup: the first call reads every note's anchors
     jit_cold_ms = (time.perf_counter() - t) * 1000
@@ -122,6 +131,11 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, object]:
         got = [h["text"] for h in store.recall(q["query"], 5)]
         hits1 += got[:1] == [data["notes"][q["note"]]]
         hits5 += data["notes"][q["note"]] in got
+    from agent.memory.consolidate import after_run
+
+    t = time.perf_counter()  # end-of-run consolidation of a run that wrote 5 notes and changed one file
+    after_run(store, sorted(store.written)[:5], ["app/ops.py"])
+    after_run_ms = (time.perf_counter() - t) * 1000
     longest, fixed = padding_reference(rng.sample(texts, min(320, len(texts))))
     return {
         "notes stored": stored, "add s": add_s, "add notes/s": stored / add_s,
@@ -130,6 +144,9 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, object]:
         "add notes per CPU-s": stored / add_cpu, "first query s (sync)": first_s,
         "recall p50 ms": statistics.median(lat), "recall p95 ms": lat[int(0.95 * (len(lat) - 1))],
         "recall CPU p50 ms": statistics.median(cpu),
+        "recall p50 ms, cosine only (reference)": statistics.median(ref),
+        "hybrid / cosine only, p50": statistics.median(lat) / statistics.median(ref),
+        "end-of-run consolidation ms": after_run_ms,
         "jit anchor lookup, first ms": jit_cold_ms, "jit anchor lookup p50 ms": statistics.median(jit),
         "index MB": dir_bytes(work / "index") / 1e6, "note files MB": dir_bytes(repo / ".agent/memory") / 1e6,
         "recall@1": f"{hits1}/{len(data['queries'])}", "recall@5": f"{hits5}/{len(data['queries'])}",

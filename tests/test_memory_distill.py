@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import agent_cli
 from memory_support import _shared_model, model_cache, repo  # noqa: F401
 
 from agent.backends.scripted import ScriptedBackend
@@ -103,3 +104,46 @@ def test_a_headless_run_whose_tests_fail_distils_labelled_lessons(repo: Path) ->
     distilled = next(e for e in events if e["type"] == "memory_distilled")
     note = MemoryStore(repo, config.memory).get(distilled["notes"][0])
     assert note.text.startswith("From a failed run: ") and "failed-run" in note.tags
+
+
+def test_a_run_ends_with_cheap_consolidation_merging_duplicates_and_only_flagging_the_rest(repo: Path) -> None:
+    from agent.config import load_config
+    from agent.memory.consolidate import FLAG_TAG
+    from agent.memory.notes import write_many
+    from agent.session import Session
+
+    config = load_config(repo)
+    first = MemoryStore(repo, config.memory)
+    floats = first.remember("Amounts of money in the billing code are floats, rounded when printed.", [], [], "user")
+    parser = first.remember("Parser.parse splits the text on whitespace.", ["app/ops.py:Parser.parse"], [], "user")
+    other = first.remember("area() must keep using math.pi.", ["app/ops.py:area"], [], "user")
+    for note in first.notes():  # written last month (timestamps have one-second resolution)
+        note.created = note.updated = "2026-11-01T10:00:00Z"
+        write_many(first.dirs["repo"], [note])
+    new_ops = "import math\n\n\ndef area(r):\n    return math.pi * r * r\n"  # Parser is gone
+    lessons = ["The billing tests run with make test-billing.", "Billing tests are run with make test-billing."]
+    backend = ScriptedBackend([
+        {"tool_calls": [{"name": "remember", "arguments": {
+            "text": "Never use floats for money in the billing code: use Decimal."}}]},
+        {"tool_calls": [{"name": "write_file", "arguments": {"path": "app/ops.py", "content": new_ops}}]},
+        {"tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]},
+        {"content": json.dumps(lessons)},  # the distillation
+    ])
+    events: list[dict] = []
+    Session(repo, config, backend=backend, approve=lambda kind, detail: True).run("use Decimal", events.append)
+    (done,) = [e for e in events if e["type"] == "memory_consolidated"]
+    store = MemoryStore(repo, config.memory)
+    notes = {n.id: n for n in store.notes()}
+    billing = [n for n in notes.values() if "make test-billing" in n.text]
+    assert len(billing) == 1 and done["merged"] and done["merged"][0] not in notes  # one duplicate merged away
+    decimal = next(n for n in notes.values() if "Decimal" in n.text)
+    assert set(done["flagged"]) == {floats, decimal.id, parser}  # the contradiction and the orphan
+    assert all(FLAG_TAG in notes[i].tags for i in done["flagged"])  # flagged, never deleted
+    assert FLAG_TAG not in notes[other].tags and done["reanchored"] == []
+    assert "needs-review" in (repo / ".agent/memory").joinpath(*notes[parser].path.parts[-1:]).read_text()
+
+    resolved = agent_cli("memory", "consolidate", "--yes", "--repo", str(repo))  # the person settles the flags
+    assert resolved.returncode == 0, resolved.stderr
+    left = {n.id: n for n in MemoryStore(repo, config.memory).notes()}
+    assert floats not in left and parser not in left  # the older of the contradiction, the orphan: retired
+    assert decimal.id in left and FLAG_TAG not in left[decimal.id].tags

@@ -210,9 +210,12 @@ class MemoryConfig(_Section):
     collection: str | None = Field(None, description="collection name on the server (default: per repo)")
     dedup_threshold: float = Field(0.85, gt=0, le=1, description="cosine similarity above which a note updates")
     distill: bool = Field(True, description="at the end of a done or failed run, store its lessons as notes")
+    consolidate: bool = Field(True, description="at the end of a run, merge duplicates among the notes it wrote; "
+                              "flag contradictions and orphaned notes (tag needs-review), never delete them")
     recall_tokens: int = Field(300, ge=0, description="notes appended to one tool result (just-in-time recall)")
     propose_notes: bool = Field(True, description="chat: offer the rules a user states as notes after the turn")
-    recall_min_score: float = Field(0.5, gt=0, le=1, description="similarity a note needs to come back on an error")
+    recall_min_score: float = Field(
+        0.4, gt=0, le=2, description="score (hybrid: cosine + BM25 share) a note needs to come back on an error")
 
 
 class AgentConfig(_Section):

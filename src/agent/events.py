@@ -189,6 +189,16 @@ class MemoryDistillSkipped(_Stamped):
 
 
 @with_config(STRICT)
+class MemoryConsolidated(_Stamped):
+    """End-of-run consolidation: duplicates merged away, notes re-anchored, notes flagged needs-review."""
+
+    type: Literal["memory_consolidated"]
+    merged: list[str]
+    reanchored: list[str]
+    flagged: list[str]
+
+
+@with_config(STRICT)
 class RunFinished(_Stamped):
     """The last event of a run (fields of the CLI contract, then details)."""
 
@@ -281,14 +291,15 @@ class ContextOverflowEvent(TypedDict):
 
 RUN_EVENTS = (
     RunStarted, StepStarted, TextDelta, ModelReply, Retry, ToolCallEvent, ToolResultEvent, FormatErrorEvent, GitCommit,
-    GuardFindings, VerificationStarted, VerificationFinished, MemoryDistilled, MemoryDistillSkipped, RunFinished,
-    RunEnded, Compacted, WarningEvent,
+    GuardFindings, VerificationStarted, VerificationFinished, MemoryDistilled, MemoryDistillSkipped, MemoryConsolidated,
+    RunFinished, RunEnded, Compacted, WarningEvent,
 )
 CHAT_EVENTS = (FilesAdded, FileDiff, Compacted, CompactionFailed, WarningEvent, ContextOverflowEvent)
 AnyEvent = Annotated[
     RunStarted | StepStarted | TextDelta | ModelReply | Retry | ToolCallEvent | ToolResultEvent | FormatErrorEvent | GitCommit
-    | GuardFindings | VerificationStarted | VerificationFinished | MemoryDistilled | MemoryDistillSkipped | RunFinished
-    | RunEnded | FilesAdded | FileDiff | Compacted | CompactionFailed | WarningEvent | ContextOverflowEvent,
+    | GuardFindings | VerificationStarted | VerificationFinished | MemoryDistilled | MemoryDistillSkipped
+    | MemoryConsolidated | RunFinished | RunEnded | FilesAdded | FileDiff | Compacted | CompactionFailed | WarningEvent
+    | ContextOverflowEvent,
     Field(discriminator="type"),
 ]
 

@@ -83,6 +83,8 @@ class Backend(Protocol):
 class MemoryStore(Protocol):
     """Durable notes the loop can recall and write."""
 
+    shown: set[str]  # ids of the notes already in the model's context this session (never recalled again)
+
     def recall(self, query: str, k: int = 5) -> list[dict[str, Any]]:
         """Return the notes most relevant to `query`, each labelled fresh/stale/orphaned."""
         ...

@@ -152,7 +152,8 @@ class Session:
         messages = saved["messages"] if saved else first_messages(self.ws, task, list(self.tools))
         agent = Agent(self.backend, self.chain(guard), self.ws, self.config.loop, emit)
         agent.compactor = RunCompactor.for_run(self.config, self.backend)  # compaction headless, as in chat
-        checkpoint = Checkpoint(log.dir, messages, agent, {"start_commit": start})
+        shown = self.ws.memory.shown if self.ws.memory is not None else None
+        checkpoint = Checkpoint(log.dir, messages, agent, {"start_commit": start}, shown)
         if saved:
             checkpoint.restore(saved, self.backend)
         observers.append(checkpoint.on_event)
@@ -179,6 +180,8 @@ class Session:
             spent = list(getattr(self.backend, "spent", []))  # hosted: each call's cost (agent.backends.litellm)
             self._distill(messages, emit, ok)
             outcome.cost_usd += sum(getattr(self.backend, "spent", [])[len(spent):])  # the distillation counts
+        if self.ws.memory is not None and self.config.memory.consolidate:
+            self._consolidate(files, emit)
         return RunResult(run_id, outcome, verified, files, 0.0, verification)
 
     def _distill(self, messages: list[Message], emit: EventSink, verified: bool) -> None:
@@ -189,6 +192,18 @@ class Session:
             emit({"type": "memory_distilled", "notes": distill(self.ws.memory, self.backend, messages, verified)})
         except AgentError as exc:
             emit({"type": "memory_distill_skipped", "reason": str(exc)})
+
+    def _consolidate(self, files: list[str], emit: EventSink) -> None:
+        """Tidy the notes this run wrote and those anchored to what it changed (memory.consolidate.after_run)."""
+        from agent.memory.consolidate import after_run
+
+        store = self.ws.memory
+        try:
+            done = after_run(store, sorted(getattr(store, "written", ())), files)
+        except AgentError:
+            return  # a store problem must not change how the run ends
+        if any(done.values()):
+            emit({"type": "memory_consolidated", **done})
 
     def verify(self, emit: EventSink, start: str, done: bool) -> dict[str, Any]:
         """Name any test tampering since `start`; if the run is done, run the ORIGINAL tests on its source."""

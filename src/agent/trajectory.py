@@ -98,14 +98,19 @@ def read_events(run_dir: Path) -> list[Event]:
 class Checkpoint:
     """checkpoint.json: the messages and counters after each finished step, so a killed run can resume."""
 
-    def __init__(self, run_dir: Path, messages: list[Any], agent: Any, extra: dict[str, Any] | None = None):
+    def __init__(self, run_dir: Path, messages: list[Any], agent: Any, extra: dict[str, Any] | None = None,
+                 shown: set[str] | None = None):
         self.path, self.messages, self.agent, self.extra = run_dir / "checkpoint.json", messages, agent, extra or {}
         self.clean: dict[str, Any] = {}  # a message as JSON -> redacted, so each is redacted once per run
+        self.shown = shown  # ids of the memory notes already in the messages (MemoryStore.shown), if any
 
     def restore(self, saved: dict[str, Any], backend: Any) -> None:
-        """Carry the saved counters into the agent; a replaying backend skips the replies already used."""
+        """Carry the saved counters (and the notes already shown) into the agent; a replaying backend skips
+        the replies already used."""
         for key in ("steps", "tokens_in", "tokens_out", "cost_usd"):
             setattr(self.agent, key, saved[key])
+        if self.shown is not None:
+            self.shown.update(str(i) for i in saved.get("memory_shown", []))
         if hasattr(backend, "resume_at"):
             backend.resume_at(saved["steps"])
 
@@ -116,6 +121,8 @@ class Checkpoint:
             steps = event["step"] - 1 if event["type"] == "step_started" else a.steps
             state = {"format": FORMAT_VERSION, **self.extra, "steps": steps, "tokens_in": a.tokens_in,
                      "tokens_out": a.tokens_out, "cost_usd": a.cost_usd, "messages": self._redacted()}
+            if self.shown is not None:
+                state["memory_shown"] = sorted(self.shown)
             atomic_write_text(self.path, json.dumps(state, default=str))
 
     def _redacted(self) -> list[Any]:

@@ -339,6 +339,8 @@ class Conversation:
         """Forget the history (files stay in context and are sent again)."""
         self.messages = [self._system()]
         self.turn_starts, self.sent, self.guides_sent = [], {}, set()
+        if self.ws.memory is not None:
+            self.ws.memory.shown.clear()  # the notes left the context with the history
 
     def undo(self) -> list[str]:
         """Take back what the agent wrote in its last turn that changed files (by recorded content); return them."""

@@ -32,12 +32,14 @@ class ChatState:
     cost_usd: float = 0.0
     notes_recalled: int = 0
     undo_stack: list[dict[str, Any]] = field(default_factory=list)
+    memory_shown: list[str] = field(default_factory=list)  # notes already in the messages: not recalled again
 
     @classmethod
     def of(cls, conv: Conversation) -> ChatState:
         """The state of a live conversation."""
+        shown = sorted(conv.ws.memory.shown) if conv.ws.memory is not None else []
         return cls(conv.messages, conv.turn_starts, conv.files, conv.tokens_in, conv.tokens_out, conv.tokens_cached,
-                   conv.cost_usd, conv.notes_recalled, conv.undo_stack)
+                   conv.cost_usd, conv.notes_recalled, conv.undo_stack, shown)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as saved (JSON-ready)."""
@@ -58,6 +60,8 @@ class ChatState:
         conv.cost_usd, conv.notes_recalled, conv.undo_stack = self.cost_usd, self.notes_recalled, self.undo_stack
         conv.messages[0] = system
         conv.in_play.update(conv.files)
+        if conv.ws.memory is not None:
+            conv.ws.memory.shown.update(self.memory_shown)
 
 
 def sessions_dir(root: Path) -> Path:

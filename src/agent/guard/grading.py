@@ -64,7 +64,7 @@ def _value(node: ast.expr, platform: str, os_name: str, version: tuple[int, int,
     if text == "sys.version_info":
         return version
     if text.startswith("sys.version_info[") and isinstance(node, ast.Subscript):
-        return version[ast.literal_eval(node.slice)]  # type: ignore[index]
+        return version[ast.literal_eval(node.slice)]
     if isinstance(node, ast.Constant | ast.Tuple):
         try:
             return ast.literal_eval(node)

@@ -31,12 +31,11 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     return path, symbol or None
 
 
-def _python_symbol(source: str, symbol: str) -> str | None:
+def _python_span(source: str, symbol: str) -> tuple[int, int] | None:
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return None
-    lines = source.splitlines()
     body: list[ast.stmt] = tree.body
     node: ast.AST | None = None
     for part in symbol.split("."):
@@ -46,7 +45,7 @@ def _python_symbol(source: str, symbol: str) -> str | None:
         body = getattr(node, "body", [])
     assert isinstance(node, ast.stmt) and node.end_lineno is not None
     first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-    return "\n".join(lines[first - 1 : node.end_lineno])
+    return first, node.end_lineno
 
 
 def _defines(node: ast.stmt, name: str) -> bool:
@@ -83,27 +82,40 @@ def _block_end(lines: list[str], start: int) -> int:
     return end
 
 
-def _generic_symbol(source: str, symbol: str) -> str | None:
+def _generic_span(source: str, symbol: str) -> tuple[int, int] | None:
     name = re.escape(symbol.split(".")[-1])
     definition = re.compile(rf"^\s*(?:(?:{_DEF_WORDS})\b.*?\b{name}\b|[\w<>\[\]\*&:\s]+\b{name}\s*\()")
     lines = source.splitlines()
     for i, line in enumerate(lines):
         if definition.match(line) and not line.rstrip().endswith(";"):
-            return "\n".join(lines[i : _block_end(lines, i)])
+            return i + 1, _block_end(lines, i)
     return None
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _span(path: Path, source: str, symbol: str) -> tuple[int, int] | None:
+    return (_python_span if path.suffix in (".py", ".pyi") else _generic_span)(source, symbol)
+
+
+def symbol_span(path: Path, symbol: str) -> tuple[int, int] | None:
+    """The first and last line (1-based) of a symbol in a file; None when either is gone."""
+    source = _read(path)
+    return None if source is None else _span(path, source, symbol)
 
 
 def symbol_text(path: Path, symbol: str | None) -> str | None:
     """The text of a whole file or of one symbol in it; None when either is gone."""
-    try:
-        source = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    if not symbol:
+    source = _read(path)
+    if source is None or not symbol:
         return source
-    if path.suffix in (".py", ".pyi"):
-        return _python_symbol(source, symbol)
-    return _generic_symbol(source, symbol)
+    span = _span(path, source, symbol)
+    return None if span is None else "\n".join(source.splitlines()[span[0] - 1 : span[1]])
 
 
 def code_hash(text: str) -> str:
@@ -136,3 +148,52 @@ def anchor_status(root: Path, anchor: Anchor) -> str:
 def note_status(root: Path, anchors: list[Anchor]) -> str:
     """The worst status of a note's anchors (fresh when it has none)."""
     return max((anchor_status(root, a) for a in anchors), key=_RANK.__getitem__, default=FRESH)
+
+
+LARGE_FILE = 200  # lines: in a longer file a symbol's note comes back only when the call covers that symbol
+
+
+def covers(root: Path, anchor: Anchor, ranges: list[tuple[int, int]] | None) -> bool:
+    """Whether a call that showed or changed `ranges` of the anchor's file (None: all of it) touched the anchor.
+
+    A file anchor, a small file, and a symbol that cannot be found (the note must say it is orphaned)
+    count as touched by any part of the file.
+    """
+    if ranges is None or anchor.symbol is None:
+        return True
+    source = _read(root / anchor.path)
+    if source is None or source.count("\n") < LARGE_FILE:
+        return True
+    span = _span(root / anchor.path, source, anchor.symbol)
+    return span is None or any(start <= span[1] and end >= span[0] for start, end in ranges)
+
+
+_PATHLIKE = re.compile(r"[A-Za-z0-9_.\-]*/[A-Za-z0-9_.\-/]*")
+
+
+def mentioned_paths(text: str) -> list[str]:
+    """Paths a note's text names: `dir/file.ext` (a file) or `dir/sub/`, `dir/<name>`, `dir/*.ext` (a folder).
+
+    A folder needs two parts, or a placeholder after it, so that "in docs/" alone does not tie a note to
+    every file under docs. URLs are skipped.
+    """
+    out = []
+    for m in _PATHLIKE.finditer(text):
+        token = m.group().rstrip(".")  # a sentence may end right after a path
+        if text[max(0, m.start() - 1) : m.start()] == ":" or "//" in token:
+            continue
+        parts = [p for p in token.split("/") if p and p not in (".", "..")]
+        if not parts:
+            continue
+        placeholder = text[m.start() + len(token) : m.start() + len(token) + 1] in ("<", "*", "{")
+        if "." in parts[-1].strip(".") and not token.endswith("/") and not placeholder:
+            out.append("/".join(parts))
+        elif len(parts) >= 2 or placeholder:
+            out.append("/".join(parts) + "/")
+    return list(dict.fromkeys(out))
+
+
+def mentions(patterns: list[str], path: str) -> bool:
+    """Whether a repository path is one of the mentioned files or lies in one of the mentioned folders."""
+    full = "/" + path.strip("/")
+    return any(("/" + p) in full + "/" if p.endswith("/") else full.endswith("/" + p) for p in patterns)

@@ -6,6 +6,9 @@
                    needs confirmation; confirmed, the newer is kept
     reanchor       an orphaned anchor whose code (same hash) is found in another tracked file
     retire         a note still orphaned after re-anchoring: needs confirmation, then it is removed
+
+`after_run` is the unattended form a run does at its end (see its docstring): it merges and re-anchors,
+and only flags what needs a person (the tag needs-review), which `agent memory consolidate` then asks about.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.errors import StoreError
 from agent.memory import notes as nf
 from agent.memory.anchors import ORPHANED, anchor_status, code_hash, symbol_text
 from agent.memory.notes import Anchor, Note
@@ -128,7 +132,15 @@ def plan(store: Any) -> list[Change]:
 
 
 def apply(store: Any, change: Change) -> None:
-    """Make one change on disk: rewrite the kept note (if changed), remove the dropped ones."""
+    """Make one change on disk: rewrite the kept note (if changed), remove the dropped ones.
+
+    A resolved contradiction also clears the needs-review flag an unattended run put on the kept note.
+    """
+    if change.kind == "contradiction" and change.note is None:
+        kept = store.get(change.keep)
+        if FLAG_TAG in kept.tags:
+            kept.tags = [t for t in kept.tags if t != FLAG_TAG]
+            nf.write_many(store.dirs[kept.scope], [kept])
     if change.note is not None:
         note = change.note
         note.updated = nf.now()
@@ -137,3 +149,70 @@ def apply(store: Any, change: Change) -> None:
         if note_id != change.keep or change.kind == "retire":
             store.forget(note_id)
     store.sync()
+
+
+FLAG_TAG = "needs-review"  # set on notes an unattended consolidation could not settle
+
+
+def _flag(store: Any, note_ids: list[str], flagged: list[str]) -> None:
+    for note_id in note_ids:
+        if note_id in flagged:
+            continue
+        note = store.get(note_id)
+        if FLAG_TAG not in note.tags:  # a tag only: `updated` stays, so "keep the newer" still means the newer
+            note.tags = [*note.tags, FLAG_TAG]
+            nf.write_many(store.dirs[note.scope], [note])
+            store.sync()
+        flagged.append(note_id)
+
+
+def after_run(store: Any, written: list[str], changed_files: list[str]) -> dict[str, list[str]]:
+    """Cheap consolidation at the end of a run, around what the run touched; nothing is deleted unasked.
+
+    The notes the run wrote are compared with their nearest neighbours in the index (a handful of
+    embeddings, no pass over all notes): a near-duplicate is merged into the newer note; a contradiction
+    is only flagged (the tag needs-review on both). The notes anchored to the files the run changed are
+    re-anchored where their code moved, and flagged where it is gone. Returns the ids per outcome.
+    """
+    from agent.memory.embed import embedder
+
+    out: dict[str, list[str]] = {"merged": [], "reanchored": [], "flagged": []}
+    notes = []
+    for note_id in written:  # only these files are read: the cost does not grow with the store
+        try:
+            notes.append(store.get(note_id))
+        except StoreError:
+            continue  # merged or forgotten since
+    if notes:
+        vectors = embedder().embed([n.text for n in notes])
+        for note, near in zip(notes, store.index.query(vectors, 5), strict=True):
+            _settle_pairs(store, note, near, out)
+    orphaned = [n for n in store.anchored_to(changed_files)
+                if any(anchor_status(store.root, a) == ORPHANED for a in n.anchors)] if changed_files else []
+    for change in _anchor_changes(store, orphaned):
+        if change.kind == "reanchor":
+            apply(store, change)
+            out["reanchored"].append(change.keep)
+        else:
+            _flag(store, [change.keep], out["flagged"])
+    return out
+
+
+def _settle_pairs(store: Any, note: Note, near: list[tuple[str, float]], out: dict[str, list[str]]) -> None:
+    gone = set(out["merged"])
+    for other_id, sim in near:
+        if other_id == note.id or other_id in gone or note.id in gone:
+            continue
+        try:
+            other, mine = store.get(other_id), store.get(note.id)
+        except StoreError:
+            continue
+        if other.scope != mine.scope:
+            continue
+        newer, older = sorted([mine, other], key=lambda n: (n.updated, n.created), reverse=True)
+        if sim >= store.config.dedup_threshold:
+            apply(store, _merged(newer, [older]))
+            out["merged"].append(older.id)
+            gone.add(older.id)
+        elif sim >= CONTRA_MIN and bool(_NEGATION.search(newer.text)) != bool(_NEGATION.search(older.text)):
+            _flag(store, [newer.id, older.id], out["flagged"])

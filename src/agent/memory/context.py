@@ -6,6 +6,12 @@ from typing import Any
 
 from agent.errors import StoreError
 
+# Tuned on the tune split of bench/memory-usefulness (bench/memory_usefulness.py), with the hybrid weight
+# (index.HYBRID_WEIGHT): a note comes back when its score is at least FLOOR and within MARGIN of the
+# best hit's, so a clear best match comes alone and near-ties come together.
+FLOOR = 0.4
+MARGIN = 0.12
+
 
 def approx_tokens(text: str) -> int:
     """A cheap token estimate (about 4 characters per token) that needs no tokenizer."""
@@ -19,6 +25,14 @@ def format_hit(hit: dict[str, Any]) -> str:
     return f"- [{hit['status']}, {hit['scope']}] {hit['id']}: {text}{about}"
 
 
+def relevant(hits: list[dict[str, Any]], floor: float = FLOOR, margin: float = MARGIN) -> list[dict[str, Any]]:
+    """The hits (best first) worth showing: score >= floor and within `margin` of the best."""
+    if not hits:
+        return []
+    top = hits[0]["score"]
+    return [h for h in hits if h["score"] >= floor and h["score"] >= top - margin]
+
+
 def prompt_notes(store: Any, query: str, budget_tokens: int, k: int = 12) -> str:
     """The most relevant notes for `query`, labelled, within `budget_tokens`; "" when none fit."""
     from agent.prompts import render
@@ -26,7 +40,7 @@ def prompt_notes(store: Any, query: str, budget_tokens: int, k: int = 12) -> str
     if store is None or budget_tokens <= 0 or not query.strip():
         return ""
     try:
-        hits = store.recall(query, k)
+        hits = relevant(store.recall(query, k))
     except StoreError:
         return ""
     header = approx_tokens(render("memory_notes", lines=[]))

@@ -70,14 +70,15 @@ def distill(store: Any, backend: Backend, messages: list[Message], verified: boo
     prompt = render("distill", transcript=transcript(messages), max_lessons=MAX_LESSONS, verified=verified)
     reply = backend.complete([{"role": "user", "content": prompt}], [])
     tags = ["lesson"] if verified else ["lesson", "failed-run"]
-    ids: list[str] = []
-    for lesson in _clean(parse_lessons(reply.content)):
-        if not verified and not lesson.startswith(FAILED_PREFIX):
-            lesson = FAILED_PREFIX + lesson
-        try:
-            note_id = store.remember(lesson, [], tags, source="agent")
-        except StoreError:
-            continue  # e.g. refused as a secret: never fatal at the end of a run
-        if note_id not in ids:
-            ids.append(note_id)
-    return ids
+    lessons = [x if verified or x.startswith(FAILED_PREFIX) else FAILED_PREFIX + x
+               for x in _clean(parse_lessons(reply.content))]
+    try:  # one batch: one embedding call (near-duplicates within it are merged by consolidate.after_run)
+        found = store.remember_many([{"text": x, "tags": tags} for x in lessons], source="agent") if lessons else []
+    except StoreError:  # e.g. one refused as a secret: store the others one by one, never fatal at the end of a run
+        found = []
+        for lesson in lessons:
+            try:
+                found.append(store.remember(lesson, [], tags, source="agent"))
+            except StoreError:
+                continue
+    return list(dict.fromkeys(found))

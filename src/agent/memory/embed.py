@@ -61,6 +61,9 @@ class MiniLMEmbedder:
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # pad to the batch's longest
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # idle threads sleep instead of spinning: on a shared machine the spinning took the cores that the
+        # next embedding and the similarity search needed (embedding 3x slower under load)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
         try:

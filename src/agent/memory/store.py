@@ -17,7 +17,7 @@ from typing import Any
 from agent.config import MemoryConfig
 from agent.errors import StoreError
 from agent.memory import notes as nf
-from agent.memory.anchors import make_anchor, note_status
+from agent.memory.anchors import covers, make_anchor, mentioned_paths, mentions, note_status
 from agent.memory.index import ChromaIndex
 from agent.memory.notes import SCOPES, Note
 from agent.redact import redact
@@ -64,8 +64,11 @@ class MemoryStore:
         self.warnings: list[str] = []
         self._files: dict[str, _Entry] = {}
         self._stamp: tuple[int, ...] | None = None
-        self._anchored: dict[str, tuple[str, list[str]]] = {}  # note id -> (file hash, anchored paths)
+        self._anchored: dict[str, tuple[str, list[str], list[str]]] = {}  # note id -> (file hash, anchored, mentioned)
+        self._by_path: dict[str, set[str]] | None = None  # anchored path -> note ids (see _refs)
+        self._named: dict[str, list[str]] = {}  # note id -> paths its text mentions
         self.shown: set[str] = set()  # ids of notes already put in the model's context this session
+        self.written: set[str] = set()  # ids of notes this process wrote or updated (end-of-run consolidation)
         name, path, lock = _index_location(self.root, self.config)
         self.index = ChromaIndex(name, lock, path=path, server_url=self.config.server_url)
         self.sync()
@@ -182,7 +185,11 @@ class MemoryStore:
         return data
 
     def recall(self, query: str, k: int = 5, scope: str | None = None) -> list[dict[str, Any]]:
-        """Return the notes most relevant to `query`, best first, each labelled by scope and status."""
+        """Return the notes most relevant to `query`, best first, each labelled by scope and status.
+
+        The score is hybrid (ChromaIndex.hybrid): cosine similarity of the embeddings plus a share of the
+        query's best BM25 match, so exact words (names, commands, error codes) count as well as meaning.
+        """
         from agent.memory.embed import embedder
 
         if not query.strip():
@@ -191,7 +198,7 @@ class MemoryStore:
         vector = embedder().embed([query])
         for attempt in range(2):
             try:
-                hits = self.index.query(vector, k, {"scope": scope} if scope else None)[0]
+                hits = self.index.hybrid(vector[0], query, k, {"scope": scope} if scope else None)
             except StoreError:
                 if attempt or self.config.server_url:
                     raise
@@ -204,11 +211,13 @@ class MemoryStore:
                 self.sync()  # an entry disagreed with its file: repair and ask again
         return []
 
-    def anchored_to(self, paths: list[str]) -> list[Note]:
-        """Notes with an anchor in one of `paths` (repository-relative; a file covers its symbols)."""
+    def _refs(self) -> dict[str, set[str]]:
+        """anchored path -> ids of the notes anchored there; each note's file is read once per version.
+
+        Also keeps `_named`: note id -> the paths its text mentions (notes that mention none are left out).
+        """
         self._refresh()
-        wanted = {p.strip("/") for p in paths}
-        out = []
+        changed = False
         for note_id, (scope, path, sha) in self._files.items():
             cached = self._anchored.get(note_id)
             if cached is None or cached[0] != sha:
@@ -216,14 +225,54 @@ class MemoryStore:
                     note = nf.load(path, scope)[0]
                 except StoreError:
                     continue
-                cached = (sha, [a.path for a in note.anchors])
-                self._anchored[note_id] = cached
-            if wanted.intersection(cached[1]):
-                try:
-                    out.append(nf.load(path, scope)[0])
-                except StoreError:
-                    continue
+                self._anchored[note_id] = (sha, [a.path for a in note.anchors], mentioned_paths(note.text))
+                changed = True
+        if len(self._anchored) > len(self._files):  # notes deleted since
+            self._anchored = {i: v for i, v in self._anchored.items() if i in self._files}
+            changed = True
+        if changed or self._by_path is None:
+            self._by_path = {}
+            for note_id, (_, anchored, _) in self._anchored.items():
+                for rel in anchored:
+                    self._by_path.setdefault(rel, set()).add(note_id)
+            self._named = {i: named for i, (_, _, named) in self._anchored.items() if named}
+        return self._by_path
+
+    def anchored_to(self, paths: list[str] | dict[str, list[tuple[int, int]] | None]) -> list[Note]:
+        """Notes with an anchor in one of `paths` (repository-relative), newest first.
+
+        Given a dict path -> line ranges a call showed or changed (None: the whole file), a note anchored
+        to a symbol of a large file comes back only when the ranges cover that symbol (anchors.covers).
+        """
+        cover = {p.strip("/"): r for p, r in (paths.items() if isinstance(paths, dict) else ((p, None) for p in paths))}
+        by_path = self._refs()
+        out = []
+        for note_id in set().union(*(by_path.get(p, set()) for p in cover)):
+            note = self._load(note_id)
+            if note is not None and any(a.path in cover and covers(self.root, a, cover[a.path]) for a in note.anchors):
+                out.append(note)
         return sorted(out, key=lambda n: n.updated, reverse=True)
+
+    def mentioning(self, paths: list[str]) -> list[Note]:
+        """Notes whose text names one of `paths`, or a folder holding it (anchors.mentioned_paths), newest first."""
+        wanted = [p.strip("/") for p in paths]
+        self._refs()
+        out = []
+        for note_id, named in self._named.items():
+            if any(mentions(named, p) for p in wanted):
+                note = self._load(note_id)
+                if note is not None:
+                    out.append(note)
+        return sorted(out, key=lambda n: n.updated, reverse=True)
+
+    def _load(self, note_id: str) -> Note | None:
+        entry = self._files.get(note_id)
+        if entry is None:
+            return None
+        try:
+            return nf.load(entry[1], entry[0])[0]
+        except StoreError:
+            return None
 
     def _load_hits(self, hits: list[tuple[str, float]]) -> list[dict[str, Any]] | None:
         out = []
@@ -289,6 +338,7 @@ class MemoryStore:
                 ids.append(note.id)
             notes = list(latest.values())
             written = nf.write_many(self.dirs[scope], notes)
+            self.written.update(latest)
             for note, (path, sha) in zip(notes, written, strict=True):
                 self._files[note.id] = (scope, path, sha)
             last = {note_id: i for i, note_id in enumerate(ids)}  # the vector of a note's final text
