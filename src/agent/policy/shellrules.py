@@ -9,6 +9,7 @@ cannot hide behind a harmless one: the policy takes the strictest part.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -33,7 +34,13 @@ from agent.policy.shellwords import (
 RANK = {"allow": 0, "ask": 1, "deny": 2}
 MAX_DEPTH = 6
 UNKNOWN = Word("<unknown>", dynamic=True)
-FORK_BOMB = re.compile(r"(\S+)\s*\(\)\s*\{[^}]*\1\s*\|\s*\1")
+# `name | name` with a bounded name: linear in the line (an unbounded `(\S+)...\1` was quadratic).
+_SELF_PIPE = re.compile(r"(?<![^\s;&|(){}])([^\s;&|(){}]{1,64})\s*\|&?\s*\1(?![^\s;&|(){}])")
+MAX_COMMAND_CHARS = 16_384  # longer lines are refused before any parsing: put the code in a script file
+# Names inside .git that a `find . -delete` filter must not match (a sample: enough to catch `-name '*'`).
+_GIT_NAMES = (".git", "HEAD", "index", "config", "description", "packed-refs", "ORIG_HEAD", "FETCH_HEAD",
+              "COMMIT_EDITMSG", "hooks", "objects", "refs", "info", "logs", "pack", "main", "master", "exclude",
+              "pre-commit.sample", "0123456789abcdef0123456789abcdef012345", "pack-0123abcd.pack", "pack-0123abcd.idx")
 WRITE_OPS = {">", ">>", ">|", "&>", "&>>", "<>", ">&"}
 
 
@@ -101,16 +108,30 @@ class Context:
 
 def analyze(command: str, ctx: Context) -> list[Part]:
     """Split a command line into checked parts (at least one)."""
+    if len(command) > MAX_COMMAND_CHARS:
+        return [Part(command[:80] + "...", "deny", too_long(command))]
     if ctx.depth > MAX_DEPTH:
         return [Part(command, "ask", "the command nests shells too deeply to check")]
     try:
         pipelines = parse(command)
     except ShellSyntaxError as exc:
         return [Part(command, "ask", f"the command could not be parsed ({exc})")]
-    parts = [Part(command, "deny", "fork bomb")] if FORK_BOMB.search(command) else []
+    parts = [Part(command, "deny", "fork bomb")] if fork_bomb(command) else []
     for pipeline in pipelines:
         parts += _pipeline(pipeline, ctx)
     return parts or [Part(command, ctx.default, "empty command")]
+
+
+def too_long(command: str) -> str:
+    """The refusal for a command line over MAX_COMMAND_CHARS."""
+    return (f"the command line is {len(command)} characters long; the limit is {MAX_COMMAND_CHARS}: "
+            "write the code to a script file with write_file and run that")
+
+
+def fork_bomb(command: str) -> bool:
+    """True when a function defined on the line pipes itself into itself (`:(){ :|:& };:`)."""
+    names = list(dict.fromkeys(m.group(1) for m in _SELF_PIPE.finditer(command)))[:32]
+    return any(re.search(re.escape(n) + r"\s*\(\s*\)", command) for n in names)
 
 
 def _nested(code: str, ctx: Context) -> list[Part]:
@@ -312,6 +333,8 @@ def _rm(name: str, args: list[Word], ctx: Context) -> list[tuple[str, str]]:
     )
     targets = _positional(args)
     places = [(ctx.where(t), t.text) for t in targets]
+    if recursive and (hit := next((t.text for t in targets if _may_match_git(t, ctx)), None)):
+        return [("deny", f"recursive rm of a pattern that can match .git ({hit})")]
     for where, text in places:
         if where in ("root", "ancestor"):
             return [("deny", f"would delete the repository or a folder that holds it ({text})")]
@@ -320,6 +343,36 @@ def _rm(name: str, args: list[Word], ctx: Context) -> list[tuple[str, str]]:
         if where == "unknown" and recursive:
             return [("deny", f"recursive rm of a path that cannot be checked before it runs ({text})")]
     return []
+
+
+def _may_match_git(word: Word, ctx: Context) -> bool:
+    """True for a glob or brace pattern that the shell could expand to the repository's .git."""
+    text = word.text
+    if word.dynamic or not any(ch in text for ch in "*?[{"):
+        return False
+    head, _, last = text.rstrip("/").rpartition("/")
+    if any(ch in head for ch in "*?[{"):
+        return True  # a pattern in a folder part: cannot be bounded cheaply
+    folder = os.path.realpath(os.path.join(ctx.cwd or ctx.root, head or "."))
+    if folder != ctx.root:
+        return False
+    if "{" in last:
+        return True
+    return fnmatch.fnmatchcase(".git", last)
+
+
+def _find_delete(worst: tuple[str, Word], texts: list[str], ctx: Context) -> tuple[str, str]:
+    """find -delete: outside or from the repository root without a filter that spares .git: deny."""
+    where, start = worst
+    if where != "inside":
+        return "deny", f"find -delete outside the repository ({start.text})"
+    at_root = ctx.where(start) == "root" or os.path.realpath(os.path.join(ctx.cwd or ctx.root, start.text)) == ctx.root
+    if at_root:
+        names = [texts[k + 1] for k, t in enumerate(texts[:-1]) if t in ("-name", "-iname")]
+        loose = {"-o", "-or", "!", "-not", "-path", "-wholename", "-regex", "-iregex"} & set(texts)
+        if len(names) != 1 or loose or any(fnmatch.fnmatch(n, names[0]) for n in _GIT_NAMES):
+            return "deny", "find -delete from the repository root reaches .git; start it in a subfolder or filter with -name"
+    return ctx.default, "find -delete needs approval"
 
 
 def _writer(name: str, args: list[Word], ctx: Context) -> list[tuple[str, str]]:
@@ -362,11 +415,7 @@ def _find(name: str, args: list[Word], ctx: Context) -> list[tuple[str, str]]:
     worst = next((p for p in places if p[0] != "inside"), places[0])
     found: list[tuple[str, str]] = []
     if "-delete" in texts:
-        found.append(
-            ("deny", f"find -delete outside the repository ({worst[1].text})")
-            if worst[0] != "inside"
-            else (ctx.default, "find -delete needs approval")
-        )
+        found.append(_find_delete(worst, texts, ctx))
     match = Word(worst[1].text.rstrip("/") + "/{}", worst[1].dynamic)  # what {} stands for: paths under the root
     for k, t in enumerate(texts):
         if t in ("-exec", "-execdir", "-ok", "-okdir"):
