@@ -17,6 +17,7 @@ from agent.git.plumbing import changed_paths, snapshot_commit
 from agent.loop import Agent, Outcome
 from agent.mcp import attach as attach_mcp
 from agent.plugins import plugin_tools
+from agent.policy.protected import ConfigGuard
 from agent.prompts import render
 from agent.protocols import Approver, Backend, EventSink, Message, ToolHook
 from agent.toolchain import PermissionHook, ToolChain
@@ -109,6 +110,8 @@ class Session:
         self.tools.update(plugin_tools(self.tools))  # tools of installed packages (entry points agent.tools)
         self.mcp = attach_mcp(config, root, self.tools)  # MCP servers' tools (agent.mcp); stopped after a run
         self.hooks: list[ToolHook] = []  # extra hooks for every front end, run after the built-in ones
+        # puts back any change a call makes to the agent's, git's or the tests' configuration (agent.policy.protected)
+        self.protect = ConfigGuard(root, tests_too=config.permissions.test_edits != "allow")
         if self.ws.memory is not None:  # notes come back with the tool results that touch their code
             from agent.memory.recall import RecallHook
 
@@ -116,8 +119,10 @@ class Session:
             self.hooks.append(RecallHook(self.ws.memory, m.recall_tokens, m.recall_min_score))
 
     def chain(self, guard: GitGuard, *front_end: ToolHook) -> ToolChain:
-        """The tool chain of a run or a chat: permissions, the front end's own hooks, git safety, then `hooks`."""
-        return ToolChain(self.tools, [PermissionHook(), *front_end, guard, *self.hooks], self.ws.approve)
+        """The tool chain of a run or a chat: permissions, the front end's own hooks, git safety, the protected
+        configuration (its `after` runs before git safety commits), then `hooks`."""
+        self.protect.emit = guard.emit
+        return ToolChain(self.tools, [PermissionHook(), *front_end, guard, self.protect, *self.hooks], self.ws.approve)
 
     def run(self, task: str, on_event: EventSink, *, run_id: str | None = None, log_root: Path | None = None,
             resume: bool = False) -> RunResult:
@@ -185,9 +190,10 @@ class Session:
         """Name any test tampering since `start`; if the run is done, run the ORIGINAL tests on its source."""
         from agent.guard import check_diff, verify
 
-        findings = [f.to_dict() for f in check_diff(self.root, start)]
-        if findings:
-            emit({"type": "guard_findings", "findings": findings})
+        found = check_diff(self.root, start)
+        if found:
+            emit({"type": "guard_findings", "findings": [f.to_dict() for f in found]})
+        findings = [f.to_dict() for f in [*self.protect.findings, *found]]
         if not done:
             return {"ran": False, "reason": "run not done", "findings": findings}
         try:
@@ -195,7 +201,7 @@ class Session:
         except ToolError as exc:
             return {"ran": False, "reason": str(exc), "findings": findings}
         emit({"type": "verification_started", "command": command})
-        checked = verify(self.root, start, command, self.config.tools.shell_timeout_s)
+        checked = verify(self.root, start, command, self.config.tools.shell_timeout_s, sandbox=self.config.sandbox)
         findings += [f.to_dict() for f in checked.findings]  # the test ledger: base vs change, from pytest's report
         result = {"ran": True, "command": command, "passed": checked.passed, "timed_out": checked.timed_out,
                   "tests_restored": checked.restored, "output_tail": checked.output[-2000:]}

@@ -92,8 +92,8 @@ def _edit_verdict(policy: PermissionsConfig, detail: str) -> tuple[Verdict, str]
     first = detail.replace("\\", "/").lstrip("/").split("/", 1)[0]
     if first == ".git":
         return "deny", f"edit {detail}: the .git directory belongs to git; use git commands"
-    if detail.replace("\\", "/").lstrip("/") == ".agent/config.toml":
-        return "deny", f"edit {detail}: the agent's own configuration is the user's to change"
+    if first == ".agent":
+        return "deny", f"edit {detail}: the agent's own configuration is the user's to change (.agent/ is the agent's)"
     if policy.edit == "allow" and (is_test_file(detail) or is_whole_test_config(detail)):
         return policy.test_edits, f"{detail} is a test file: changing tests needs approval (--allow-test-edits)"
     return policy.edit, f"edit {detail}"
