@@ -10,7 +10,42 @@ from pathlib import Path
 from agent.errors import GitError, UsageError
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's id of the tree with no entries
-__all__ = ["EMPTY_TREE", "changed_paths", "find_repo_root", "git", "snapshot_commit", "snapshot_tree"]
+# What the agent's own git commands run without: no hooks, no fsmonitor (both are code a repository names).
+QUIET_GIT = (("core.hooksPath", "/dev/null"), ("core.fsmonitor", "false"))
+
+
+def quiet_git_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """GIT_CONFIG_* variables that give every git process started with them QUIET_GIT (after any already set)."""
+    if "AGENT_QUIET_GIT" in environ:
+        return {}
+    try:
+        count = int(environ.get("GIT_CONFIG_COUNT", "0"))
+    except ValueError:
+        count = 0
+    out = {"GIT_CONFIG_COUNT": str(count + len(QUIET_GIT)), "AGENT_QUIET_GIT": str(count)}
+    for i, (key, value) in enumerate(QUIET_GIT, start=count):
+        out[f"GIT_CONFIG_KEY_{i}"], out[f"GIT_CONFIG_VALUE_{i}"] = key, value
+    return out
+
+
+def without_quiet_git(environ: dict[str, str]) -> dict[str, str]:
+    """`environ` less what quiet_git_env added: the model's commands (sandboxed) run git as the user's would."""
+    if "AGENT_QUIET_GIT" not in environ:
+        return environ
+    base = int(environ["AGENT_QUIET_GIT"])
+    ours = {f"GIT_CONFIG_{kind}_{i}" for kind in ("KEY", "VALUE") for i in range(base, base + len(QUIET_GIT))}
+    out = {k: v for k, v in environ.items() if k not in ours and k != "AGENT_QUIET_GIT"}
+    if base:
+        out["GIT_CONFIG_COUNT"] = str(base)
+    else:
+        out.pop("GIT_CONFIG_COUNT", None)
+    return out
+
+
+__all__ = [
+    "EMPTY_TREE", "changed_paths", "find_repo_root", "git", "quiet_git_env", "snapshot_commit", "snapshot_tree",
+    "without_quiet_git",
+]
 
 
 def git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:

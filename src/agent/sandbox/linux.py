@@ -6,8 +6,10 @@ import ctypes
 import fcntl
 import functools
 import os
+import signal
 import socket
 import struct
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +22,7 @@ _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE =
 # statvfs flag -> mount flag that an unprivileged remount must keep (the kernel locks them).
 _LOCKED = {2: 2, 4: 4, 8: 8, 1024: 1024, 2048: 2048, 4096: 1 << 21}
 _SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446  # same number on every Linux architecture
-_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_NO_NEW_PRIVS, _PR_SET_PDEATHSIG = 38, 1
 _NET_BIND_TCP, _NET_CONNECT_TCP = 1, 2
 _SIOCSIFFLAGS, _IFF_UP = 0x8914, 1
 
@@ -129,5 +131,26 @@ def preexec(policy: SandboxPolicy, mech: str) -> Callable[[], None]:
         if userns:
             _namespaces(policy, ro_flags, hidden)
         _landlock(writable, block_tcp=not policy.network and not userns)
+
+    return apply
+
+
+def with_deathsig(then: Callable[[], None] | None) -> Callable[[], None]:
+    """A preexec_fn: the child gets SIGKILL when the agent's thread that started it dies, then `then` runs.
+
+    Only from the main thread (the signal follows the parent *thread*); a parent gone before the prctl
+    (a kill -9 in between) is caught by comparing the parent pid.
+    """
+    parent = os.getpid()
+    main = threading.current_thread() is threading.main_thread()
+    _libc()
+
+    def apply() -> None:
+        if main:
+            _libc().prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+            if os.getppid() != parent:
+                os._exit(137)
+        if then is not None:
+            then()
 
     return apply
