@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +14,7 @@ from agent.backends import bind_events, create_backend
 from agent.backends.budget import check_budget
 from agent.chat.compaction import RunCompactor
 from agent.config import AgentConfig
-from agent.errors import AgentError, ToolError
+from agent.errors import AgentError, ToolError, UsageError
 from agent.git.commits import GitGuard
 from agent.git.plumbing import changed_paths, snapshot_commit
 from agent.loop import Agent, Outcome
@@ -103,6 +106,7 @@ class Session:
 
     def __init__(self, root: Path, config: AgentConfig, backend: Backend | None = None, approve: Approver = deny_all):
         self.root, self.config = root, config
+        warn_unsandboxed(config)
         self.backend = backend or create_backend(config.backend)
         check_budget(config, self.backend)  # an unknown price cannot hold a --budget-usd
         self.ws = Workspace(root, config, approve, memory=_open_memory(root, config))
@@ -134,20 +138,45 @@ class Session:
         started = time.monotonic()
         log_root = log_root or self.root
         log = Trajectory(log_root, run_id or allocate_run_id(log_root), append=resume)
+        state: dict[str, Any] = {"finished": False, "emit": lambda e: on_event(log.stamp(e))}
+        try:
+            return self._run_logged(task, on_event, log, resume, state, started)
+        except (Exception, KeyboardInterrupt) as exc:  # every exit path of a run ends with run_finished
+            if state["finished"] or (os.environ.get("AGENT_DEBUG") and not isinstance(exc, KeyboardInterrupt)):
+                raise
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            why = "interrupted" if interrupted else (str(exc) if isinstance(exc, AgentError) else
+                                                     f"internal error: {type(exc).__name__}: {exc}")
+            agent = state.get("agent")
+            outcome = Outcome("interrupted" if interrupted else "error", why, getattr(agent, "steps", 0),
+                              getattr(agent, "tokens_in", 0), getattr(agent, "tokens_out", 0),
+                              getattr(agent, "cost_usd", 0.0))
+            outcome.usage_error = isinstance(exc, UsageError)
+            with contextlib.suppress(Exception):
+                self.mcp.close()
+            result = RunResult(log.run_id, outcome, False, [], time.monotonic() - started)
+            final = finished_event(result)
+            state["emit"](final)
+            log.finish({**final, "task": task})
+            return result
+
+    def _run_logged(self, task: str, on_event: EventSink, log: Trajectory, resume: bool, state: dict[str, Any],
+                    started: float) -> RunResult:
         run_id = log.run_id
         saved = load_checkpoint(log.dir) if resume and (log.dir / "checkpoint.json").exists() else None
         # git safety (agent.git.commits): commits each edit, guards the user's dirty files, snapshots before shell
         guard = GitGuard(self.root, self.config.git, run_id, task, lambda e: emit(e))
         observers: list[EventSink] = [guard.observe]
-        emit = _tee(log, on_event, observers)
+        emit = state["emit"] = _tee(log, on_event, observers)
         tally = bind_events(self.backend, emit)  # hosted: retry events, cache-token totals for run_finished
         observers.append(tally.observe)
         start = (saved or {}).get("start_commit") or snapshot_commit(
             self.root, f"agent: work tree at the start of run {run_id}")
+        guard.unborn_start = unborn_start(self.root, start)
         emit({"type": "run_resumed" if saved else "run_started", "format": 1, "task": task, "model": self.backend.name,
               "repo": str(self.root), "start_commit": start})
         messages = saved["messages"] if saved else first_messages(self.ws, task, list(self.tools))
-        agent = Agent(self.backend, self.chain(guard), self.ws, self.config.loop, emit)
+        agent = state["agent"] = Agent(self.backend, self.chain(guard), self.ws, self.config.loop, emit)
         agent.compactor = RunCompactor.for_run(self.config, self.backend)  # compaction headless, as in chat
         checkpoint = Checkpoint(log.dir, messages, agent, {"start_commit": start})
         if saved:
@@ -158,6 +187,7 @@ class Session:
         result = self._conclude(run_id, start, outcome, messages, emit)
         result.duration_s = time.monotonic() - started
         final = {**finished_event(result), **tally.totals()}
+        state["finished"] = True
         emit(final)
         log.finish({**final, "task": task})
         return result
@@ -231,6 +261,31 @@ def _tee(log: Trajectory, on_event: EventSink, observers: list[EventSink]) -> Ev
         on_event(stamped)
 
     return emit
+
+
+def unborn_start(root: Path, start: str) -> str | None:
+    """The start snapshot's tree when the repository had no commit at the start (the snapshot has no parent)."""
+    from agent.git.commits import git
+
+    parents = git(root, "rev-list", "--parents", "-n", "1", start).split()
+    return git(root, "rev-parse", f"{start}^{{tree}}").strip() if len(parents) == 1 else None
+
+
+def warn_unsandboxed(config: AgentConfig) -> None:
+    """Say once, as one line on stderr, that commands run without an OS sandbox, and what that changes."""
+    from agent.sandbox import sandboxed
+
+    if sandboxed(config.sandbox):
+        return
+    why = "sandbox.mode = 'off'" if config.sandbox.mode == "off" else f"no OS sandbox on this machine (user namespaces and Landlock are unavailable)"
+    line = (f"agent: warning: {why}: commands run unconfined, so any command that is not provably read-only "
+            "(the test command too) needs approval; a headless run refuses them unless --yes")
+    if line not in _WARNED:
+        _WARNED.add(line)
+        logging.getLogger("agent.sandbox").warning(line)
+
+
+_WARNED: set[str] = set()
 
 
 def _open_memory(root: Path, config: AgentConfig) -> Any:

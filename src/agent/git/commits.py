@@ -42,7 +42,9 @@ def run_git(
 ) -> subprocess.CompletedProcess[str]:
     """Run git with literal pathspecs and return the completed process (never raises on a git failure)."""
     full = {**os.environ, **(env or {}), "GIT_LITERAL_PATHSPECS": "1", "GIT_TERMINAL_PROMPT": "0"}
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=full, input=stdin)
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, errors="surrogateescape", env=full, input=stdin
+    )
 
 
 def git(root: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> str:
@@ -177,6 +179,17 @@ class GitGuard:
     allowed_dirty: set[str] = field(default_factory=set)
     reason: str = ""
     snapshots: int = 0
+    unborn_start: str | None = None  # a repository without commits at the start: the work tree's tree then
+
+    def _users(self, paths: set[str], tree: str | None = None) -> set[str]:
+        """Of `paths` that differ from HEAD (in `tree`, default the work tree), those that are the user's changes.
+
+        In a repository that had no commits when the run started, a file as it was at the start is not a
+        change of the user's: it is the user's only version, kept in the start snapshot.
+        """
+        if self.unborn_start is None or not paths:
+            return paths
+        return paths & set(diff_names(self.root, self.unborn_start, tree or work_tree(self.root)))
 
     def observe(self, event: Event) -> None:
         """Remember the model's latest reply text: it is the "why" of the next commit."""
@@ -203,7 +216,7 @@ class GitGuard:
 
     def check_dirty(self, paths: list[str]) -> Decision:
         """Refuse (or ask about) paths that hold uncommitted changes the agent did not make."""
-        dirty = sorted(dirty_paths(self.root, paths) - self.allowed_dirty) if paths else []
+        dirty = sorted(self._users(dirty_paths(self.root, paths)) - self.allowed_dirty) if paths else []
         mode = self.config.dirty_files
         if not dirty:
             return Decision.allow()
@@ -253,9 +266,8 @@ class GitGuard:
         changed = diff_names(self.root, before, work_tree(self.root))
         if not changed:
             return ""
-        users = (set(diff_names(self.root, tree_of(self.root, head(self.root)), before)) | self.allowed_dirty) & set(
-            changed
-        )
+        differs = self._users(set(diff_names(self.root, tree_of(self.root, head(self.root)), before)), before)
+        users = (differs | self.allowed_dirty) & set(changed)
         self.commit(f"shell `{command[:60]}`", [p for p in changed if p not in users])
         if not users:
             return ""

@@ -15,30 +15,21 @@ QUIET_GIT = (("core.hooksPath", "/dev/null"), ("core.fsmonitor", "false"))
 
 
 def quiet_git_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
-    """GIT_CONFIG_* variables that give every git process started with them QUIET_GIT (after any already set)."""
+    """GIT_CONFIG_PARAMETERS (what `git -c` hands its children) giving every git started with it QUIET_GIT."""
     if "AGENT_QUIET_GIT" in environ:
         return {}
-    try:
-        count = int(environ.get("GIT_CONFIG_COUNT", "0"))
-    except ValueError:
-        count = 0
-    out = {"GIT_CONFIG_COUNT": str(count + len(QUIET_GIT)), "AGENT_QUIET_GIT": str(count)}
-    for i, (key, value) in enumerate(QUIET_GIT, start=count):
-        out[f"GIT_CONFIG_KEY_{i}"], out[f"GIT_CONFIG_VALUE_{i}"] = key, value
-    return out
+    before = environ.get("GIT_CONFIG_PARAMETERS", "")
+    ours = " ".join(f"'{key}={value}'" for key, value in QUIET_GIT)
+    return {"GIT_CONFIG_PARAMETERS": f"{before} {ours}".strip(), "AGENT_QUIET_GIT": before}
 
 
 def without_quiet_git(environ: dict[str, str]) -> dict[str, str]:
     """`environ` less what quiet_git_env added: the model's commands (sandboxed) run git as the user's would."""
     if "AGENT_QUIET_GIT" not in environ:
         return environ
-    base = int(environ["AGENT_QUIET_GIT"])
-    ours = {f"GIT_CONFIG_{kind}_{i}" for kind in ("KEY", "VALUE") for i in range(base, base + len(QUIET_GIT))}
-    out = {k: v for k, v in environ.items() if k not in ours and k != "AGENT_QUIET_GIT"}
-    if base:
-        out["GIT_CONFIG_COUNT"] = str(base)
-    else:
-        out.pop("GIT_CONFIG_COUNT", None)
+    out = {k: v for k, v in environ.items() if k not in ("AGENT_QUIET_GIT", "GIT_CONFIG_PARAMETERS")}
+    if environ["AGENT_QUIET_GIT"]:
+        out["GIT_CONFIG_PARAMETERS"] = environ["AGENT_QUIET_GIT"]
     return out
 
 
@@ -51,7 +42,7 @@ __all__ = [
 def git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
     """Run a git command in `root` and return stdout; raise GitError with git's message on failure."""
     try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env)
+        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, errors="surrogateescape", env=env)
     except OSError as exc:
         raise GitError(f"cannot run git: {exc}") from exc
     if proc.returncode != 0:

@@ -16,7 +16,8 @@ import shlex
 from typing import TYPE_CHECKING
 
 from agent.guard.paths import is_test_file, is_whole_test_config
-from agent.policy.shellrules import RANK, Context, Part, analyze
+from agent.policy.shellrules import RANK, Context, Part, analyze, provably_read_only
+from agent.sandbox import sandboxed
 
 if TYPE_CHECKING:
     from agent.config import PermissionsConfig, Verdict
@@ -99,8 +100,31 @@ def _edit_verdict(policy: PermissionsConfig, detail: str) -> tuple[Verdict, str]
     return policy.edit, f"edit {detail}"
 
 
+UNSANDBOXED = "no OS sandbox holds commands on this machine"
+
+
+def unsandboxed_verdict(policy: PermissionsConfig, kind: str, detail: str, root: str, reason: str) -> tuple[Verdict, str]:
+    """Without an OS sandbox an allowed command stays allowed only when provably read-only (or the user said so)."""
+    if kind == "test":
+        if "test" in policy.model_fields_set:
+            return "allow", reason
+        return "ask", f"{UNSANDBOXED}: the test command runs the repository's code: `{detail}`"
+    if "shell_allow" in reason or provably_read_only(detail, Context(os.path.realpath(root), allowed_roots(policy))):
+        return "allow", reason
+    return "ask", f"{UNSANDBOXED}: `{detail}` is not provably read-only"
+
+
 def decide(policy: PermissionsConfig, kind: str, detail: str, ws: Workspace) -> tuple[Verdict, str]:
     """Return (verdict, reason) for an action of `kind` on `detail`."""
+    verdict, reason = _decide(policy, kind, detail, ws)
+    if verdict == "allow" and kind in ("shell", "test") and not sandboxed(ws.config.sandbox):
+        verdict, reason = unsandboxed_verdict(policy, kind, detail, str(ws.root), reason)
+    if verdict == "ask" and policy.approve_all:
+        return "allow", "approved by configuration"
+    return verdict, reason
+
+
+def _decide(policy: PermissionsConfig, kind: str, detail: str, ws: Workspace) -> tuple[Verdict, str]:
     if kind == "shell":
         from agent.tools.tests import detect_test_command
 
@@ -114,6 +138,4 @@ def decide(policy: PermissionsConfig, kind: str, detail: str, ws: Workspace) -> 
         verdict, reason = tool_verdict(policy, detail)
     else:
         verdict, reason = "ask", f"{kind} {detail}"
-    if verdict == "ask" and policy.approve_all:
-        return "allow", "approved by configuration"
     return verdict, reason

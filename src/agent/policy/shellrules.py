@@ -467,6 +467,13 @@ def _git_read_only(args: list[Word], ctx: Context) -> bool | None:
     return not any(a.text.startswith(("--output", "--open-files-in-pager", "-O")) for a in args)
 
 
+def _gives_pattern(arg: str) -> bool:
+    """True for a grep option that supplies the pattern (-e PAT, -ePAT, -rf FILE, --regexp=...)."""
+    if arg.startswith(("--regexp", "--file")):
+        return True
+    return arg[:2] in ("-e", "-f") or bool(set("ef") & set(short_flags(arg)))
+
+
 def _read_only(name: str, args: list[Word], cmd: Command, ctx: Context) -> bool | None:
     """True if the command only reads inside the repository; None if it reads outside; else False."""
     if any(op in WRITE_OPS and ctx.where(t) != "device" for op, t in cmd.redirects if not t.text.isdigit()):
@@ -480,9 +487,7 @@ def _read_only(name: str, args: list[Word], cmd: Command, ctx: Context) -> bool 
     if name in ("sort",) and any(a.text.startswith(("-o", "--output")) for a in args):
         return False
     paths = _positional(args)
-    if name in ("grep", "egrep", "fgrep", "rg") and not any(
-        a.text in ("-e", "-f") or a.text.startswith("--regexp") for a in args
-    ):
+    if name in ("grep", "egrep", "fgrep", "rg") and not any(_gives_pattern(a.text) for a in args):
         paths = paths[1:]
     if not paths:
         return True if ctx.cwd is not None and ctx.place(ctx.cwd) in ("inside", "root") else None
@@ -490,3 +495,47 @@ def _read_only(name: str, args: list[Word], cmd: Command, ctx: Context) -> bool 
 
 
 RULES = {"rm": _rm, "git": _git, "find": _find, "dd": _dd, **{w: _writer for w in WRITERS}}
+
+
+# Options that make a "read-only" command write, run code or read where its arguments do not say.
+_UNSAFE_OPTIONS = {
+    "xxd": ("-r",), "tree": ("-o",), "file": ("-C", "-m"), "sort": ("-o", "--output", "--compress-program", "-T", "--temp"),
+    "date": ("-f", "--file", "-s", "--set"), "grep": ("-R", "--dereference-recursive", "-f", "--file"),
+    "rg": ("-L", "--follow", "--pre", "-f", "--file"), "find": ("-L", "-follow", "-exec", "-ok", "-fprint", "-fls", "-delete"),
+    "hostname": ("",), "less": ("",), "more": ("",), "env": ("",),
+}
+_GIT_UNSAFE = ("--ext-diff", "--textconv", "--no-index", "-O", "--output", "--open-files-in-pager")
+
+
+def provably_read_only(command: str, ctx: Context) -> bool:
+    """True only for a line of plain read-only commands on paths inside the repository: no assignments, wrappers,
+    substitutions, redirections to files, options that run code or follow links, git global options. What an
+    unsandboxed machine allows without asking."""
+    try:
+        pipelines = parse(command)
+    except ShellSyntaxError:
+        return False
+    for cmd in (c for p in pipelines for c in p.commands):
+        words = cmd.words
+        if not words or any(w.dynamic or w.subs for w in words) or "=" in words[0].text:
+            return False
+        if any(not (op == ">&" and t.text.isdigit()) and ctx.where(t) != "device" for op, t in cmd.redirects):
+            return False
+        name, args = words[0].text, words[1:]
+        if "/" in name or not _safe_options(name, [a.text for a in args]):
+            return False
+        if _read_only(name, args, cmd, ctx) is not True:
+            return False
+    return bool(pipelines)
+
+
+def _safe_options(name: str, args: list[str]) -> bool:
+    if name == "git":
+        return bool(args) and not args[0].startswith("-") and not any(a.startswith(_GIT_UNSAFE) for a in args)
+    if name not in READ_ONLY or name in ("cd", "pushd", "popd"):
+        return False
+    unsafe = _UNSAFE_OPTIONS.get(name, ())
+    if "" in unsafe:
+        return not args
+    return not any(a.startswith(unsafe) or (a.startswith("-") and not a.startswith("--") and
+                                            any(u[1:] in a[1:] for u in unsafe if len(u) == 2)) for a in args)
