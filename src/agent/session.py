@@ -173,8 +173,11 @@ class Session:
         start = (saved or {}).get("start_commit") or snapshot_commit(
             self.root, f"agent: work tree at the start of run {run_id}")
         guard.unborn_start = unborn_start(self.root, start)
+        guard.intent = log.dir / "intent.json"  # the action in flight: recovered (committed) on --resume
         emit({"type": "run_resumed" if saved else "run_started", "format": 1, "task": task, "model": self.backend.name,
               "repo": str(self.root), "start_commit": start})
+        if saved:
+            guard.recover()  # an edit or command the kill caught before its commit is the agent's, not the user's
         messages = saved["messages"] if saved else first_messages(self.ws, task, list(self.tools))
         agent = state["agent"] = Agent(self.backend, self.chain(guard), self.ws, self.config.loop, emit)
         agent.compactor = RunCompactor.for_run(self.config, self.backend)  # compaction headless, as in chat

@@ -14,6 +14,7 @@ the action in flight.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -180,6 +181,40 @@ class GitGuard:
     reason: str = ""
     snapshots: int = 0
     unborn_start: str | None = None  # a repository without commits at the start: the work tree's tree then
+    intent: Path | None = None  # where the action in flight is recorded (the run's intent.json), for --resume
+
+    def _intend(self, record: dict[str, object]) -> None:
+        """Record an action before it changes files, so a run killed before its commit can be recovered."""
+        if self.intent is not None:
+            from agent.atomic import atomic_write_text
+
+            atomic_write_text(self.intent, json.dumps(record))
+
+    def _settled(self) -> None:
+        if self.intent is not None:
+            self.intent.unlink(missing_ok=True)
+
+    def recover(self) -> list[str]:
+        """On --resume: commit what the action in flight when the run stopped changed; returns those paths."""
+        if self.intent is None or not self.intent.exists():
+            return []
+        try:
+            record = json.loads(self.intent.read_text(encoding="utf-8", errors="surrogateescape"))
+        except (OSError, ValueError):
+            record = {}
+        self.intent.unlink(missing_ok=True)
+        if record.get("kind") == "edit":
+            paths = sorted(dirty_paths(self.root, list(record.get("paths") or [])))
+        elif record.get("kind") == "shell" and record.get("before"):
+            before = str(record["before"])
+            changed = diff_names(self.root, before, work_tree(self.root))
+            users = self._users(set(diff_names(self.root, tree_of(self.root, head(self.root)), before)), before)
+            paths = [p for p in changed if p not in users]
+        else:
+            paths = []
+        if paths:
+            self.commit(f"{record.get('kind')} {', '.join(paths)} (recovered on resume)", paths)
+        return paths
 
     def _users(self, paths: set[str], tree: str | None = None) -> set[str]:
         """Of `paths` that differ from HEAD (in `tree`, default the work tree), those that are the user's changes.
@@ -199,9 +234,14 @@ class GitGuard:
     def before(self, call: ToolCall, ctx: CallContext) -> Decision:
         """Edits: the dirty-file rule; shell and test commands: snapshot the work tree first."""
         if ctx.kind == "edit":
-            return self.check_dirty(ctx.paths)
+            decision = self.check_dirty(ctx.paths)
+            if decision.verdict == "allow":
+                self._intend({"kind": "edit", "paths": [p for p in ctx.paths if p not in self.allowed_dirty]})
+            return decision
         if ctx.kind in ("shell", "test"):
             ctx.scratch["git_before"] = self.before_shell(ctx.detail)
+            if ctx.scratch["git_before"] is not None:
+                self._intend({"kind": "shell", "before": ctx.scratch["git_before"]})
         return Decision.allow()
 
     def after(self, call: ToolCall, ctx: CallContext, result: ToolResult) -> ToolResult:
@@ -212,6 +252,7 @@ class GitGuard:
             note = self.after_shell(ctx.scratch.get("git_before"), ctx.detail)
             if result.ok:
                 result.output += note
+        self._settled()
         return result
 
     def check_dirty(self, paths: list[str]) -> Decision:
