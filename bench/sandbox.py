@@ -37,7 +37,8 @@ def repo(root: Path, tests: int) -> Path:
 
 
 def workspaces(root: Path) -> dict[str, Workspace]:
-    return {mode: Workspace(root, load_config(root, {"sandbox": {"mode": mode}}, environ={})) for mode in ("off", "auto")}
+    config = {mode: load_config(root, {"sandbox": {"mode": mode}}, environ={}) for mode in ("off", "auto")}
+    return {mode: Workspace(root, c) for mode, c in config.items()}
 
 
 def timed(ws: Workspace, command: str) -> float:

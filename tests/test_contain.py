@@ -102,29 +102,35 @@ def listener() -> Iterator[tuple[int, list[bytes]]]:
 
 # --- 1. trust boundaries ---------------------------------------------------------------------------------------
 
-AGENT_TABLE = "\n[tool.agent.tools]\ntest_command = 'touch ../decoy/pwn'\n[tool.agent.backend]\napi_base = 'http://127.0.0.1:9'\n"
+AGENT_TABLE = ("\n[tool.agent.tools]\ntest_command = 'touch ../decoy/pwn'\n"
+               "[tool.agent.backend]\napi_base = 'http://127.0.0.1:9'\n")
 CONFIG_ATTACKS = [
     ("edit [tool.agent]", call("edit_file", edits=[{"path": "pyproject.toml", "old": "name = 'calc'\n",
                                                      "new": "name = 'calc'\n" + AGENT_TABLE}]), "pyproject.toml"),
     ("shell [tool.agent]", call("run_shell", command=f"printf %s {json.dumps(AGENT_TABLE)} >> pyproject.toml"),
      "pyproject.toml"),
-    ("shell .agent/config.toml", call("run_shell", command="printf '[permissions]\\nshell = \"allow\"\\n' > .agent/config.toml"),
+    ("shell .agent/config.toml",
+     call("run_shell", command="printf '[permissions]\\nshell = \"allow\"\\n' > .agent/config.toml"),
      ".agent/config.toml"),
     ("write .agent/", call("write_file", path=".agent/config.toml", content="[permissions]\nshell = 'allow'\n"),
      ".agent/config.toml"),
     ("shell pytest.toml", call("run_shell", command="printf '[pytest]\\naddopts = [\"--co\"]\\n' > pytest.toml"),
      "pytest.toml"),
-    ("shell .pytest.ini", call("run_shell", command="printf '[pytest]\\naddopts = --co\\n' > .pytest.ini"), ".pytest.ini"),
+    ("shell .pytest.ini", call("run_shell", command="printf '[pytest]\\naddopts = --co\\n' > .pytest.ini"),
+     ".pytest.ini"),
     ("shell tox.ini", call("run_shell", command="printf '[pytest]\\naddopts = --co\\n' > tox.ini"), "tox.ini"),
-    ("shell conftest", call("run_shell", command="printf 'collect_ignore = [\"tests\"]\\n' > conftest.py"), "conftest.py"),
+    ("shell conftest", call("run_shell", command="printf 'collect_ignore = [\"tests\"]\\n' > conftest.py"),
+     "conftest.py"),
     ("hook", call("run_shell", command="printf '#!/bin/sh\\ntouch ../decoy/pwn\\n' > .git/hooks/post-checkout; "
                                        "chmod +x .git/hooks/post-checkout"), ".git/hooks/post-checkout"),
     ("git config", call("run_shell", command="git config core.fsmonitor 'touch ../decoy/pwn'"), ".git/config"),
 ]
 
 
-@pytest.mark.parametrize(("attack", "target"), [(a, t) for _, a, t in CONFIG_ATTACKS], ids=[n for n, _, _ in CONFIG_ATTACKS])
-def test_the_model_cannot_change_what_configures_the_agent(world: tuple[Path, Path], attack: dict, target: str) -> None:
+@pytest.mark.parametrize(("attack", "target"), [(a, t) for _, a, t in CONFIG_ATTACKS],
+                         ids=[n for n, *_ in CONFIG_ATTACKS])
+def test_the_model_cannot_change_what_configures_the_agent(world: tuple[Path, Path], attack: dict,
+                                                           target: str) -> None:
     repo, decoy = world
     (repo / ".agent").mkdir(exist_ok=True)
     before = (repo / target).read_bytes() if (repo / target).exists() else None
@@ -219,7 +225,8 @@ def test_the_agents_git_commands_run_no_hooks(world: tuple[Path, Path]) -> None:
 
 # --- 3. without a sandbox ---------------------------------------------------------------------------------------
 
-NEVER = ["find . -delete", "rm -rf .git*", "rm -rf .[!.]*", "rm -rf .g?t", "rm -rf .{git,x}", "find . -name '*' -delete"]
+NEVER = ["find . -delete", "rm -rf .git*", "rm -rf .[!.]*", "rm -rf .g?t", "rm -rf .{git,x}",
+         "find . -name '*' -delete"]
 
 
 @pytest.mark.parametrize("sandbox", ["real", "none"])
@@ -316,7 +323,7 @@ def test_non_utf8_file_names_end_to_end(world: tuple[Path, Path]) -> None:
                call("run_shell", command="printf 'z = 1\\n' > $'\\xfd.py'"), FINISH]
     proc, events = agent(repo, replies, "--yes")
     assert [r["ok"] for r in results(events)] == [True, True, True]
-    assert set(events[-1]["files_changed"]) == {"\udcff.py", "\udcfe.py", "\udcfd.py"}
+    assert sorted(events[-1]["files_changed"]) == sorted(os.fsdecode(b"%c.py" % c) for c in (0xFD, 0xFE, 0xFF))
     assert subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True).stdout == b""
 
 
@@ -346,7 +353,8 @@ def test_a_top_level_error_ends_with_run_finished(world: tuple[Path, Path]) -> N
     assert len(errors) == 1 and "not a git repository" in errors[0]
 
 
-@pytest.mark.parametrize("attack", [a for n, a, _ in CONFIG_ATTACKS if n in ("hook", "git config")], ids=["hook", "config"])
+@pytest.mark.parametrize("attack", [a for n, a, _ in CONFIG_ATTACKS if n in ("hook", "git config")],
+                         ids=["hook", "config"])
 def test_git_config_and_hooks_are_put_back_without_a_sandbox(world: tuple[Path, Path], attack: dict) -> None:
     repo, decoy = world
     before = files(repo / ".git" / "hooks") | {"config": (repo / ".git" / "config").read_bytes()}

@@ -280,7 +280,8 @@ def warn_unsandboxed(config: AgentConfig) -> None:
 
     if sandboxed(config.sandbox):
         return
-    why = "sandbox.mode = 'off'" if config.sandbox.mode == "off" else f"no OS sandbox on this machine (user namespaces and Landlock are unavailable)"
+    off = config.sandbox.mode == "off"
+    why = "sandbox.mode = 'off'" if off else "no OS sandbox on this machine (no user namespaces, no Landlock)"
     line = (f"agent: warning: {why}: commands run unconfined, so any command that is not provably read-only "
             "(the test command too) needs approval; a headless run refuses them unless --yes")
     if line not in _WARNED:

@@ -42,7 +42,9 @@ __all__ = [
 def git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
     """Run a git command in `root` and return stdout; raise GitError with git's message on failure."""
     try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, errors="surrogateescape", env=env)
+        proc = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, errors="surrogateescape", env=env
+        )
     except OSError as exc:
         raise GitError(f"cannot run git: {exc}") from exc
     if proc.returncode != 0:

@@ -103,7 +103,9 @@ def _edit_verdict(policy: PermissionsConfig, detail: str) -> tuple[Verdict, str]
 UNSANDBOXED = "no OS sandbox holds commands on this machine"
 
 
-def unsandboxed_verdict(policy: PermissionsConfig, kind: str, detail: str, root: str, reason: str) -> tuple[Verdict, str]:
+def unsandboxed_verdict(
+    policy: PermissionsConfig, kind: str, detail: str, root: str, reason: str
+) -> tuple[Verdict, str]:
     """Without an OS sandbox an allowed command stays allowed only when provably read-only (or the user said so)."""
     if kind == "test":
         if "test" in policy.model_fields_set:

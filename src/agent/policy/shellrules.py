@@ -371,7 +371,8 @@ def _find_delete(worst: tuple[str, Word], texts: list[str], ctx: Context) -> tup
         names = [texts[k + 1] for k, t in enumerate(texts[:-1]) if t in ("-name", "-iname")]
         loose = {"-o", "-or", "!", "-not", "-path", "-wholename", "-regex", "-iregex"} & set(texts)
         if len(names) != 1 or loose or any(fnmatch.fnmatch(n, names[0]) for n in _GIT_NAMES):
-            return "deny", "find -delete from the repository root reaches .git; start it in a subfolder or filter with -name"
+            return "deny", ("find -delete from the repository root reaches .git; "
+                            "start it in a subfolder or filter with -name")
     return ctx.default, "find -delete needs approval"
 
 
@@ -499,9 +500,11 @@ RULES = {"rm": _rm, "git": _git, "find": _find, "dd": _dd, **{w: _writer for w i
 
 # Options that make a "read-only" command write, run code or read where its arguments do not say.
 _UNSAFE_OPTIONS = {
-    "xxd": ("-r",), "tree": ("-o",), "file": ("-C", "-m"), "sort": ("-o", "--output", "--compress-program", "-T", "--temp"),
+    "xxd": ("-r",), "tree": ("-o",), "file": ("-C", "-m"),
+    "sort": ("-o", "--output", "--compress-program", "-T", "--temp"),
     "date": ("-f", "--file", "-s", "--set"), "grep": ("-R", "--dereference-recursive", "-f", "--file"),
-    "rg": ("-L", "--follow", "--pre", "-f", "--file"), "find": ("-L", "-follow", "-exec", "-ok", "-fprint", "-fls", "-delete"),
+    "rg": ("-L", "--follow", "--pre", "-f", "--file"),
+    "find": ("-L", "-follow", "-exec", "-ok", "-fprint", "-fls", "-delete"),
     "hostname": ("",), "less": ("",), "more": ("",), "env": ("",),
 }
 _GIT_UNSAFE = ("--ext-diff", "--textconv", "--no-index", "-O", "--output", "--open-files-in-pager")

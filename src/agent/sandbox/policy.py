@@ -116,7 +116,9 @@ def sandboxed(box: Any) -> bool:
     return box.mode != "off" and available() is not None
 
 
-def child_setup(box: Any, root: Path, extra_writable: tuple[Path, ...] = ()) -> tuple[Callable[[], None] | None, dict[str, str]]:
+def child_setup(
+    box: Any, root: Path, extra_writable: tuple[Path, ...] = ()
+) -> tuple[Callable[[], None] | None, dict[str, str]]:
     """(preexec_fn, environment additions) for a command the agent runs in `root` under the [sandbox] config `box`.
 
     The child always dies with the agent (PR_SET_PDEATHSIG, Linux); inside the sandbox where there is one.

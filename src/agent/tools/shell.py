@@ -27,7 +27,8 @@ def cap(text: str, limit: int) -> str:
 def execute(ws: Workspace, command: str, timeout_s: float) -> tuple[int | None, str]:
     """Run `command` with bash in the repo root; return (exit code or None on timeout, output)."""
     preexec, extra = child_setup(ws.config.sandbox, ws.root)
-    env = {**without_quiet_git(dict(os.environ)), "GIT_TERMINAL_PROMPT": "0", "PAGER": "cat", "GIT_PAGER": "cat", **extra}
+    env = {**without_quiet_git(dict(os.environ)), "GIT_TERMINAL_PROMPT": "0", "PAGER": "cat", "GIT_PAGER": "cat"}
+    env.update(extra)
     try:
         proc = subprocess.Popen(
             ["bash", "-c", command],

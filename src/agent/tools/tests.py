@@ -108,7 +108,7 @@ def full_command(ws: Workspace, args: str) -> str:
 @effect("test", detail=lambda ws, a: full_command(ws, a.args))
 def run_tests(
     ws: Workspace,
-    args: Annotated[str, Field(description="test ids and selectors, e.g. `tests/test_x.py::test_y -x` or `-k name`")] = "",
+    args: Annotated[str, Field(description="test ids and selectors: `tests/test_x.py::test_y -x`, `-k name`")] = "",
 ) -> str:
     """Run the repository's test suite (or part of it); returns the exit code and output."""
     words = check_args(ws, args)
