@@ -105,11 +105,11 @@ class ConfigGuard:
         """Every protected item: a display name -> (its file, what of it counts: whole | toml:TABLE | ini:SECTION)."""
         out: dict[str, tuple[Path, str]] = {}
         agent = self.root / ".agent"
-        if agent.is_dir():
-            for path in agent.rglob("*"):
-                rel = path.relative_to(agent)
-                if rel.parts[0] not in AGENT_LOCAL and not path.is_dir():
-                    out[f".agent/{rel.as_posix()}"] = (path, "whole")
+        if agent.is_dir():  # the agent's own logs and caches are not walked: they can be large
+            tops = [p for p in agent.iterdir() if p.name not in AGENT_LOCAL]
+            for path in [*tops, *(q for t in tops if t.is_dir() and not t.is_symlink() for q in t.rglob("*"))]:
+                if not path.is_dir():
+                    out[f".agent/{path.relative_to(agent).as_posix()}"] = (path, "whole")
         if self.git is not None:
             for name in GIT_FILES:
                 out[f".git/{name}"] = (self.git / name, "whole")

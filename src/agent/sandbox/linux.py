@@ -29,7 +29,19 @@ _SIOCSIFFLAGS, _IFF_UP = 0x8914, 1
 
 @functools.cache
 def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
+    """libc with every function the child calls already looked up.
+
+    ctypes resolves a function (dlsym) on first attribute access and caches it; doing that here, in the parent,
+    keeps the dynamic loader's lock out of the child, the one lock another thread could hold at fork time. The
+    rest of the child's work is syscalls and the interpreter's own allocator (under the GIL the forking thread
+    holds; glibc resets malloc's locks in the child). A helper process exec'd before the command would remove
+    even that risk, but a Python helper with ctypes costs ~35 ms per command here (bench/sandbox.py: the whole
+    set-up in the child costs under 1 ms).
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    for name in ("syscall", "prctl", "unshare", "mount"):
+        getattr(libc, name)
+    return libc
 
 
 def _check(result: int, what: str) -> int:
