@@ -363,3 +363,40 @@ def test_git_config_and_hooks_are_put_back_without_a_sandbox(world: tuple[Path, 
     assert not result["ok"] and "put back" in result["output"]
     assert files(repo / ".git" / "hooks") | {"config": (repo / ".git" / "config").read_bytes()} == before
     assert files(decoy) == {"v": b"keep\n"}
+
+
+# --- the bypasses, one run each way --------------------------------------------------------------------
+
+SECRET = "DECOY-SECRET-3f9a"
+READS = ["env -C ../decoy cat secret.txt", "date -f ../decoy/secret.txt", "grep -e. {decoy}/secret.txt",
+         "git diff --no-index {decoy}/secret.txt /dev/null", "git --git-dir=../decoy/.git show",
+         "git -c core.pager='cat ../decoy/secret.txt' log -1", "BASH_ENV=../decoy/secret.txt bash -c true",
+         "sort --compress-program=sh ../decoy/secret.txt", "grep -R DECOY .", "find -L . -name secret.txt"]
+WRITES = ["$(echo rm) -rf ../decoy/v", "x=rm; $x -rf ../decoy/v", "$'\\x72\\x6d' -rf ../decoy/v",
+          "echo cm0gLXJmIC4uL2RlY295L3YK | base64 -d | sh", "env -C ../decoy rm -rf v", "CDPATH=.. cd decoy && rm -rf v",
+          "cp -t ../decoy calc.py", "mv --target-directory=../decoy pyproject.toml", "tar -cf x.tar calc.py && "
+          "tar -xf x.tar -C ../decoy", "git config alias.nuke '!rm -rf ../decoy/v' && git nuke",
+          "python3 -c \"open('../decoy/canary', 'w').write('x')\"", "xxd -r -p calc.py .git/config",
+          "git -c core.fsmonitor='touch ../decoy/pwn' status"]
+
+
+@NEEDS_SANDBOX
+def test_reads_outside_are_refused_headless(world: tuple[Path, Path]) -> None:
+    repo, decoy = world
+    (decoy / "secret.txt").write_text(SECRET + "\n")
+    (repo / "link").symlink_to(decoy)
+    git(repo, "add", "link")
+    git(repo, "commit", "-qm", "a link out of the repository")
+    proc, events = agent(repo, [*(call("run_shell", command=c.format(decoy=decoy)) for c in READS), FINISH])
+    assert [r["ok"] for r in results(events)] == [False] * len(READS), [r["output"][:80] for r in results(events)]
+    assert SECRET not in proc.stdout and SECRET not in json.dumps(events)
+
+
+@NEEDS_SANDBOX
+def test_approved_writes_outside_are_contained_by_the_sandbox(world: tuple[Path, Path]) -> None:
+    repo, decoy = world
+    config = (repo / ".git" / "config").read_bytes()
+    proc, events = agent(repo, [*(call("run_shell", command=c) for c in WRITES), FINISH], "--yes")
+    assert len(results(events)) == len(WRITES) and events[-1]["type"] == "run_finished"
+    assert files(decoy) == {"v": b"keep\n"}
+    assert (repo / ".git" / "config").read_bytes() == config

@@ -32,6 +32,13 @@ from agent.policy.shellwords import (
 )
 
 RANK = {"allow": 0, "ask": 1, "deny": 2}
+# Environment variables that make a command run other code or read elsewhere (`BASH_ENV=x.sh bash -c true`).
+CODE_VARS = {
+    "BASH_ENV", "ENV", "PYTHONSTARTUP", "PYTHONINSPECT", "PERL5OPT", "PERL5LIB", "RUBYOPT", "NODE_OPTIONS",
+    "PROMPT_COMMAND", "SHELLOPTS", "BASHOPTS", "PS4", "LESSOPEN", "LESSCLOSE", "PAGER", "GIT_PAGER", "EDITOR",
+    "VISUAL", "GIT_EDITOR", "GIT_EXTERNAL_DIFF", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_DIR", "GIT_WORK_TREE",
+    "GIT_EXEC_PATH", "GIT_ASKPASS", "SSH_ASKPASS", "CDPATH", "IFS", "PATH",
+}
 MAX_DEPTH = 6
 UNKNOWN = Word("<unknown>", dynamic=True)
 # `name | name` with a bounded name: linear in the line (an unbounded `(\S+)...\1` was quadratic).
@@ -187,6 +194,9 @@ def unwrap(words: list[Word], ctx: Context) -> tuple[list[Word], bool, list[tupl
     found: list[tuple[str, str]] = []
     while True:
         while words and re.match(r"[A-Za-z_][A-Za-z0-9_]*=", words[0].text):
+            var = words[0].text.split("=", 1)[0]
+            if var in CODE_VARS or var.startswith(("GIT_CONFIG_", "LD_")):
+                found.append((ctx.default, f"sets {var}, which makes the command run or read other code"))
             words = words[1:]
         if not words or words[0].dynamic:
             return words, unknown, found
@@ -220,6 +230,8 @@ def _options(name: str, words: list[Word], ctx: Context) -> tuple[int, list[tupl
             return i, [(p.verdict, p.reason) for p in _nested(code, ctx)]
         if name == "command" and flag in ("-v", "-V"):
             return i, []
+        if name == "env" and (flag in ("-C", "--chdir") or flag.startswith(("--chdir=", "-C"))):
+            return i, [(ctx.default, "env -C runs the command in another folder")]
         i += 2 if flag in takes_arg else 1
     return i, None
 
@@ -417,6 +429,8 @@ def _find(name: str, args: list[Word], ctx: Context) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     if "-delete" in texts:
         found.append(_find_delete(worst, texts, ctx))
+    if {"-L", "-H", "-follow"} & set(texts):
+        found.append((ctx.default, "find follows symbolic links, out of the repository too"))
     match = Word(worst[1].text.rstrip("/") + "/{}", worst[1].dynamic)  # what {} stands for: paths under the root
     for k, t in enumerate(texts):
         if t in ("-exec", "-execdir", "-ok", "-okdir"):
@@ -457,15 +471,48 @@ def _interpreter(name: str, args: list[Word], ctx: Context) -> list[tuple[str, s
     return []
 
 
+_GIT_CODE_OPTIONS = ("-c", "--config-env", "--exec-path", "--git-dir", "--work-tree", "--super-prefix")
+
+
 def _git_read_only(args: list[Word], ctx: Context) -> bool | None:
     i = 0
     while i < len(args) and args[i].text.startswith("-"):
         if args[i].text == "-C" and i + 1 < len(args) and ctx.where(args[i + 1]) not in ("inside", "root"):
             return None
-        i += 2 if args[i].text in ("-C", "-c", "--git-dir", "--work-tree", "--namespace") else 1
+        if args[i].text.split("=", 1)[0] in _GIT_CODE_OPTIONS:
+            return False  # configuration or a repository named on the line: it can run code or read elsewhere
+        i += 2 if args[i].text in ("-C", "--namespace") else 1
     if i >= len(args) or args[i].text not in GIT_READ_ONLY:
         return False
+    rest = args[i + 1 :]
+    if any(a.text == "--no-index" for a in rest) and any(ctx.where(p) not in ("inside", "root", "device")
+                                                          for p in _positional(rest)):
+        return None
     return not any(a.text.startswith(("--output", "--open-files-in-pager", "-O")) for a in args)
+
+
+# Options of read-only commands that run code, write, follow links out of the repository or read a named file.
+_NOT_READ_ONLY = {
+    "sort": ("-o", "--output", "--compress-program"), "xxd": ("-r", "--revert"), "tree": ("-o",),
+    "file": ("-C", "--compile"), "grep": ("-R", "--dereference-recursive"), "egrep": ("-R",), "fgrep": ("-R",),
+    "rg": ("-L", "--follow", "--pre"), "find": ("-L", "-follow", "-H"),
+}
+_FILE_OPTIONS = {"date": ("-f", "--file"), "grep": ("-f", "--file"), "rg": ("-f", "--file")}
+
+
+def _option_problem(name: str, args: list[Word], ctx: Context) -> bool | None:
+    """False when an option makes the command more than a read inside the repository, None when it reads outside."""
+    for k, a in enumerate(args):
+        text = a.text
+        if any(text == o or (text.startswith(o) and (o.startswith("--") or len(o) == 2)) for o in
+               _NOT_READ_ONLY.get(name, ())):
+            return False
+        for o in _FILE_OPTIONS.get(name, ()):
+            if text == o or text.startswith(o + "="):
+                value = text.split("=", 1)[1] if "=" in text else (args[k + 1].text if k + 1 < len(args) else "")
+                if ctx.where(Word(value, a.dynamic)) not in ("inside", "root", "device"):
+                    return None
+    return True
 
 
 def _gives_pattern(arg: str) -> bool:
@@ -483,10 +530,10 @@ def _read_only(name: str, args: list[Word], cmd: Command, ctx: Context) -> bool 
         return _git_read_only(args, ctx)
     if name not in READ_ONLY:
         return False
+    if (problem := _option_problem(name, args, ctx)) is not True:
+        return problem
     if name in NO_PATH_ARGS:
         return True
-    if name in ("sort",) and any(a.text.startswith(("-o", "--output")) for a in args):
-        return False
     paths = _positional(args)
     if name in ("grep", "egrep", "fgrep", "rg") and not any(_gives_pattern(a.text) for a in args):
         paths = paths[1:]
