@@ -373,7 +373,8 @@ READS = ["env -C ../decoy cat secret.txt", "date -f ../decoy/secret.txt", "grep 
          "git -c core.pager='cat ../decoy/secret.txt' log -1", "BASH_ENV=../decoy/secret.txt bash -c true",
          "sort --compress-program=sh ../decoy/secret.txt", "grep -R DECOY .", "find -L . -name secret.txt"]
 WRITES = ["$(echo rm) -rf ../decoy/v", "x=rm; $x -rf ../decoy/v", "$'\\x72\\x6d' -rf ../decoy/v",
-          "echo cm0gLXJmIC4uL2RlY295L3YK | base64 -d | sh", "env -C ../decoy rm -rf v", "CDPATH=.. cd decoy && rm -rf v",
+          "echo cm0gLXJmIC4uL2RlY295L3YK | base64 -d | sh", "env -C ../decoy rm -rf v",
+          "CDPATH=.. cd decoy && rm -rf v",
           "cp -t ../decoy calc.py", "mv --target-directory=../decoy pyproject.toml", "tar -cf x.tar calc.py && "
           "tar -xf x.tar -C ../decoy", "git config alias.nuke '!rm -rf ../decoy/v' && git nuke",
           "python3 -c \"open('../decoy/canary', 'w').write('x')\"", "xxd -r -p calc.py .git/config",
