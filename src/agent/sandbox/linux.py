@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # policy imports this module lazily; only the annotation is needed here
     from agent.sandbox.policy import SandboxPolicy
 
-_NEWNS, _NEWUSER, _NEWNET = 0x00020000, 0x10000000, 0x40000000
+_NEWNS, _NEWUSER, _NEWNET, _NEWPID = 0x00020000, 0x10000000, 0x40000000, 0x20000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 # statvfs flag -> mount flag that an unprivileged remount must keep (the kernel locks them).
 _LOCKED = {2: 2, 4: 4, 8: 8, 1024: 1024, 2048: 2048, 4096: 1 << 21}
@@ -103,7 +103,7 @@ def _mount(src: bytes | None, target: bytes, fstype: bytes | None, flags: int, d
 
 
 def _namespaces(policy: SandboxPolicy, ro_flags: tuple[tuple[bytes, int], ...], hidden: tuple[bytes, ...]) -> None:
-    _check(_libc().unshare(_NEWUSER | _NEWNS | (0 if policy.network else _NEWNET)), "unshare")
+    _check(_libc().unshare(_NEWUSER | _NEWNS | _NEWPID | (0 if policy.network else _NEWNET)), "unshare")
     for name, text in (
         ("setgroups", "deny"),
         ("uid_map", f"{policy.uid} {policy.uid} 1"),
@@ -143,8 +143,36 @@ def preexec(policy: SandboxPolicy, mech: str) -> Callable[[], None]:
         if userns:
             _namespaces(policy, ro_flags, hidden)
         _landlock(writable, block_tcp=not policy.network and not userns)
+        if userns:
+            _supervise()
 
     return apply
+
+
+def _supervise() -> None:
+    """Fork the command as PID 1 of the new PID namespace and stay behind as its supervisor; return in PID 1.
+
+    The supervisor (the process the agent started, which dies with the agent by PR_SET_PDEATHSIG) waits for the
+    command and exits with its status. PID 1 dies with the supervisor, and when PID 1 dies the kernel kills every
+    process left in the namespace: nothing the command started, double forks and `nohup` included, outlives the
+    command or the agent (a kill -9 of the agent too).
+    """
+    pid = os.fork()
+    if pid == 0:  # PID 1: its parent is outside the namespace, so getppid() says 0 and cannot be compared
+        _libc().prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        return
+    os.closerange(3, 1 << 16)  # subprocess's exec-error pipe among them: the agent learns of the exec from PID 1
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code if code >= 0 else 128 - code)
 
 
 def with_deathsig(then: Callable[[], None] | None) -> Callable[[], None]:
