@@ -14,6 +14,7 @@ the action in flight.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -88,10 +89,21 @@ def dirty_paths(root: Path, paths: list[str] | None = None) -> set[str]:
     return {entry[3:] for entry in out.split("\0") if len(entry) > 3}
 
 
+@functools.cache
+def _sweep_index_dirs() -> None:
+    """Once per process: remove the throw-away index folders of agent processes that died (a kill -9)."""
+    for path in Path(tempfile.gettempdir()).glob("agent-index-*-*"):
+        pid = path.name.split("-")[2]
+        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(path, ignore_errors=True)
+
+
 @contextmanager
 def temp_index(root: Path, seed: str | None = None) -> Iterator[dict[str, str]]:
     """An environment with a throw-away index: a copy of the real one (`seed="copy"`), a tree, or empty."""
-    with tempfile.TemporaryDirectory(prefix="agent-index-") as tmp:
+    if Path("/proc/self").exists():
+        _sweep_index_dirs()
+    with tempfile.TemporaryDirectory(prefix=f"agent-index-{os.getpid()}-") as tmp:
         index = Path(tmp) / "index"
         env = {"GIT_INDEX_FILE": str(index)}
         if seed == "copy":

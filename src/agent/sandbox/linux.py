@@ -102,8 +102,12 @@ def _mount(src: bytes | None, target: bytes, fstype: bytes | None, flags: int, d
     _check(_libc().mount(src, target, fstype, ctypes.c_ulong(flags), data), f"mount {target!r}")
 
 
-def _namespaces(policy: SandboxPolicy, ro_flags: tuple[tuple[bytes, int], ...], hidden: tuple[bytes, ...]) -> None:
-    _check(_libc().unshare(_NEWUSER | _NEWNS | _NEWPID | (0 if policy.network else _NEWNET)), "unshare")
+def _namespaces(policy: SandboxPolicy, ro_flags: tuple[tuple[bytes, int], ...], hidden: tuple[bytes, ...]) -> bool:
+    """Enter the namespaces; True when a PID namespace is among them (some container runtimes refuse one)."""
+    flags = _NEWUSER | _NEWNS | (0 if policy.network else _NEWNET)
+    pid_ns = _libc().unshare(flags | _NEWPID) == 0
+    if not pid_ns:
+        _check(_libc().unshare(flags), "unshare")
     for name, text in (
         ("setgroups", "deny"),
         ("uid_map", f"{policy.uid} {policy.uid} 1"),
@@ -124,6 +128,7 @@ def _namespaces(policy: SandboxPolicy, ro_flags: tuple[tuple[bytes, int], ...], 
     if not policy.network:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:  # the namespace's own loopback, up
             fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", _IFF_UP))
+    return pid_ns
 
 
 def _locked_flags(path: Path) -> int:
@@ -140,10 +145,9 @@ def preexec(policy: SandboxPolicy, mech: str) -> Callable[[], None]:
     userns = mech == "linux-userns+landlock"
 
     def apply() -> None:
-        if userns:
-            _namespaces(policy, ro_flags, hidden)
+        pid_ns = _namespaces(policy, ro_flags, hidden) if userns else False
         _landlock(writable, block_tcp=not policy.network and not userns)
-        if userns:
+        if pid_ns:
             _supervise()
 
     return apply
