@@ -295,10 +295,17 @@ def test_a_command_dies_with_the_agent(world: tuple[Path, Path], sig: signal.Sig
 def test_an_edit_caught_by_a_kill_is_the_agents_on_resume(world: tuple[Path, Path]) -> None:
     repo, _ = world
     kill = call("run_shell", command="if [ ! -e .killed ]; then touch .killed; echo '# half done' >> calc.py; "
-                                     "kill -9 $PPID; fi")
+                                     "touch started; sleep 30; fi")
     fix = call("edit_file", edits=[{"path": "calc.py", "old": "a - b", "new": "a + b"}])
-    proc, events = agent(repo, [kill, fix, FINISH], "--yes")
-    assert proc.returncode == -9 or proc.returncode == 137
+    argv = [sys.executable, "-m", "agent", "run", "the task", "--repo", str(repo), "--json", "--yes",
+            "--model", f"scripted:{script(repo, [kill, fix, FINISH])}"]
+    proc = subprocess.Popen(argv, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (repo / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.kill()  # kill -9 while the command that changed calc.py runs: nothing of it is committed yet
+    out, _ = proc.communicate(timeout=60)
+    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     run_id = events[0]["run_id"]
     assert "calc.py" in git(repo, "status", "--porcelain")
     argv = [sys.executable, "-m", "agent", "run", "--resume", run_id, "--repo", str(repo), "--json", "--yes"]
