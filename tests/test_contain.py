@@ -248,10 +248,12 @@ def test_without_a_sandbox_only_provably_read_only_commands_run(world: tuple[Pat
                call("run_shell", command=f"git -c core.fsmonitor='touch {decoy}/pwn' status"),
                call("run_shell", command="BASH_ENV=calc.py bash -c true"),
                call("run_shell", command="sort --compress-program=sh calc.py"),
-               call("run_shell", command="xxd -r -p calc.py .git/config"), call("run_tests"), FINISH]
+               call("run_shell", command="xxd -r -p calc.py .git/config"), call("run_shell", command="cd tests && ls"),
+               call("run_shell", command="find . -name '*.py' -exec cat {} +"), call("run_tests"), FINISH]
     proc, events = agent(repo, replies, environ=env(AGENT_SANDBOX_UNAVAILABLE="1"))
-    assert [r["ok"] for r in results(events)] == [True, True, False, False, False, False, False]
-    assert all("no OS sandbox" in r["output"] for r in results(events)[2:])
+    assert [r["ok"] for r in results(events)] == [True, True, False, False, False, False, True, False, False]
+    assert all("not approved" in r["output"] for r in results(events)[2:6])
+    assert all("no OS sandbox" in r["output"] for r in results(events)[7:])  # allowed with a sandbox, not without
     warnings = [line for line in proc.stderr.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "no OS sandbox" in warnings[0]
     assert files(decoy) == {"v": b"keep\n"}

@@ -572,6 +572,11 @@ def provably_read_only(command: str, ctx: Context) -> bool:
         if any(not (op == ">&" and t.text.isdigit()) and ctx.where(t) != "device" for op, t in cmd.redirects):
             return False
         name, args = words[0].text, words[1:]
+        if name == "cd" and len(args) == 1 and not args[0].text.startswith("-"):
+            _cd(args, ctx)
+            if ctx.cwd is None or ctx.place(ctx.cwd) not in ("inside", "root"):
+                return False
+            continue
         if "/" in name or not _safe_options(name, [a.text for a in args]):
             return False
         if _read_only(name, args, cmd, ctx) is not True:
@@ -584,7 +589,7 @@ def _safe_options(name: str, args: list[str]) -> bool:
         return bool(args) and not args[0].startswith("-") and not any(a.startswith(_GIT_UNSAFE) for a in args)
     if name not in READ_ONLY or name in ("cd", "pushd", "popd"):
         return False
-    unsafe = _UNSAFE_OPTIONS.get(name, ())
+    unsafe = _UNSAFE_OPTIONS.get(name, ())  # "cd" is judged by provably_read_only itself
     if "" in unsafe:
         return not args
     return not any(a.startswith(unsafe) or (a.startswith("-") and not a.startswith("--") and
