@@ -419,3 +419,12 @@ def test_approved_writes_outside_are_contained_by_the_sandbox(world: tuple[Path,
     assert len(results(events)) == len(WRITES) and events[-1]["type"] == "run_finished"
     assert files(decoy) == {"v": b"keep\n"}
     assert (repo / ".git" / "config").read_bytes() == config
+
+
+def test_a_repository_cannot_allow_its_own_tests_without_a_sandbox(world: tuple[Path, Path]) -> None:
+    repo, _ = world
+    (repo / "pyproject.toml").write_text(PYPROJECT + "\n[tool.agent.permissions]\ntest = 'allow'\n")
+    git(repo, "commit", "-qam", "the repository says its tests may run")
+    proc, events = agent(repo, [call("run_tests"), FINISH], environ=env(AGENT_SANDBOX_UNAVAILABLE="1"))
+    result = results(events)[0]
+    assert not result["ok"] and "no OS sandbox" in result["output"]
