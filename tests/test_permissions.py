@@ -308,6 +308,7 @@ def test_long_lines_are_checked_in_linear_time(root: Path) -> None:
     ("echo hi > x", False), ("python -m pytest", False),
 ])
 def test_provably_read_only(root: Path, command: str, provable: bool) -> None:
-    from agent.policy.shellrules import Context, provably_read_only
+    from agent.policy.provable import provably_read_only
+    from agent.policy.shellrules import Context
 
     assert provably_read_only(command, Context(str(root.resolve()))) is provable

@@ -16,7 +16,8 @@ import shlex
 from typing import TYPE_CHECKING
 
 from agent.guard.paths import is_test_file, is_whole_test_config
-from agent.policy.shellrules import RANK, Context, Part, analyze, provably_read_only
+from agent.policy.provable import provably_read_only
+from agent.policy.shellrules import RANK, Context, Part, analyze
 from agent.sandbox import sandboxed
 
 if TYPE_CHECKING:
