@@ -50,6 +50,19 @@ DENIED = [
     "echo x > /etc/hosts",
     "mv src ~/stolen",
     "chmod -R 777 /",
+    "find . -delete",
+    "git reset --har",
+    "git push --delet origin x",
+    "git push origin --force-w",
+    "git branch --del --for x",
+    "find . -name '*' -delete",
+    "find . -name '*.pyc' -o -name x -delete",
+    "rm -rf .git*",
+    "rm -rf .[!.]*",
+    "rm -rf .g?t",
+    "rm -rf .{git,x}",
+    "bomb() { bomb | bomb & }; bomb",
+    "echo " + "a" * 20_000,
 ]
 # A destructive part hidden behind a harmless one, a wrapper, a nested shell or a substitution.
 HIDDEN = [
@@ -285,3 +298,37 @@ def test_test_edits_deny_names_the_setting_not_a_flag_in_a_run(tmp_path: Path) -
     assert (repo / "tests/test_a.py").read_text() == "def test_a():\n    assert True\n"
     ask = load_config(repo, {"context": {"map_tokens": 0}}).permissions
     assert "--allow-test-edits" in decide(ask, "edit", "tests/test_a.py", Workspace(repo, AgentConfig()))[1]
+
+
+@pytest.mark.parametrize("command", ["find . -delete", "rm -rf .git*", "rm -rf .[!.]*", ":(){ :|:& };:"])
+def test_deny_never_becomes_ask_under_yes(root: Path, command: str) -> None:
+    ws = ws_for(root, approve_all=True)
+    assert decide(ws.config.permissions, "shell", command, ws)[0] == "deny"
+
+
+def test_long_lines_are_checked_in_linear_time(root: Path) -> None:
+    import threading
+
+    lines = ["echo " + "a" * 16_000, "a|" * 8_000, "f() { " * 2_600, "$(" * 8_000 + ")" * 8_000, "x" * 200_000]
+    verdicts: list[str] = []
+    worker = threading.Thread(target=lambda: verdicts.extend(shell_verdict(PermissionsConfig(), c, root)[0]
+                                                             for c in lines), daemon=True)
+    worker.start()
+    worker.join(20)  # quadratic checks took 8.6 s for 16k characters and minutes for 200k
+    assert len(verdicts) == len(lines) and verdicts[-1] == "deny"
+    assert "limit is 16384" in shell_verdict(PermissionsConfig(), "x" * 200_000, root)[1]
+
+
+@pytest.mark.parametrize(("command", "provable"), [
+    ("ls", True), ("cat a.py | wc -l", True), ("git status", True), ("git log -p", True), ("grep -rn x src", True),
+    ("git -c core.fsmonitor=x status", False), ("BASH_ENV=a.py bash -c true", False),
+    ("sort --compress-program=sh a.py", False), ("xxd -r -p a.py .git/config", False), ("env -C .. cat x", False),
+    ("date -f ../secret", False), ("grep -e. /etc/passwd", False), ("git diff --no-index /etc/passwd a.py", False),
+    ("git --git-dir=../x/.git show", False), ("grep -R x .", False), ("find -L .", False), ("cat $(echo a.py)", False),
+    ("echo hi > x", False), ("python -m pytest", False),
+])
+def test_provably_read_only(root: Path, command: str, provable: bool) -> None:
+    from agent.policy.provable import provably_read_only
+    from agent.policy.shellrules import Context
+
+    assert provably_read_only(command, Context(str(root.resolve()))) is provable

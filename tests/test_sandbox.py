@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from conftest import init_repo
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agent.config import load_config
 from agent.sandbox import available
@@ -100,3 +103,43 @@ def test_run_tests_is_sandboxed(ws: Workspace) -> None:
     (ws.root / "test_x.py").write_text("def test_x():\n    open('../decoy/pwn', 'w').write('x')\n")
     out = ToolChain(TOOLS, [PermissionHook()], lambda *a: True).call(ws, "run_tests", {"args": "test_x.py"})
     assert "PermissionError" in out and not (ws.root.parent / "decoy" / "pwn").exists()
+
+
+# A fuzz test of shell lines against the sandbox itself: no permission policy at all, so only the sandbox stands
+# between a hostile line and the decoy, .git and the user's home.
+VERBS = ["rm -rf {t}", "touch {t}", "cp a.py {t}", "mv a.py {t}", "echo pwn | tee {t}", "echo pwn > {t}",
+         "python3 -c \"open('{t}', 'w').write('x')\"", "ln -sf /etc/passwd {t}", "chmod 777 {t}", "truncate -s0 {t}",
+         "dd if=/dev/zero of={t} bs=1 count=1", "sed -i s/a/b/ {t}", "cat {t}"]
+TARGETS = ["../decoy/v", "../decoy/new", "$HOME/canary.txt", "~/.ssh/id_ed25519", ".git/config",
+           ".git/hooks/post-commit", "../decoy", "$HOME"]
+WRAPS = ["{c}", "bash -c \"{c}\"", "eval \"{c}\"", "env {c}", "(cd .. && {c})", "x=\"{c}\"; eval $x",
+         "echo \"{c}\" | sh", "timeout 5 {c}", "nohup {c}"]
+
+
+def _contents(folder: Path) -> list[tuple[str, bytes]]:
+    return sorted((p.relative_to(folder).as_posix(), p.read_bytes()) for p in folder.rglob("*") if p.is_file())
+
+
+def _line(verb: str, target: str, wrap: str) -> str:
+    command = verb.format(t=target)
+    if "(cd .. &&" in wrap:
+        command = command.replace("../decoy", "decoy")
+    return wrap.format(c=command.replace('"', "'") if '"' in wrap else command)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(VERBS), st.sampled_from(TARGETS), st.sampled_from(WRAPS)), min_size=1,
+                max_size=3), st.sampled_from([" ; ", " && ", " | ", " || "]))
+def test_fuzzed_hostile_lines_are_contained(ws: Workspace, parts: list[tuple[str, str, str]], joiner: str) -> None:
+    decoy, home = ws.root.parent / "decoy", Path(os.environ["HOME"])
+    (decoy / "v").write_text("keep\n")
+    (home / "canary.txt").write_text("still here\n")
+    watched = [decoy, home, ws.root / ".git" / "hooks"]
+    before = [_contents(w) for w in watched]
+    config = (ws.root / ".git" / "config").read_bytes()
+    line = joiner.join(_line(*p) for p in parts)
+    out = ToolChain(TOOLS, [], lambda *a: True).call(ws, "run_shell", {"command": line, "timeout_s": 20})
+    assert [_contents(w) for w in watched] == before, line
+    assert (ws.root / ".git" / "config").read_bytes() == config, line
+    if available() != "landlock":
+        assert "PRIVATE-KEY-CANARY" not in out, line

@@ -131,7 +131,8 @@ def restrict_repo_permissions(trusted: dict[str, Any], repo: dict[str, Any]) -> 
         if key in _LOOSENING:
             continue
         if key in ("read", "edit", "shell", "test", "test_edits") and value in _STRICT:
-            kept[key] = max(value, base[key], key=_STRICT.__getitem__)
+            if _STRICT[value] > _STRICT[base[key]]:  # only stricter; an equal value would read as the user's choice
+                kept[key] = value
         elif key in ("shell_ask", "shell_deny") and isinstance(value, list):
             kept[key] = base[key] + value
         elif key == "tools" and isinstance(value, dict):

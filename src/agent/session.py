@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,13 +14,14 @@ from agent.backends import bind_events, create_backend
 from agent.backends.budget import check_budget
 from agent.chat.compaction import RunCompactor
 from agent.config import AgentConfig
-from agent.errors import AgentError, ToolError
+from agent.errors import AgentError, ToolError, UsageError
 from agent.git.commits import GitGuard
 from agent.git.plumbing import changed_paths, secret_files, snapshot_commit
 from agent.loop import Agent, Outcome
 from agent.mcp import attach as attach_mcp
 from agent.notices import Notices
 from agent.plugins import plugin_tools
+from agent.policy.protected import ConfigGuard
 from agent.prompts import render
 from agent.protocols import Approver, Backend, EventSink, Message, ToolHook
 from agent.redact import learn_secret_files, redact_obj
@@ -107,6 +111,7 @@ class Session:
 
     def __init__(self, root: Path, config: AgentConfig, backend: Backend | None = None, approve: Approver = deny_all):
         self.root, self.config = root, config
+        warn_unsandboxed(config)
         self.backend = backend or create_backend(config.backend)
         check_budget(config, self.backend)  # an unknown price cannot hold a --budget-usd
         self.ws = Workspace(root, config, approve, memory=_open_memory(root, config))
@@ -116,6 +121,8 @@ class Session:
         self.tools.update(plugin_tools(self.tools, self.notices.of("plugin")))  # entry points agent.tools
         self.mcp = attach_mcp(config, root, self.tools, self.notices.of("mcp"))  # agent.mcp; stopped after a run
         self.hooks: list[ToolHook] = []  # extra hooks for every front end, run after the built-in ones
+        # puts back any change a call makes to the agent's, git's or the tests' configuration (agent.policy.protected)
+        self.protect = ConfigGuard(root, tests_too=config.permissions.test_edits != "allow")
         if self.ws.memory is not None:  # notes come back with the tool results that touch their code
             from agent.memory.recall import RecallHook
 
@@ -123,8 +130,10 @@ class Session:
             self.hooks.append(RecallHook(self.ws.memory, m.recall_tokens, m.recall_min_score))
 
     def chain(self, guard: GitGuard, *front_end: ToolHook) -> ToolChain:
-        """The tool chain of a run or a chat: permissions, the front end's own hooks, git safety, then `hooks`."""
-        return ToolChain(self.tools, [PermissionHook(), *front_end, guard, *self.hooks], self.ws.approve)
+        """The tool chain of a run or a chat: permissions, the front end's own hooks, git safety, the protected
+        configuration (its `after` runs before git safety commits), then `hooks`."""
+        self.protect.emit = guard.emit
+        return ToolChain(self.tools, [PermissionHook(), *front_end, guard, self.protect, *self.hooks], self.ws.approve)
 
     def run(self, task: str, on_event: EventSink, *, run_id: str | None = None, log_root: Path | None = None,
             resume: bool = False) -> RunResult:
@@ -136,21 +145,49 @@ class Session:
         started = time.monotonic()
         log_root = log_root or self.root
         log = Trajectory(log_root, run_id or allocate_run_id(log_root), append=resume)
+        state: dict[str, Any] = {"finished": False, "emit": lambda e: on_event(log.stamp(e))}
+        try:
+            return self._run_logged(task, on_event, log, resume, state, started)
+        except (Exception, KeyboardInterrupt) as exc:  # every exit path of a run ends with run_finished
+            if state["finished"] or (os.environ.get("AGENT_DEBUG") and not isinstance(exc, KeyboardInterrupt)):
+                raise
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            why = "interrupted" if interrupted else (str(exc) if isinstance(exc, AgentError) else
+                                                     f"internal error: {type(exc).__name__}: {exc}")
+            agent = state.get("agent")
+            outcome = Outcome("interrupted" if interrupted else "error", why, getattr(agent, "steps", 0),
+                              getattr(agent, "tokens_in", 0), getattr(agent, "tokens_out", 0),
+                              getattr(agent, "cost_usd", 0.0))
+            outcome.usage_error = isinstance(exc, UsageError)
+            with contextlib.suppress(Exception):
+                self.mcp.close()
+            result = RunResult(log.run_id, outcome, False, [], time.monotonic() - started)
+            final = finished_event(result)
+            state["emit"](final)
+            log.finish({**final, "task": task})
+            return result
+
+    def _run_logged(self, task: str, on_event: EventSink, log: Trajectory, resume: bool, state: dict[str, Any],
+                    started: float) -> RunResult:
         run_id = log.run_id
         saved = load_checkpoint(log.dir) if resume and (log.dir / "checkpoint.json").exists() else None
         # git safety (agent.git.commits): commits each edit, guards the user's dirty files, snapshots before shell
         guard = GitGuard(self.root, self.config.git, run_id, task, lambda e: emit(e))
         observers: list[EventSink] = [guard.observe]
-        emit = _tee(log, on_event, observers)
+        emit = state["emit"] = _tee(log, on_event, observers)
         tally = bind_events(self.backend, emit)  # hosted: retry events, cache-token totals for run_finished
         observers.append(tally.observe)
         start = (saved or {}).get("start_commit") or snapshot_commit(
             self.root, f"agent: work tree at the start of run {run_id}")
+        guard.unborn_start = unborn_start(self.root, start)
+        guard.intent = log.dir / "intent.json"  # the action in flight: recovered (committed) on --resume
         emit({"type": "run_resumed" if saved else "run_started", "format": 1, "task": task, "model": self.backend.name,
               "repo": str(self.root), "start_commit": start})
         self.notices.bind(emit)  # the warnings held since the session was built, then any later ones
+        if saved:
+            guard.recover()  # an edit or command the kill caught before its commit is the agent's, not the user's
         messages = saved["messages"] if saved else first_messages(self.ws, task, list(self.tools))
-        agent = Agent(self.backend, self.chain(guard), self.ws, self.config.loop, emit)
+        agent = state["agent"] = Agent(self.backend, self.chain(guard), self.ws, self.config.loop, emit)
         agent.compactor = RunCompactor.for_run(self.config, self.backend)  # compaction headless, as in chat
         shown = self.ws.memory.shown if self.ws.memory is not None else None
         checkpoint = Checkpoint(log.dir, messages, agent, {"start_commit": start}, shown)
@@ -162,6 +199,7 @@ class Session:
         result = self._conclude(run_id, start, outcome, messages, emit)
         result.duration_s = time.monotonic() - started
         final = {**finished_event(result), **tally.totals()}
+        state["finished"] = True
         emit(final)
         self.notices.bind(None)
         log.finish({**final, "task": task})
@@ -209,9 +247,10 @@ class Session:
         """Name any test tampering since `start`; if the run is done, run the ORIGINAL tests on its source."""
         from agent.guard import check_diff, verify
 
-        findings = [f.to_dict() for f in check_diff(self.root, start)]
-        if findings:
-            emit({"type": "guard_findings", "findings": findings})
+        found = check_diff(self.root, start)
+        if found:
+            emit({"type": "guard_findings", "findings": [f.to_dict() for f in found]})
+        findings = [f.to_dict() for f in [*self.protect.findings, *found]]
         if not done:
             return {"ran": False, "reason": "run not done", "findings": findings}
         try:
@@ -219,7 +258,7 @@ class Session:
         except ToolError as exc:
             return {"ran": False, "reason": str(exc), "findings": findings}
         emit({"type": "verification_started", "command": command})
-        checked = verify(self.root, start, command, self.config.tools.shell_timeout_s)
+        checked = verify(self.root, start, command, self.config.tools.shell_timeout_s, sandbox=self.config.sandbox)
         findings += [f.to_dict() for f in checked.findings]  # the test ledger: base vs change, from pytest's report
         result = {"ran": True, "command": command, "passed": checked.passed, "timed_out": checked.timed_out,
                   "tests_restored": checked.restored, "output_tail": checked.output[-2000:]}
@@ -250,6 +289,32 @@ def _tee(log: Trajectory, on_event: EventSink, observers: list[EventSink]) -> Ev
         on_event(clean)
 
     return emit
+
+
+def unborn_start(root: Path, start: str) -> str | None:
+    """The start snapshot's tree when the repository had no commit at the start (the snapshot has no parent)."""
+    from agent.git.commits import git
+
+    parents = git(root, "rev-list", "--parents", "-n", "1", start).split()
+    return git(root, "rev-parse", f"{start}^{{tree}}").strip() if len(parents) == 1 else None
+
+
+def warn_unsandboxed(config: AgentConfig) -> None:
+    """Say once, as one line on stderr, that commands run without an OS sandbox, and what that changes."""
+    from agent.sandbox import sandboxed
+
+    if sandboxed(config.sandbox):
+        return
+    off = config.sandbox.mode == "off"
+    why = "sandbox.mode = 'off'" if off else "no OS sandbox on this machine (no user namespaces, no Landlock)"
+    line = (f"agent: warning: {why}: commands run unconfined, so any command that is not provably read-only "
+            "(the test command too) needs approval; a headless run refuses them unless --yes")
+    if line not in _WARNED:
+        _WARNED.add(line)
+        logging.getLogger("agent.sandbox").warning(line)
+
+
+_WARNED: set[str] = set()
 
 
 def _open_memory(root: Path, config: AgentConfig) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -16,11 +17,20 @@ def main() -> None:
     if args[:1] == ["chat"] and not {"-h", "--help"} & set(args):
         from agent.cli.chatlaunch import main as chat_main
 
+        _quiet_git()
         sys.exit(chat_main(args[1:]))
     from agent.cli import helpcache
 
     if helpcache.serve(args):
         return
+    _quiet_git()
     from agent.cli.app import main as cli_main
 
     cli_main(args)
+
+
+def _quiet_git() -> None:
+    """The agent's own git commands (and the processes it starts) run no hooks and no fsmonitor."""
+    from agent.git.plumbing import quiet_git_env
+
+    os.environ.update(quiet_git_env(os.environ))

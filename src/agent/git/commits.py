@@ -14,6 +14,8 @@ the action in flight.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import shutil
 import subprocess
@@ -45,7 +47,9 @@ def run_git(
 ) -> subprocess.CompletedProcess[str]:
     """Run git with literal pathspecs and return the completed process (never raises on a git failure)."""
     full = {**os.environ, **(env or {}), "GIT_LITERAL_PATHSPECS": "1", "GIT_TERMINAL_PROMPT": "0"}
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=full, input=stdin)
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, errors="surrogateescape", env=full, input=stdin
+    )
 
 
 def git(root: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> str:
@@ -88,10 +92,21 @@ def dirty_paths(root: Path, paths: list[str] | None = None) -> set[str]:
     return {entry[3:] for entry in out.split("\0") if len(entry) > 3}
 
 
+@functools.cache
+def _sweep_index_dirs() -> None:
+    """Once per process: remove the throw-away index folders of agent processes that died (a kill -9)."""
+    for path in Path(tempfile.gettempdir()).glob("agent-index-*-*"):
+        pid = path.name.split("-")[2]
+        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(path, ignore_errors=True)
+
+
 @contextmanager
 def temp_index(root: Path, seed: str | None = None) -> Iterator[dict[str, str]]:
     """An environment with a throw-away index: a copy of the real one (`seed="copy"`), a tree, or empty."""
-    with tempfile.TemporaryDirectory(prefix="agent-index-") as tmp:
+    if Path("/proc/self").exists():
+        _sweep_index_dirs()
+    with tempfile.TemporaryDirectory(prefix=f"agent-index-{os.getpid()}-") as tmp:
         index = Path(tmp) / "index"
         env = {"GIT_INDEX_FILE": str(index)}
         if seed == "copy":
@@ -182,6 +197,51 @@ class GitGuard:
     allowed_dirty: set[str] = field(default_factory=set)
     reason: str = ""
     snapshots: int = 0
+    unborn_start: str | None = None  # a repository without commits at the start: the work tree's tree then
+    intent: Path | None = None  # where the action in flight is recorded (the run's intent.json), for --resume
+
+    def _intend(self, record: dict[str, object]) -> None:
+        """Record an action before it changes files, so a run killed before its commit can be recovered."""
+        if self.intent is not None:
+            from agent.atomic import atomic_write_text
+
+            atomic_write_text(self.intent, json.dumps(record))
+
+    def _settled(self) -> None:
+        if self.intent is not None:
+            self.intent.unlink(missing_ok=True)
+
+    def recover(self) -> list[str]:
+        """On --resume: commit what the action in flight when the run stopped changed; returns those paths."""
+        if self.intent is None or not self.intent.exists():
+            return []
+        try:
+            record = json.loads(self.intent.read_text(encoding="utf-8", errors="surrogateescape"))
+        except (OSError, ValueError):
+            record = {}
+        self.intent.unlink(missing_ok=True)
+        if record.get("kind") == "edit":
+            paths = sorted(dirty_paths(self.root, list(record.get("paths") or [])))
+        elif record.get("kind") == "shell" and record.get("before"):
+            before = str(record["before"])
+            changed = diff_names(self.root, before, work_tree(self.root))
+            users = self._users(set(diff_names(self.root, tree_of(self.root, head(self.root)), before)), before)
+            paths = [p for p in changed if p not in users]
+        else:
+            paths = []
+        if paths:
+            self.commit(f"{record.get('kind')} {', '.join(paths)} (recovered on resume)", paths)
+        return paths
+
+    def _users(self, paths: set[str], tree: str | None = None) -> set[str]:
+        """Of `paths` that differ from HEAD (in `tree`, default the work tree), those that are the user's changes.
+
+        In a repository that had no commits when the run started, a file as it was at the start is not a
+        change of the user's: it is the user's only version, kept in the start snapshot.
+        """
+        if self.unborn_start is None or not paths:
+            return paths
+        return paths & set(diff_names(self.root, self.unborn_start, tree or work_tree(self.root)))
 
     def observe(self, event: Event) -> None:
         """Remember the model's latest reply text: it is the "why" of the next commit."""
@@ -191,10 +251,15 @@ class GitGuard:
     def before(self, call: ToolCall, ctx: CallContext) -> Decision:
         """Edits: the dirty-file rule; shell and test commands: snapshot the work tree first."""
         if ctx.kind == "edit":
-            return self.check_dirty(ctx.paths)
+            decision = self.check_dirty(ctx.paths)
+            if decision.verdict == "allow":
+                self._intend({"kind": "edit", "paths": [p for p in ctx.paths if p not in self.allowed_dirty]})
+            return decision
         if ctx.kind in ("shell", "test"):
             ctx.scratch["git_before"] = self.before_shell(ctx.detail)
             ctx.scratch["git_started"] = time.time()
+            if ctx.scratch["git_before"] is not None:
+                self._intend({"kind": "shell", "before": ctx.scratch["git_before"]})
         return Decision.allow()
 
     def after(self, call: ToolCall, ctx: CallContext, result: ToolResult) -> ToolResult:
@@ -205,11 +270,12 @@ class GitGuard:
             note = self.after_shell(ctx.scratch.get("git_before"), ctx.detail, ctx.scratch.get("git_started"))
             if result.ok:
                 result.output += note
+        self._settled()
         return result
 
     def check_dirty(self, paths: list[str]) -> Decision:
         """Refuse (or ask about) paths that hold uncommitted changes the agent did not make."""
-        dirty = sorted(dirty_paths(self.root, paths) - self.allowed_dirty) if paths else []
+        dirty = sorted(self._users(dirty_paths(self.root, paths)) - self.allowed_dirty) if paths else []
         mode = self.config.dirty_files
         if not dirty:
             return Decision.allow()
@@ -264,9 +330,8 @@ class GitGuard:
         changed = diff_names(self.root, before, work_tree(self.root))
         if not changed:
             return ""
-        users = (set(diff_names(self.root, tree_of(self.root, head(self.root)), before)) | self.allowed_dirty) & set(
-            changed
-        )
+        differs = self._users(set(diff_names(self.root, tree_of(self.root, head(self.root)), before)), before)
+        users = (differs | self.allowed_dirty) & set(changed)
         self.commit(f"shell `{command[:60]}`", [p for p in changed if p not in users], "shell", _window(started))
         if not users:
             return ""

@@ -10,14 +10,41 @@ from pathlib import Path
 from agent.errors import GitError, UsageError
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's id of the tree with no entries
-__all__ = ["EMPTY_TREE", "changed_paths", "find_repo_root", "git", "leave_out_secret_files", "snapshot_commit",
-           "snapshot_tree"]
+# What the agent's own git commands run without: no hooks, no fsmonitor (both are code a repository names).
+QUIET_GIT = (("core.hooksPath", "/dev/null"), ("core.fsmonitor", "false"))
+
+
+def quiet_git_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """GIT_CONFIG_PARAMETERS (what `git -c` hands its children) giving every git started with it QUIET_GIT."""
+    if "AGENT_QUIET_GIT" in environ:
+        return {}
+    before = environ.get("GIT_CONFIG_PARAMETERS", "")
+    ours = " ".join(f"'{key}={value}'" for key, value in QUIET_GIT)
+    return {"GIT_CONFIG_PARAMETERS": f"{before} {ours}".strip(), "AGENT_QUIET_GIT": before}
+
+
+def without_quiet_git(environ: dict[str, str]) -> dict[str, str]:
+    """`environ` less what quiet_git_env added: the model's commands (sandboxed) run git as the user's would."""
+    if "AGENT_QUIET_GIT" not in environ:
+        return environ
+    out = {k: v for k, v in environ.items() if k not in ("AGENT_QUIET_GIT", "GIT_CONFIG_PARAMETERS")}
+    if environ["AGENT_QUIET_GIT"]:
+        out["GIT_CONFIG_PARAMETERS"] = environ["AGENT_QUIET_GIT"]
+    return out
+
+
+__all__ = [
+    "EMPTY_TREE", "changed_paths", "find_repo_root", "git", "leave_out_secret_files", "quiet_git_env", "snapshot_commit",
+    "snapshot_tree", "without_quiet_git",
+]
 
 
 def git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
     """Run a git command in `root` and return stdout; raise GitError with git's message on failure."""
     try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env)
+        proc = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, errors="surrogateescape", env=env
+        )
     except OSError as exc:
         raise GitError(f"cannot run git: {exc}") from exc
     if proc.returncode != 0:

@@ -13,7 +13,7 @@ MAX_FILE_BYTES = 1_000_000
 def git(repo: Path, *args: str, check: bool = True) -> str:
     """Run git in `repo` and return stdout; a failure raises UsageError with git's message."""
     try:
-        proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, errors="replace")
+        proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, errors="surrogateescape")
     except OSError as exc:
         raise UsageError(f"cannot run git: {exc}") from exc
     if check and proc.returncode != 0:

@@ -18,8 +18,11 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 from agent.guard.model import Finding
+from agent.sandbox import child_setup
 
 PLUGIN_NAME = "agent_guard_ledger"
 _HERE = Path(__file__).resolve().parent
@@ -87,11 +90,19 @@ def python_for(tree: Path) -> str:
     return sys.executable
 
 
-def run_process(argv: list[str] | str, cwd: Path, env: dict[str, str], timeout_s: float) -> tuple[int | None, str]:
-    """Run argv (a string: through the shell) in its own process group; (exit code or None after a timeout, output)."""
+UNSANDBOXED = SimpleNamespace(mode="off", writable=[], hide=[], network=False)  # a [sandbox] config: none
+
+
+def run_process(
+    argv: list[str] | str, cwd: Path, env: dict[str, str], timeout_s: float, box: Any = UNSANDBOXED,
+    writable: tuple[Path, ...] = (),
+) -> tuple[int | None, str]:
+    """Run argv (a string: through the shell) in its own process group, in the OS sandbox of the [sandbox] config
+    `box` (writes: `cwd`, `writable`, temp); (exit code or None after a timeout, output). The group dies with us."""
+    preexec, extra = child_setup(box, cwd, writable)
     proc = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-        shell=isinstance(argv, str),
+        argv, cwd=cwd, env={**env, **extra}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True, shell=isinstance(argv, str), preexec_fn=preexec,
     )
     try:
         out, _ = proc.communicate(timeout=timeout_s)
@@ -100,16 +111,20 @@ def run_process(argv: list[str] | str, cwd: Path, env: dict[str, str], timeout_s
         os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
         return None, out.decode("utf-8", "replace")
+    except BaseException:  # Ctrl-C / SIGTERM of the agent: the test run goes with it
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
 
 
-def take(tree: Path, *, run: bool, timeout_s: float = 300.0) -> Ledger:
-    """The ledger of `tree`: pytest under `python -I -B`, with the tree's own configuration."""
+def take(tree: Path, *, run: bool, timeout_s: float = 300.0, box: Any = UNSANDBOXED) -> Ledger:
+    """The ledger of `tree`: pytest under `python -I -B`, with the tree's own configuration (sandboxed per `box`)."""
     folder = plugin_dir()
     try:
         env = {k: v for k, v in os.environ.items() if k not in _CLEARED_ENV}
         args = ["-q", "-p", "no:cacheprovider", *([] if run else ["--collect-only"])]
         argv = [python_for(tree), "-I", "-B", str(folder / "ledger_boot.py"), str(folder / "out"), str(tree), *args]
-        code, output = run_process(argv, tree, env, timeout_s)
+        code, output = run_process(argv, tree, env, timeout_s, box, (folder / "out",))
         return read_reports(folder / "out", Ledger(code, run, output=output[-4000:]))
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -20,6 +20,9 @@ _TEST_NAME = re.compile(
 TEST_CONFIG_NAMES = {
     "conftest.py",
     "pytest.ini",
+    ".pytest.ini",
+    "pytest.toml",
+    ".pytest.toml",
     "tox.ini",
     "setup.cfg",
     "pyproject.toml",
@@ -28,7 +31,9 @@ TEST_CONFIG_NAMES = {
 }
 _TEST_CONFIG_PATTERN = re.compile(r"^(jest|vitest|karma|ava|playwright)\.config\.\w+$|^\.mocharc(\.\w+)?$")
 # Of those, the ones that are purely test configuration and may be restored whole.
-WHOLE_CONFIG_NAMES = {"conftest.py", "pytest.ini", "tox.ini", "noxfile.py"}
+WHOLE_CONFIG_NAMES = {
+    "conftest.py", "pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml", "tox.ini", "noxfile.py"
+}
 
 LANGUAGES = {
     ".py": "python",

@@ -16,6 +16,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from agent.errors import UsageError
 from agent.guard import gitio, ledger
@@ -124,7 +125,10 @@ def restore_tests(root: Path, wt: Path, base_id: str) -> list[str]:
     return restored
 
 
-def _run(command: str, cwd: Path, timeout_s: float, extra_env: dict[str, str] | None = None) -> tuple[int | None, str]:
+def _run(
+    command: str, cwd: Path, timeout_s: float, extra_env: dict[str, str] | None = None, box: Any = ledger.UNSANDBOXED,
+    writable: tuple[Path, ...] = (),
+) -> tuple[int | None, str]:
     env = dict(os.environ)
     extra = [str(cwd / "src"), str(cwd)] if (cwd / "src").is_dir() else [str(cwd)]
     extra = [*(extra_env or {}).get("PYTHONPATH", "").split(os.pathsep), *extra] if extra_env else extra
@@ -132,16 +136,16 @@ def _run(command: str, cwd: Path, timeout_s: float, extra_env: dict[str, str] | 
     inherited = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
     env["PYTHONPATH"] = os.pathsep.join([p for p in extra if p] + inherited)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return ledger.run_process(command, cwd, env, timeout_s)
+    return ledger.run_process(command, cwd, env, timeout_s, box, writable)
 
 
-def _reported_run(command: str, wt: Path, timeout_s: float) -> tuple[int | None, str, ledger.Ledger]:
+def _reported_run(command: str, wt: Path, timeout_s: float, box: Any) -> tuple[int | None, str, ledger.Ledger]:
     """Run the test command with the ledger plugin loaded into any pytest it starts; its report too."""
     folder = ledger.plugin_dir()
     try:
         addopts = " ".join(x for x in (os.environ.get("PYTEST_ADDOPTS", ""), f"-p {ledger.PLUGIN_NAME}") if x)
         env = {"PYTHONPATH": str(folder), "PYTEST_ADDOPTS": addopts, "AGENT_GUARD_LEDGER_DIR": str(folder / "out")}
-        code, output = _run(command, wt, timeout_s, env)
+        code, output = _run(command, wt, timeout_s, env, box, (folder / "out",))
         return code, output, ledger.read_reports(folder / "out", ledger.Ledger(code, True))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -151,12 +155,16 @@ def _runs_pytest(command: str, report: ledger.Ledger) -> bool:
     return report.reported or bool(re.search(r"(^|[\s/])(py\.?test)(\s|$)|-m\s+pytest", command))
 
 
-def verify(repo: Path, base_rev: str, test_command: str, timeout_s: float, *, use_ledger: bool = True) -> VerifyResult:
+def verify(
+    repo: Path, base_rev: str, test_command: str, timeout_s: float, *, use_ledger: bool = True,
+    sandbox: Any = ledger.UNSANDBOXED,
+) -> VerifyResult:
     """Run `test_command` on the working tree's source with the test files of `base_rev`.
 
     passed = exit 0 and, when the command ran pytest, pytest's own report agrees. With use_ledger, pytest also
     runs at `base_rev` and on the change as it stands (tests as edited): every test that passed at the base
-    and is now missing, deselected, skipped or not run becomes a finding.
+    and is now missing, deselected, skipped or not run becomes a finding. Every run is in the OS sandbox of the
+    [sandbox] config `sandbox` (writes: the scratch worktree, the ledger's report folder, temp).
     """
     if not test_command.strip():
         raise UsageError("no test command to verify with")
@@ -170,10 +178,10 @@ def verify(repo: Path, base_rev: str, test_command: str, timeout_s: float, *, us
         overlay_working_tree(root, wt)
         link_shared(root, wt)
         use_ledger = use_ledger and has_python_tests(wt)
-        changed = ledger.take(wt, run=True, timeout_s=timeout_s) if use_ledger else None
+        changed = ledger.take(wt, run=True, timeout_s=timeout_s, box=sandbox) if use_ledger else None
         restored = restore_tests(root, wt, base_id)
         started = time.monotonic()
-        code, output, report = _reported_run(test_command, wt, timeout_s)
+        code, output, report = _reported_run(test_command, wt, timeout_s, sandbox)
         if code is None:
             output += f"\n[timed out after {time.monotonic() - started:.0f}s]"
         nothing = ledger.Ledger(None, True)
@@ -181,7 +189,8 @@ def verify(repo: Path, base_rev: str, test_command: str, timeout_s: float, *, us
         findings = [Finding(f.kind, f.file, f.line, f.message.replace("ledger:", "verification:")) for f in mismatch]
         if changed is not None:
             with version(root, base_id) as before:
-                findings += ledger.compare(ledger.take(before, run=True, timeout_s=timeout_s), changed)
+                base = ledger.take(before, run=True, timeout_s=timeout_s, box=sandbox)
+                findings += ledger.compare(base, changed)
         passed = code == 0 and not mismatch
         return VerifyResult(passed, output[-OUTPUT_CHARS:], test_command, restored, code is None, findings)
     finally:

@@ -16,7 +16,9 @@ import shlex
 from typing import TYPE_CHECKING
 
 from agent.guard.paths import is_test_file, is_whole_test_config
+from agent.policy.provable import provably_read_only
 from agent.policy.shellrules import RANK, Context, Part, analyze
+from agent.sandbox import sandboxed
 
 if TYPE_CHECKING:
     from agent.config import PermissionsConfig, Verdict
@@ -92,8 +94,8 @@ def _edit_verdict(policy: PermissionsConfig, detail: str) -> tuple[Verdict, str]
     first = detail.replace("\\", "/").lstrip("/").split("/", 1)[0]
     if first == ".git":
         return "deny", f"edit {detail}: the .git directory belongs to git; use git commands"
-    if detail.replace("\\", "/").lstrip("/") == ".agent/config.toml":
-        return "deny", f"edit {detail}: the agent's own configuration is the user's to change"
+    if first == ".agent":
+        return "deny", f"edit {detail}: the agent's own configuration is the user's to change (.agent/ is the agent's)"
     if policy.edit == "allow" and (is_test_file(detail) or is_whole_test_config(detail)):
         if policy.test_edits == "deny":  # the setting decides, no approval: name it, not a flag
             return "deny", (f"{detail} is a test file, and tests may not be changed here "
@@ -103,8 +105,33 @@ def _edit_verdict(policy: PermissionsConfig, detail: str) -> tuple[Verdict, str]
     return policy.edit, f"edit {detail}"
 
 
+UNSANDBOXED = "no OS sandbox holds commands on this machine"
+
+
+def unsandboxed_verdict(
+    policy: PermissionsConfig, kind: str, detail: str, root: str, reason: str
+) -> tuple[Verdict, str]:
+    """Without an OS sandbox an allowed command stays allowed only when provably read-only (or the user said so)."""
+    if kind == "test":
+        if "test" in policy.model_fields_set:
+            return "allow", reason
+        return "ask", f"{UNSANDBOXED}: the test command runs the repository's code: `{detail}`"
+    if "shell_allow" in reason or provably_read_only(detail, Context(os.path.realpath(root), allowed_roots(policy))):
+        return "allow", reason
+    return "ask", f"{UNSANDBOXED}: `{detail}` is not provably read-only"
+
+
 def decide(policy: PermissionsConfig, kind: str, detail: str, ws: Workspace) -> tuple[Verdict, str]:
     """Return (verdict, reason) for an action of `kind` on `detail`."""
+    verdict, reason = _decide(policy, kind, detail, ws)
+    if verdict == "allow" and kind in ("shell", "test") and not sandboxed(ws.config.sandbox):
+        verdict, reason = unsandboxed_verdict(policy, kind, detail, str(ws.root), reason)
+    if verdict == "ask" and policy.approve_all:
+        return "allow", "approved by configuration"
+    return verdict, reason
+
+
+def _decide(policy: PermissionsConfig, kind: str, detail: str, ws: Workspace) -> tuple[Verdict, str]:
     if kind == "shell":
         from agent.tools.tests import detect_test_command
 
@@ -118,6 +145,4 @@ def decide(policy: PermissionsConfig, kind: str, detail: str, ws: Workspace) -> 
         verdict, reason = tool_verdict(policy, detail)
     else:
         verdict, reason = "ask", f"{kind} {detail}"
-    if verdict == "ask" and policy.approve_all:
-        return "allow", "approved by configuration"
     return verdict, reason

@@ -9,6 +9,7 @@ cannot hide behind a harmless one: the policy takes the strictest part.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -31,9 +32,22 @@ from agent.policy.shellwords import (
 )
 
 RANK = {"allow": 0, "ask": 1, "deny": 2}
+# Environment variables that make a command run other code or read elsewhere (`BASH_ENV=x.sh bash -c true`).
+CODE_VARS = {
+    "BASH_ENV", "ENV", "PYTHONSTARTUP", "PYTHONINSPECT", "PERL5OPT", "PERL5LIB", "RUBYOPT", "NODE_OPTIONS",
+    "PROMPT_COMMAND", "SHELLOPTS", "BASHOPTS", "PS4", "LESSOPEN", "LESSCLOSE", "PAGER", "GIT_PAGER", "EDITOR",
+    "VISUAL", "GIT_EDITOR", "GIT_EXTERNAL_DIFF", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_DIR", "GIT_WORK_TREE",
+    "GIT_EXEC_PATH", "GIT_ASKPASS", "SSH_ASKPASS", "CDPATH", "IFS", "PATH",
+}
 MAX_DEPTH = 6
 UNKNOWN = Word("<unknown>", dynamic=True)
-FORK_BOMB = re.compile(r"(\S+)\s*\(\)\s*\{[^}]*\1\s*\|\s*\1")
+# `name | name` with a bounded name: linear in the line (an unbounded `(\S+)...\1` was quadratic).
+_SELF_PIPE = re.compile(r"(?<![^\s;&|(){}])([^\s;&|(){}]{1,64})\s*\|&?\s*\1(?![^\s;&|(){}])")
+MAX_COMMAND_CHARS = 16_384  # longer lines are refused before any parsing: put the code in a script file
+# Names inside .git that a `find . -delete` filter must not match (a sample: enough to catch `-name '*'`).
+_GIT_NAMES = (".git", "HEAD", "index", "config", "description", "packed-refs", "ORIG_HEAD", "FETCH_HEAD",
+              "COMMIT_EDITMSG", "hooks", "objects", "refs", "info", "logs", "pack", "main", "master", "exclude",
+              "pre-commit.sample", "0123456789abcdef0123456789abcdef012345", "pack-0123abcd.pack", "pack-0123abcd.idx")
 WRITE_OPS = {">", ">>", ">|", "&>", "&>>", "<>", ">&"}
 
 
@@ -101,16 +115,30 @@ class Context:
 
 def analyze(command: str, ctx: Context) -> list[Part]:
     """Split a command line into checked parts (at least one)."""
+    if len(command) > MAX_COMMAND_CHARS:
+        return [Part(command[:80] + "...", "deny", too_long(command))]
     if ctx.depth > MAX_DEPTH:
         return [Part(command, "ask", "the command nests shells too deeply to check")]
     try:
         pipelines = parse(command)
     except ShellSyntaxError as exc:
         return [Part(command, "ask", f"the command could not be parsed ({exc})")]
-    parts = [Part(command, "deny", "fork bomb")] if FORK_BOMB.search(command) else []
+    parts = [Part(command, "deny", "fork bomb")] if fork_bomb(command) else []
     for pipeline in pipelines:
         parts += _pipeline(pipeline, ctx)
     return parts or [Part(command, ctx.default, "empty command")]
+
+
+def too_long(command: str) -> str:
+    """The refusal for a command line over MAX_COMMAND_CHARS."""
+    return (f"the command line is {len(command)} characters long; the limit is {MAX_COMMAND_CHARS}: "
+            "write the code to a script file with write_file and run that")
+
+
+def fork_bomb(command: str) -> bool:
+    """True when a function defined on the line pipes itself into itself (`:(){ :|:& };:`)."""
+    names = list(dict.fromkeys(m.group(1) for m in _SELF_PIPE.finditer(command)))[:32]
+    return any(re.search(re.escape(n) + r"\s*\(\s*\)", command) for n in names)
 
 
 def _nested(code: str, ctx: Context) -> list[Part]:
@@ -166,6 +194,9 @@ def unwrap(words: list[Word], ctx: Context) -> tuple[list[Word], bool, list[tupl
     found: list[tuple[str, str]] = []
     while True:
         while words and re.match(r"[A-Za-z_][A-Za-z0-9_]*=", words[0].text):
+            var = words[0].text.split("=", 1)[0]
+            if var in CODE_VARS or var.startswith(("GIT_CONFIG_", "LD_")):
+                found.append((ctx.default, f"sets {var}, which makes the command run or read other code"))
             words = words[1:]
         if not words or words[0].dynamic:
             return words, unknown, found
@@ -199,6 +230,8 @@ def _options(name: str, words: list[Word], ctx: Context) -> tuple[int, list[tupl
             return i, [(p.verdict, p.reason) for p in _nested(code, ctx)]
         if name == "command" and flag in ("-v", "-V"):
             return i, []
+        if name == "env" and (flag in ("-C", "--chdir") or flag.startswith(("--chdir=", "-C"))):
+            return i, [(ctx.default, "env -C runs the command in another folder")]
         i += 2 if flag in takes_arg else 1
     return i, None
 
@@ -312,6 +345,8 @@ def _rm(name: str, args: list[Word], ctx: Context) -> list[tuple[str, str]]:
     )
     targets = _positional(args)
     places = [(ctx.where(t), t.text) for t in targets]
+    if recursive and (hit := next((t.text for t in targets if _may_match_git(t, ctx)), None)):
+        return [("deny", f"recursive rm of a pattern that can match .git ({hit})")]
     for where, text in places:
         if where in ("root", "ancestor"):
             return [("deny", f"would delete the repository or a folder that holds it ({text})")]
@@ -320,6 +355,37 @@ def _rm(name: str, args: list[Word], ctx: Context) -> list[tuple[str, str]]:
         if where == "unknown" and recursive:
             return [("deny", f"recursive rm of a path that cannot be checked before it runs ({text})")]
     return []
+
+
+def _may_match_git(word: Word, ctx: Context) -> bool:
+    """True for a glob or brace pattern that the shell could expand to the repository's .git."""
+    text = word.text
+    if word.dynamic or not any(ch in text for ch in "*?[{"):
+        return False
+    head, _, last = text.rstrip("/").rpartition("/")
+    if any(ch in head for ch in "*?[{"):
+        return True  # a pattern in a folder part: cannot be bounded cheaply
+    folder = os.path.realpath(os.path.join(ctx.cwd or ctx.root, head or "."))
+    if folder != ctx.root:
+        return False
+    if "{" in last:
+        return True
+    return fnmatch.fnmatchcase(".git", last)
+
+
+def _find_delete(worst: tuple[str, Word], texts: list[str], ctx: Context) -> tuple[str, str]:
+    """find -delete: outside or from the repository root without a filter that spares .git: deny."""
+    where, start = worst
+    if where != "inside":
+        return "deny", f"find -delete outside the repository ({start.text})"
+    at_root = ctx.where(start) == "root" or os.path.realpath(os.path.join(ctx.cwd or ctx.root, start.text)) == ctx.root
+    if at_root:
+        names = [texts[k + 1] for k, t in enumerate(texts[:-1]) if t in ("-name", "-iname")]
+        loose = {"-o", "-or", "!", "-not", "-path", "-wholename", "-regex", "-iregex"} & set(texts)
+        if len(names) != 1 or loose or any(fnmatch.fnmatch(n, names[0]) for n in _GIT_NAMES):
+            return "deny", ("find -delete from the repository root reaches .git; "
+                            "start it in a subfolder or filter with -name")
+    return ctx.default, "find -delete needs approval"
 
 
 def _writer(name: str, args: list[Word], ctx: Context) -> list[tuple[str, str]]:
@@ -362,11 +428,9 @@ def _find(name: str, args: list[Word], ctx: Context) -> list[tuple[str, str]]:
     worst = next((p for p in places if p[0] != "inside"), places[0])
     found: list[tuple[str, str]] = []
     if "-delete" in texts:
-        found.append(
-            ("deny", f"find -delete outside the repository ({worst[1].text})")
-            if worst[0] != "inside"
-            else (ctx.default, "find -delete needs approval")
-        )
+        found.append(_find_delete(worst, texts, ctx))
+    if {"-L", "-H", "-follow"} & set(texts):
+        found.append((ctx.default, "find follows symbolic links, out of the repository too"))
     match = Word(worst[1].text.rstrip("/") + "/{}", worst[1].dynamic)  # what {} stands for: paths under the root
     for k, t in enumerate(texts):
         if t in ("-exec", "-execdir", "-ok", "-okdir"):
@@ -407,15 +471,55 @@ def _interpreter(name: str, args: list[Word], ctx: Context) -> list[tuple[str, s
     return []
 
 
+_GIT_CODE_OPTIONS = ("-c", "--config-env", "--exec-path", "--git-dir", "--work-tree", "--super-prefix")
+
+
 def _git_read_only(args: list[Word], ctx: Context) -> bool | None:
     i = 0
     while i < len(args) and args[i].text.startswith("-"):
         if args[i].text == "-C" and i + 1 < len(args) and ctx.where(args[i + 1]) not in ("inside", "root"):
             return None
-        i += 2 if args[i].text in ("-C", "-c", "--git-dir", "--work-tree", "--namespace") else 1
+        if args[i].text.split("=", 1)[0] in _GIT_CODE_OPTIONS:
+            return False  # configuration or a repository named on the line: it can run code or read elsewhere
+        i += 2 if args[i].text in ("-C", "--namespace") else 1
     if i >= len(args) or args[i].text not in GIT_READ_ONLY:
         return False
+    rest = args[i + 1 :]
+    if any(a.text == "--no-index" for a in rest) and any(ctx.where(p) not in ("inside", "root", "device")
+                                                          for p in _positional(rest)):
+        return None
     return not any(a.text.startswith(("--output", "--open-files-in-pager", "-O")) for a in args)
+
+
+# Options of read-only commands that run code, write, follow links out of the repository or read a named file.
+_NOT_READ_ONLY = {
+    "sort": ("-o", "--output", "--compress-program"), "xxd": ("-r", "--revert"), "tree": ("-o",),
+    "file": ("-C", "--compile"), "grep": ("-R", "--dereference-recursive"), "egrep": ("-R",), "fgrep": ("-R",),
+    "rg": ("-L", "--follow", "--pre"), "find": ("-L", "-follow", "-H"),
+}
+_FILE_OPTIONS = {"date": ("-f", "--file"), "grep": ("-f", "--file"), "rg": ("-f", "--file")}
+
+
+def _option_problem(name: str, args: list[Word], ctx: Context) -> bool | None:
+    """False when an option makes the command more than a read inside the repository, None when it reads outside."""
+    for k, a in enumerate(args):
+        text = a.text
+        if any(text == o or (text.startswith(o) and (o.startswith("--") or len(o) == 2)) for o in
+               _NOT_READ_ONLY.get(name, ())):
+            return False
+        for o in _FILE_OPTIONS.get(name, ()):
+            if text == o or text.startswith(o + "="):
+                value = text.split("=", 1)[1] if "=" in text else (args[k + 1].text if k + 1 < len(args) else "")
+                if ctx.where(Word(value, a.dynamic)) not in ("inside", "root", "device"):
+                    return None
+    return True
+
+
+def _gives_pattern(arg: str) -> bool:
+    """True for a grep option that supplies the pattern (-e PAT, -ePAT, -rf FILE, --regexp=...)."""
+    if arg.startswith(("--regexp", "--file")):
+        return True
+    return arg[:2] in ("-e", "-f") or bool(set("ef") & set(short_flags(arg)))
 
 
 def _read_only(name: str, args: list[Word], cmd: Command, ctx: Context) -> bool | None:
@@ -426,14 +530,12 @@ def _read_only(name: str, args: list[Word], cmd: Command, ctx: Context) -> bool 
         return _git_read_only(args, ctx)
     if name not in READ_ONLY:
         return False
+    if (problem := _option_problem(name, args, ctx)) is not True:
+        return problem
     if name in NO_PATH_ARGS:
         return True
-    if name in ("sort",) and any(a.text.startswith(("-o", "--output")) for a in args):
-        return False
     paths = _positional(args)
-    if name in ("grep", "egrep", "fgrep", "rg") and not any(
-        a.text in ("-e", "-f") or a.text.startswith("--regexp") for a in args
-    ):
+    if name in ("grep", "egrep", "fgrep", "rg") and not any(_gives_pattern(a.text) for a in args):
         paths = paths[1:]
     if not paths:
         return True if ctx.cwd is not None and ctx.place(ctx.cwd) in ("inside", "root") else None

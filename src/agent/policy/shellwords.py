@@ -233,8 +233,30 @@ def _simple_danger(sub: str, rest: list[str]) -> str | None:
     return why if hit else None
 
 
+# Long options the danger checks look at, per subcommand: git accepts any unambiguous prefix (`--har`).
+_LONG = {
+    "push": ("--force", "--mirror", "--delete", "--prune", "--force-with-lease", "--force-if-includes"),
+    "reset": ("--hard", "--merge", "--mixed", "--soft", "--keep"),
+    "clean": ("--dry-run", "--force"),
+    "checkout": ("--force", "--discard-changes"), "restore": ("--force",), "switch": ("--force", "--discard-changes"),
+    "branch": ("--delete", "--force"), "config": ("--global", "--system"), "gc": ("--prune",),
+}
+
+
+def _expand(sub: str, rest: list[str]) -> list[str]:
+    """`rest` with abbreviated long options spelled out (`--har` -> `--hard`) where the prefix is unambiguous."""
+    known = _LONG.get(sub, ())
+    out = []
+    for a in rest:
+        name, eq, value = a.partition("=")
+        hits = [k for k in known if name.startswith("--") and len(name) > 2 and k.startswith(name)]
+        out.append(hits[0] + eq + value if len(hits) == 1 or name in hits else a)
+    return out
+
+
 def git_danger(sub: str, rest: list[str]) -> str | None:
     """Why a git subcommand destroys work or history, or None."""
+    rest = _expand(sub, rest)
     if sub == "push":
         return _push_danger(rest)
     if sub == "clean":

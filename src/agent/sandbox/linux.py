@@ -6,8 +6,10 @@ import ctypes
 import fcntl
 import functools
 import os
+import signal
 import socket
 import struct
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,19 +17,31 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # policy imports this module lazily; only the annotation is needed here
     from agent.sandbox.policy import SandboxPolicy
 
-_NEWNS, _NEWUSER, _NEWNET = 0x00020000, 0x10000000, 0x40000000
+_NEWNS, _NEWUSER, _NEWNET, _NEWPID = 0x00020000, 0x10000000, 0x40000000, 0x20000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 # statvfs flag -> mount flag that an unprivileged remount must keep (the kernel locks them).
 _LOCKED = {2: 2, 4: 4, 8: 8, 1024: 1024, 2048: 2048, 4096: 1 << 21}
 _SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446  # same number on every Linux architecture
-_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_NO_NEW_PRIVS, _PR_SET_PDEATHSIG = 38, 1
 _NET_BIND_TCP, _NET_CONNECT_TCP = 1, 2
 _SIOCSIFFLAGS, _IFF_UP = 0x8914, 1
 
 
 @functools.cache
 def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
+    """libc with every function the child calls already looked up.
+
+    ctypes resolves a function (dlsym) on first attribute access and caches it; doing that here, in the parent,
+    keeps the dynamic loader's lock out of the child, the one lock another thread could hold at fork time. The
+    rest of the child's work is syscalls and the interpreter's own allocator (under the GIL the forking thread
+    holds; glibc resets malloc's locks in the child). A helper process exec'd before the command would remove
+    even that risk, but a Python helper with ctypes costs ~35 ms per command here (bench/sandbox.py: the whole
+    set-up in the child costs under 1 ms).
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    for name in ("syscall", "prctl", "unshare", "mount"):
+        getattr(libc, name)
+    return libc
 
 
 def _check(result: int, what: str) -> int:
@@ -88,8 +102,12 @@ def _mount(src: bytes | None, target: bytes, fstype: bytes | None, flags: int, d
     _check(_libc().mount(src, target, fstype, ctypes.c_ulong(flags), data), f"mount {target!r}")
 
 
-def _namespaces(policy: SandboxPolicy, ro_flags: tuple[tuple[bytes, int], ...], hidden: tuple[bytes, ...]) -> None:
-    _check(_libc().unshare(_NEWUSER | _NEWNS | (0 if policy.network else _NEWNET)), "unshare")
+def _namespaces(policy: SandboxPolicy, ro_flags: tuple[tuple[bytes, int], ...], hidden: tuple[bytes, ...]) -> bool:
+    """Enter the namespaces; True when a PID namespace is among them (some container runtimes refuse one)."""
+    flags = _NEWUSER | _NEWNS | (0 if policy.network else _NEWNET)
+    pid_ns = _libc().unshare(flags | _NEWPID) == 0
+    if not pid_ns:
+        _check(_libc().unshare(flags), "unshare")
     for name, text in (
         ("setgroups", "deny"),
         ("uid_map", f"{policy.uid} {policy.uid} 1"),
@@ -110,6 +128,7 @@ def _namespaces(policy: SandboxPolicy, ro_flags: tuple[tuple[bytes, int], ...], 
     if not policy.network:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:  # the namespace's own loopback, up
             fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", _IFF_UP))
+    return pid_ns
 
 
 def _locked_flags(path: Path) -> int:
@@ -126,8 +145,56 @@ def preexec(policy: SandboxPolicy, mech: str) -> Callable[[], None]:
     userns = mech == "linux-userns+landlock"
 
     def apply() -> None:
-        if userns:
-            _namespaces(policy, ro_flags, hidden)
+        pid_ns = _namespaces(policy, ro_flags, hidden) if userns else False
         _landlock(writable, block_tcp=not policy.network and not userns)
+        if pid_ns:
+            _supervise()
+
+    return apply
+
+
+def _supervise() -> None:
+    """Fork the command as PID 1 of the new PID namespace and stay behind as its supervisor; return in PID 1.
+
+    The supervisor (the process the agent started, which dies with the agent by PR_SET_PDEATHSIG) waits for the
+    command and exits with its status. PID 1 dies with the supervisor, and when PID 1 dies the kernel kills every
+    process left in the namespace: nothing the command started, double forks and `nohup` included, outlives the
+    command or the agent (a kill -9 of the agent too).
+    """
+    pid = os.fork()
+    if pid == 0:  # PID 1: its parent is outside the namespace, so getppid() says 0 and cannot be compared
+        _libc().prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        return
+    os.closerange(3, 1 << 16)  # subprocess's exec-error pipe among them: the agent learns of the exec from PID 1
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code if code >= 0 else 128 - code)
+
+
+def with_deathsig(then: Callable[[], None] | None) -> Callable[[], None]:
+    """A preexec_fn: the child gets SIGKILL when the agent's thread that started it dies, then `then` runs.
+
+    Only from the main thread (the signal follows the parent *thread*); a parent gone before the prctl
+    (a kill -9 in between) is caught by comparing the parent pid.
+    """
+    parent = os.getpid()
+    main = threading.current_thread() is threading.main_thread()
+    _libc()
+
+    def apply() -> None:
+        if main:
+            _libc().prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+            if os.getppid() != parent:
+                os._exit(137)
+        if then is not None:
+            then()
 
     return apply

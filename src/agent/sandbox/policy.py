@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from agent.errors import UsageError
 
@@ -46,10 +47,13 @@ class SandboxPolicy:
     gid: int = field(default_factory=os.getgid)
 
 
+NO_SANDBOX_ENV = "AGENT_SANDBOX_UNAVAILABLE"  # "1": behave as on a machine without one (tests, demos)
+
+
 @functools.cache
 def available() -> str | None:
     """The mechanism this machine offers ('linux-userns+landlock', 'landlock'), or None; probed once."""
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or os.environ.get(NO_SANDBOX_ENV) == "1":
         return None
     from agent.sandbox import linux
 
@@ -105,3 +109,27 @@ def preexec_for(mode: str, policy: SandboxPolicy) -> Callable[[], None] | None:
     from agent.sandbox import linux
 
     return linux.preexec(policy, mech)
+
+
+def sandboxed(box: Any) -> bool:
+    """Whether commands under the [sandbox] config `box` run in an OS sandbox on this machine."""
+    return box.mode != "off" and available() is not None
+
+
+def child_setup(
+    box: Any, root: Path, extra_writable: tuple[Path, ...] = ()
+) -> tuple[Callable[[], None] | None, dict[str, str]]:
+    """(preexec_fn, environment additions) for a command the agent runs in `root` under the [sandbox] config `box`.
+
+    The child always dies with the agent (PR_SET_PDEATHSIG, Linux); inside the sandbox where there is one.
+    """
+    policy = policy_for(root, [*box.writable, *map(str, extra_writable)], box.hide, box.network)
+    sandbox = preexec_for(box.mode, policy)
+    env = {}
+    if sandbox is not None and policy.tmpdir is not None:
+        env = {"TMPDIR": str(policy.tmpdir), "TMP": str(policy.tmpdir), "TEMP": str(policy.tmpdir)}
+    if not sys.platform.startswith("linux"):
+        return sandbox, env
+    from agent.sandbox import linux
+
+    return linux.with_deathsig(sandbox), env

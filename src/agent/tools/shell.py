@@ -10,7 +10,8 @@ from typing import Annotated
 from pydantic import Field
 
 from agent.errors import ToolError
-from agent.sandbox import policy_for, preexec_for
+from agent.git.plumbing import without_quiet_git
+from agent.sandbox import child_setup
 from agent.tools import effect
 from agent.workspace import Workspace
 
@@ -25,12 +26,9 @@ def cap(text: str, limit: int) -> str:
 
 def execute(ws: Workspace, command: str, timeout_s: float) -> tuple[int | None, str]:
     """Run `command` with bash in the repo root; return (exit code or None on timeout, output)."""
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "PAGER": "cat", "GIT_PAGER": "cat"}
-    box = ws.config.sandbox
-    policy = policy_for(ws.root, box.writable, box.hide, box.network)
-    preexec = preexec_for(box.mode, policy)
-    if preexec is not None and policy.tmpdir is not None:
-        env.update(TMPDIR=str(policy.tmpdir), TMP=str(policy.tmpdir), TEMP=str(policy.tmpdir))
+    preexec, extra = child_setup(ws.config.sandbox, ws.root)
+    env = {**without_quiet_git(dict(os.environ)), "GIT_TERMINAL_PROMPT": "0", "PAGER": "cat", "GIT_PAGER": "cat"}
+    env.update(extra)
     try:
         proc = subprocess.Popen(
             ["bash", "-c", command],

@@ -76,6 +76,8 @@ def run(
     result = session.run(task or "", event_sink(as_json), run_id=info.id)
     if result.outcome.usage_error:
         raise UsageError(result.outcome.summary)
+    if result.outcome.status == "error":  # run_finished says it too; one line for whoever reads stderr
+        typer.echo(f"agent: error: {result.outcome.summary}", err=True)
     raise typer.Exit(result.exit_code)
 
 
