@@ -23,10 +23,16 @@ def main() -> None:
 
     if helpcache.serve(args):
         return
-    _quiet_git()
+    if not _READS_USER_GIT_CONFIG & set(args[:1]):
+        _quiet_git()
     from agent.cli.app import main as cli_main
 
     cli_main(args)
+
+
+# Commands that act on the user's own git set-up (where hooks live, what a commit will run) and start no model
+# commands: they must see core.hooksPath and the rest as the user's git does.
+_READS_USER_GIT_CONFIG = {"hook", "doctor"}
 
 
 def _quiet_git() -> None:

@@ -73,11 +73,12 @@ class ChromaIndex:
             except Exception as exc:
                 raise StoreError(f"cannot reach the Chroma server at {self.server_url}: {exc}") from exc
         assert self.path is not None
-        try:
-            return chromadb.PersistentClient(path=str(self.path), settings=_settings())
-        except Exception:  # a corrupted index directory: it is only a cache, start again
-            self._wipe_local()
-            return chromadb.PersistentClient(path=str(self.path), settings=_settings())
+        with self.lock:  # two processes creating one new store at once race on its tables (and would wipe it)
+            try:
+                return chromadb.PersistentClient(path=str(self.path), settings=_settings())
+            except Exception:  # a corrupted index directory: it is only a cache, start again
+                self._wipe_local()
+                return chromadb.PersistentClient(path=str(self.path), settings=_settings())
 
     def _read_gen(self) -> str:
         try:
