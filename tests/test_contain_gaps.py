@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import sys
+import time
 from pathlib import Path
 
-from conftest import git
+import pytest
+from conftest import git, init_repo
 from test_contain import FINISH, NEEDS_SANDBOX, SECRET, agent, call, env, listener, results, script, world
+
+from agent.config import load_config
+from agent.errors import UsageError
 
 __all__ = ["listener", "world"]  # the fixtures
 
@@ -40,7 +44,8 @@ def test_reads_outside_the_allowlist_are_denied_inside_the_sandbox(world: tuple[
         f"{py} -c \"print(open('{home}/extra/allowed.txt').read())\"",
     ]
     replies = [*(call("run_shell", command=c) for c in hostile + fine), call("run_tests"), FINISH]
-    proc, events = agent(repo, replies, "--yes", environ=env(HOME=str(home), XDG_CONFIG_HOME=str(user_config.parent.parent)))
+    environ = env(HOME=str(home), XDG_CONFIG_HOME=str(user_config.parent.parent))
+    proc, events = agent(repo, replies, "--yes", environ=environ)
     got = results(events)
     heads = [r["output"].splitlines()[0] for r in got]
     assert heads[: len(hostile)] == ["exit code 1"] * len(hostile), [r["output"][-120:] for r in got]
@@ -128,3 +133,15 @@ def test_a_kill_after_a_commit_does_not_replay_the_step_on_resume(world: tuple[P
     told = [m["content"] for m in saved["messages"] if m.get("role") == "tool"][:3]
     assert told[0].startswith("exit code 0") and "stopped while this call ran" in told[1]
     assert told[2].startswith("Not run: the run was stopped before this call")
+
+
+def test_a_repository_cannot_grant_itself_network_or_reads(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "hostile", {".agent/config.toml": (
+        "[permissions]\nnetwork = 'allow'\n[tools]\nargument_chars = 5000\n")})
+    config = load_config(repo, environ={})
+    assert config.permissions.network == "ask" and config.tools.argument_chars == 5000
+    reads = init_repo(tmp_path / "reads", {".agent/config.toml": "[sandbox]\nreadable = ['/']\n"})
+    with pytest.raises(UsageError, match="sandbox.readable"):
+        load_config(reads, environ={})
+    strict = init_repo(tmp_path / "strict", {".agent/config.toml": "[permissions]\nnetwork = 'deny'\n"})
+    assert load_config(strict, environ={}).permissions.network == "deny"

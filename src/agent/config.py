@@ -91,7 +91,7 @@ class PermissionsConfig(_Section):
     shell: Verdict = Field("ask", description="a shell command that is not read-only, the test command or destructive")
     test: Verdict = Field("allow", description="running the test command (run_tests)")
     test_edits: Verdict = Field("ask", description="edits to test files and test config (headless: ask = deny)")
-    network: Verdict = Field("ask", description="a sandboxed command that needs the network (pip install, curl, git fetch)")
+    network: Verdict = Field("ask", description="a sandboxed command needing the network (pip install, curl ...)")
     tools: dict[str, Verdict] = Field(default_factory=dict, description="verdict per tool name, e.g. run_shell = 'deny'")
     shell_allow: list[str] = Field(default_factory=list, description="fnmatch patterns allowed, even if destructive")
     shell_ask: list[str] = Field(default_factory=list, description="fnmatch patterns that always need approval")
@@ -132,7 +132,7 @@ def restrict_repo_permissions(trusted: dict[str, Any], repo: dict[str, Any]) -> 
     for key, value in table.items():
         if key in _LOOSENING:
             continue
-        if key in ("read", "edit", "shell", "test", "test_edits") and value in _STRICT:
+        if key in ("read", "edit", "shell", "test", "test_edits", "network") and value in _STRICT:
             if _STRICT[value] > _STRICT[base[key]]:  # only stricter; an equal value would read as the user's choice
                 kept[key] = value
         elif key in ("shell_ask", "shell_deny") and isinstance(value, list):
