@@ -145,3 +145,21 @@ def test_a_repository_cannot_grant_itself_network_or_reads(tmp_path: Path) -> No
         load_config(reads, environ={})
     strict = init_repo(tmp_path / "strict", {".agent/config.toml": "[permissions]\nnetwork = 'deny'\n"})
     assert load_config(strict, environ={}).permissions.network == "deny"
+
+
+@NEEDS_SANDBOX
+def test_chat_asks_to_allow_the_network_and_a_yes_lets_that_command_reach_it(world: tuple[Path, Path],
+                                                                              listener: tuple[int, list[bytes]]) -> None:
+    from test_repl import PROMPT, finish, spawn
+
+    repo, _ = world
+    port, got = listener
+    child = spawn(repo, [call("run_shell", command=f"curl -s -m 5 http://127.0.0.1:{port}/chat"),
+                         {"content": "fetched"}])
+    child.expect(PROMPT)
+    child.sendline("fetch it")
+    child.expect(r"\(may use the network; yes: this command alone")
+    child.sendline("y")
+    child.expect("fetched")
+    assert finish(child) == 0
+    assert len(got) == 1 and got[0].startswith(b"GET /chat")
