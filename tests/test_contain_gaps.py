@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import git, init_repo
 from test_contain import FINISH, NEEDS_SANDBOX, SECRET, agent, call, env, listener, results, script, world
+from test_repl import PROMPT, finish, spawn
 
 from agent.config import load_config
 from agent.errors import UsageError
@@ -148,10 +149,9 @@ def test_a_repository_cannot_grant_itself_network_or_reads(tmp_path: Path) -> No
 
 
 @NEEDS_SANDBOX
-def test_chat_asks_to_allow_the_network_and_a_yes_lets_that_command_reach_it(world: tuple[Path, Path],
-                                                                              listener: tuple[int, list[bytes]]) -> None:
-    from test_repl import PROMPT, finish, spawn
-
+def test_chat_asks_to_allow_the_network_and_a_yes_lets_that_command_reach_it(
+    world: tuple[Path, Path], listener: tuple[int, list[bytes]]
+) -> None:
     repo, _ = world
     port, got = listener
     child = spawn(repo, [call("run_shell", command=f"curl -s -m 5 http://127.0.0.1:{port}/chat"),
