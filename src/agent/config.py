@@ -77,6 +77,7 @@ class ToolsConfig(_Section):
     test_command: str | None = Field(None, description="the repo's test command (else detected)")
     shell_timeout_s: float = Field(120.0, gt=0, description="timeout of run_shell and run_tests")
     output_chars: int = Field(12000, ge=200, description="cap on one observation's characters")
+    argument_chars: int = Field(1_000_000, ge=1000, description="cap on one tool call's arguments (JSON characters)")
     read_lines: int = Field(400, ge=10, description="lines per page of read_file")
     images: int = Field(4, ge=0, description="images one observation may carry to a model that accepts them")
     image_bytes: int = Field(3_750_000, ge=1024, description="cap on one image's size (5 MB in base64: Anthropic's)")
@@ -90,6 +91,7 @@ class PermissionsConfig(_Section):
     shell: Verdict = Field("ask", description="a shell command that is not read-only, the test command or destructive")
     test: Verdict = Field("allow", description="running the test command (run_tests)")
     test_edits: Verdict = Field("ask", description="edits to test files and test config (headless: ask = deny)")
+    network: Verdict = Field("ask", description="a sandboxed command needing the network (pip install, curl ...)")
     tools: dict[str, Verdict] = Field(default_factory=dict, description="verdict per tool name, e.g. run_shell = 'deny'")
     shell_allow: list[str] = Field(default_factory=list, description="fnmatch patterns allowed, even if destructive")
     shell_ask: list[str] = Field(default_factory=list, description="fnmatch patterns that always need approval")
@@ -109,7 +111,7 @@ _LOOSENING = ("shell_allow", "extra_paths", "approve_all", "trust_repo_config", 
 REDIRECTING = {
     "backend": ("model", "api_base"),
     "review": ("model",),
-    "sandbox": ("mode", "network", "writable"),
+    "sandbox": ("mode", "network", "writable", "readable"),
     "memory": ("dir", "user_dir", "index_dir", "server_url", "collection"),
 }
 REDIRECTING_SECTIONS = ("mcp",)  # whole tables
@@ -130,7 +132,7 @@ def restrict_repo_permissions(trusted: dict[str, Any], repo: dict[str, Any]) -> 
     for key, value in table.items():
         if key in _LOOSENING:
             continue
-        if key in ("read", "edit", "shell", "test", "test_edits") and value in _STRICT:
+        if key in ("read", "edit", "shell", "test", "test_edits", "network") and value in _STRICT:
             if _STRICT[value] > _STRICT[base[key]]:  # only stricter; an equal value would read as the user's choice
                 kept[key] = value
         elif key in ("shell_ask", "shell_deny") and isinstance(value, list):
@@ -153,6 +155,9 @@ class SandboxConfig(_Section):
     network: bool = Field(False, description="let sandboxed commands reach the network")
     writable: list[str] = Field(default_factory=list, description="extra writable paths (caches), e.g. ~/.cache/pip")
     hide: list[str] = Field(default_factory=list, description="extra paths hidden from commands")
+    readable: list[str] = Field(
+        default_factory=list, description="extra paths commands may read (else: the repo, system dirs, tools on PATH)"
+    )
 
 
 class ContextConfig(_Section):

@@ -18,7 +18,7 @@ from agent.images import tool_message
 from agent.prompts import render
 from agent.protocols import Backend, EventSink, Message, Reply, ToolCall
 from agent.redact import redact
-from agent.toolchain import PermissionHook, ToolChain
+from agent.toolchain import PermissionHook, ToolChain, cap_arguments
 from agent.tools import Tool
 from agent.tools.limits import cap_text
 from agent.workspace import Workspace
@@ -89,6 +89,7 @@ class Agent:
         self.emit({"type": "step_started", "step": self.steps})
         reply = self._complete(messages)
         self._account(reply)
+        cap_arguments(reply.tool_calls, self.ws.config.tools.argument_chars)  # before history, log and tools
         messages.append(_assistant_message(reply))
         self.emit({
             "type": "model_reply", "step": self.steps, "content": reply.content,

@@ -28,7 +28,7 @@ from agent.redact import learn_secret_files, redact_obj
 from agent.toolchain import PermissionHook, ToolChain
 from agent.tools import NEEDS_MEMORY, REGISTRY, load_tools
 from agent.tools.tests import test_command
-from agent.trajectory import Checkpoint, Trajectory, allocate_run_id, load_checkpoint
+from agent.trajectory import Checkpoint, Trajectory, allocate_run_id, answer_unfinished, cap_event, load_checkpoint
 from agent.workspace import Workspace, deny_all
 
 INSTRUCTION_FILES = ("AGENTS.md", "CLAUDE.md")
@@ -187,6 +187,8 @@ class Session:
         if saved:
             guard.recover()  # an edit or command the kill caught before its commit is the agent's, not the user's
         messages = saved["messages"] if saved else first_messages(self.ws, task, list(self.tools))
+        if saved:
+            answer_unfinished(messages, guard.in_flight)  # stopped within a step: its calls are not run again
         agent = state["agent"] = Agent(self.backend, self.chain(guard), self.ws, self.config.loop, emit)
         agent.compactor = RunCompactor.for_run(self.config, self.backend)  # compaction headless, as in chat
         shown = self.ws.memory.shown if self.ws.memory is not None else None
@@ -281,7 +283,7 @@ def finished_event(result: RunResult) -> dict[str, Any]:
 def _tee(log: Trajectory, on_event: EventSink, observers: list[EventSink]) -> EventSink:
     def emit(event: dict[str, Any]) -> None:
         stamped = log.stamp(event)
-        clean = redact_obj(stamped)  # what leaves the process: events.jsonl, `--json` stdout, the renderer
+        clean = redact_obj(cap_event(stamped))  # what leaves the process: events.jsonl, `--json` stdout, the renderer
         if stamped["type"] != "text_delta":
             log.write(clean, redacted=True)
         for observe in observers:

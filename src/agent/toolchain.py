@@ -11,6 +11,7 @@ a headless run refuses and the model sees why.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,16 @@ NOT_APPROVED = (
     "It needs approval and none was given (a headless run refuses every such action); find another way, "
     "or the user can allow it in the permissions configuration"
 )
+
+
+def cap_arguments(calls: list[ToolCall], limit: int) -> None:
+    """Turn every call whose arguments exceed `limit` JSON characters into a format error (arguments dropped)."""
+    for call in calls:
+        size = len(json.dumps(call.arguments)) if call.error is None else 0
+        if size > limit:
+            call.arguments = {}
+            call.error = (f"its arguments are {size} characters long; the limit is {limit} "
+                          "(tools.argument_chars): split the work into smaller calls")
 
 
 @dataclass

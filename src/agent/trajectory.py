@@ -56,6 +56,27 @@ def allocate_run_id(root: Path) -> str:
             continue
 
 
+EVENT_CHARS = 256_000  # what one logged event may hold; longer strings in it keep their head and tail
+
+
+def cap_event(event: Any, limit: int = EVENT_CHARS) -> Any:
+    """`event` with its long strings cut to head and tail when its JSON would pass `limit` characters."""
+    if len(json.dumps(event, default=str)) <= limit:
+        return event
+    return _cap_strings(event, limit // 8)
+
+
+def _cap_strings(value: Any, limit: int) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        half = limit // 2
+        return f"{value[:half]}\n... [{len(value) - limit} characters cut from the log] ...\n{value[-half:]}"
+    if isinstance(value, dict):
+        return {k: _cap_strings(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cap_strings(v, limit) for v in value]
+    return value
+
+
 class Trajectory:
     """Appends stamped events to events.jsonl, one flushed line each, so a killed run leaves a readable log."""
 
@@ -103,6 +124,7 @@ class Checkpoint:
         self.path, self.messages, self.agent, self.extra = run_dir / "checkpoint.json", messages, agent, extra or {}
         self.clean: dict[str, Any] = {}  # a message as JSON -> redacted, so each is redacted once per run
         self.shown = shown  # ids of the memory notes already in the messages (MemoryStore.shown), if any
+        self.pending: list[dict[str, Any]] = []  # this step's tool results not yet in `messages`
 
     def restore(self, saved: dict[str, Any], backend: Any) -> None:
         """Carry the saved counters (and the notes already shown) into the agent; a replaying backend skips
@@ -115,12 +137,21 @@ class Checkpoint:
             backend.resume_at(saved["steps"])
 
     def on_event(self, event: Event) -> None:
-        """Save at the start of each step (the previous one is complete) and at the end of the run."""
-        if event["type"] in ("step_started", "run_finished"):
+        """Save at the start of each step (the previous one is complete), at the end of the run, and within a step
+        after the model's reply and each tool result (a resumed run never replays a call that ran)."""
+        kind = event["type"]
+        if kind == "step_started":
+            self.pending = []
+        elif kind == "tool_result":  # its tool message is appended once the call returns: keep it until then
+            self.pending.append({"role": "tool", "tool_call_id": event["id"], "content": event["output"]})
+        if kind in ("step_started", "run_finished", "model_reply", "tool_result"):
             a = self.agent
-            steps = event["step"] - 1 if event["type"] == "step_started" else a.steps
+            steps = event["step"] - 1 if kind == "step_started" else a.steps
+            answered = {m.get("tool_call_id") for m in self.messages if m.get("role") == "tool"}
+            late = [m for m in self.pending if m["tool_call_id"] not in answered] if kind != "run_finished" else []
             state = {"format": FORMAT_VERSION, **self.extra, "steps": steps, "tokens_in": a.tokens_in,
-                     "tokens_out": a.tokens_out, "cost_usd": a.cost_usd, "messages": self._redacted()}
+                     "tokens_out": a.tokens_out, "cost_usd": a.cost_usd,
+                     "messages": self._redacted() + [redact_obj(m) for m in late]}
             if self.shown is not None:
                 state["memory_shown"] = sorted(self.shown)
             atomic_write_text(self.path, json.dumps(state, default=str))
@@ -134,6 +165,25 @@ class Checkpoint:
                 self.clean[key] = redact_obj(message, keep=frozenset({"images"}))
             out.append(self.clean[key])
         return out
+
+
+def answer_unfinished(messages: list[Any], in_flight: dict[str, Any]) -> None:
+    """On --resume from within a step: a tool message for each call of the last reply that has none, saying
+    whether it finished (`in_flight`: the intent record of the call in flight when the run stopped) or never ran."""
+    from agent.prompts import render
+
+    last = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "assistant"), None)
+    if last is None:
+        return
+    answered = {m.get("tool_call_id") for m in messages[last + 1:] if m.get("role") == "tool"}
+    for call in messages[last].get("tool_calls") or []:
+        if call["id"] in answered:
+            continue
+        if call["id"] == in_flight.get("call"):
+            state = "done" if in_flight.get("kind") == "done" else "interrupted"
+        else:
+            state = "not_run"
+        messages.append({"role": "tool", "tool_call_id": call["id"], "content": render("resumed_call", state=state)})
 
 
 def load_checkpoint(run_dir: Path) -> dict[str, Any]:

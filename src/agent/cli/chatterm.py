@@ -56,12 +56,10 @@ def approval_why(conv: Any, kind: str, detail: str) -> str:
         return WHY.get(kind, "")
     from agent.policy.permissions import decide
 
-    why = shell_why(decide(conv.ws.config.permissions, kind, detail, conv.ws)[1], detail)
-    if why == "may use the network" and not conv.config.sandbox.network and conv.config.sandbox.mode != "off":
-        from agent.sandbox import available
-
-        why += "; the sandbox blocks it: sandbox.network = false" if available() else ""
-    return why
+    reason = decide(conv.ws.config.permissions, kind, detail, conv.ws)[1]
+    if "needs the network: allow network for this command?" in reason:
+        return "may use the network; yes: this command alone gets it"
+    return shell_why(reason, detail)
 
 
 def shell_why(reason: str, command: str) -> str:

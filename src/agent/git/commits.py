@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.config import GitConfig
 from agent.errors import GitError
@@ -199,6 +199,7 @@ class GitGuard:
     snapshots: int = 0
     unborn_start: str | None = None  # a repository without commits at the start: the work tree's tree then
     intent: Path | None = None  # where the action in flight is recorded (the run's intent.json), for --resume
+    in_flight: dict[str, Any] = field(default_factory=dict)  # on --resume: the record recover() found
 
     def _intend(self, record: dict[str, object]) -> None:
         """Record an action before it changes files, so a run killed before its commit can be recovered."""
@@ -207,12 +208,10 @@ class GitGuard:
 
             atomic_write_text(self.intent, json.dumps(record))
 
-    def _settled(self) -> None:
-        if self.intent is not None:
-            self.intent.unlink(missing_ok=True)
-
     def recover(self) -> list[str]:
-        """On --resume: commit what the action in flight when the run stopped changed; returns those paths."""
+        """On --resume: commit what the action in flight when the run stopped changed; returns those paths.
+
+        `in_flight` keeps the record: which call it was and whether it had finished ("done")."""
         if self.intent is None or not self.intent.exists():
             return []
         try:
@@ -220,6 +219,8 @@ class GitGuard:
         except (OSError, ValueError):
             record = {}
         self.intent.unlink(missing_ok=True)
+        self.in_flight = record if isinstance(record, dict) else {}
+        record = self.in_flight
         if record.get("kind") == "edit":
             paths = sorted(dirty_paths(self.root, list(record.get("paths") or [])))
         elif record.get("kind") == "shell" and record.get("before"):
@@ -253,13 +254,14 @@ class GitGuard:
         if ctx.kind == "edit":
             decision = self.check_dirty(ctx.paths)
             if decision.verdict == "allow":
-                self._intend({"kind": "edit", "paths": [p for p in ctx.paths if p not in self.allowed_dirty]})
+                paths = [p for p in ctx.paths if p not in self.allowed_dirty]
+                self._intend({"kind": "edit", "call": call.id, "paths": paths})
             return decision
         if ctx.kind in ("shell", "test"):
             ctx.scratch["git_before"] = self.before_shell(ctx.detail)
             ctx.scratch["git_started"] = time.time()
             if ctx.scratch["git_before"] is not None:
-                self._intend({"kind": "shell", "before": ctx.scratch["git_before"]})
+                self._intend({"kind": "shell", "call": call.id, "before": ctx.scratch["git_before"]})
         return Decision.allow()
 
     def after(self, call: ToolCall, ctx: CallContext, result: ToolResult) -> ToolResult:
@@ -270,7 +272,7 @@ class GitGuard:
             note = self.after_shell(ctx.scratch.get("git_before"), ctx.detail, ctx.scratch.get("git_started"))
             if result.ok:
                 result.output += note
-        self._settled()
+        self._intend({"kind": "done", "call": call.id})  # committed: a resumed run must not run it again
         return result
 
     def check_dirty(self, paths: list[str]) -> Decision:

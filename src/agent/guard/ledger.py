@@ -22,7 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from agent.guard.model import Finding
-from agent.sandbox import child_setup
+from agent.sandbox import child_setup, with_readable
 
 PLUGIN_NAME = "agent_guard_ledger"
 _HERE = Path(__file__).resolve().parent
@@ -90,7 +90,7 @@ def python_for(tree: Path) -> str:
     return sys.executable
 
 
-UNSANDBOXED = SimpleNamespace(mode="off", writable=[], hide=[], network=False)  # a [sandbox] config: none
+UNSANDBOXED = SimpleNamespace(mode="off", writable=[], hide=[], readable=[], network=False)  # a [sandbox] config: none
 
 
 def run_process(
@@ -124,7 +124,7 @@ def take(tree: Path, *, run: bool, timeout_s: float = 300.0, box: Any = UNSANDBO
         env = {k: v for k, v in os.environ.items() if k not in _CLEARED_ENV}
         args = ["-q", "-p", "no:cacheprovider", *([] if run else ["--collect-only"])]
         argv = [python_for(tree), "-I", "-B", str(folder / "ledger_boot.py"), str(folder / "out"), str(tree), *args]
-        code, output = run_process(argv, tree, env, timeout_s, box, (folder / "out",))
+        code, output = run_process(argv, tree, env, timeout_s, with_readable(box, folder), (folder / "out",))
         return read_reports(folder / "out", Ledger(code, run, output=output[-4000:]))
     finally:
         shutil.rmtree(folder, ignore_errors=True)

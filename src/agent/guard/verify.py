@@ -23,6 +23,7 @@ from agent.guard import gitio, ledger
 from agent.guard.model import Finding
 from agent.guard.paths import is_test_config, is_test_file, is_whole_test_config
 from agent.guard.trees import has_python_tests, link_shared, overlay_working_tree, version
+from agent.sandbox import with_readable
 
 OUTPUT_CHARS = 20_000
 
@@ -145,7 +146,7 @@ def _reported_run(command: str, wt: Path, timeout_s: float, box: Any) -> tuple[i
     try:
         addopts = " ".join(x for x in (os.environ.get("PYTEST_ADDOPTS", ""), f"-p {ledger.PLUGIN_NAME}") if x)
         env = {"PYTHONPATH": str(folder), "PYTEST_ADDOPTS": addopts, "AGENT_GUARD_LEDGER_DIR": str(folder / "out")}
-        code, output = _run(command, wt, timeout_s, env, box, (folder / "out",))
+        code, output = _run(command, wt, timeout_s, env, with_readable(box, folder), (folder / "out",))
         return code, output, ledger.read_reports(folder / "out", ledger.Ledger(code, True))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -169,6 +170,7 @@ def verify(
     if not test_command.strip():
         raise UsageError("no test command to verify with")
     root = gitio.toplevel(repo)
+    sandbox = with_readable(sandbox, root)  # the repository's own .venv / node_modules, linked into the scratch tree
     base_id = gitio.resolve(root, base_rev)
     gitio.resolve(root, "HEAD")
     scratch = Path(tempfile.mkdtemp(prefix="agent-verify-"))

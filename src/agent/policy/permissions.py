@@ -13,9 +13,10 @@ from __future__ import annotations
 import fnmatch
 import os
 import shlex
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.guard.paths import is_test_file, is_whole_test_config
+from agent.policy.network import needs_network
 from agent.policy.provable import provably_read_only
 from agent.policy.shellrules import RANK, Context, Part, analyze
 from agent.sandbox import sandboxed
@@ -121,11 +122,28 @@ def unsandboxed_verdict(
     return "ask", f"{UNSANDBOXED}: `{detail}` is not provably read-only"
 
 
+def wants_network(box: Any, command: str) -> bool:
+    """Whether `command` needs the network that the sandbox of the [sandbox] config `box` keeps from it."""
+    return not box.network and sandboxed(box) and needs_network(command)
+
+
+def network_verdict(policy: PermissionsConfig, verdict: Verdict, detail: str, reason: str) -> tuple[Verdict, str]:
+    """A command that needs the network: permissions.network decides, never looser than the command's own verdict."""
+    if policy.network == "deny":
+        return "deny", f'`{detail}` needs the network, and commands get none here (permissions.network = "deny")'
+    if policy.network == "allow":
+        return verdict, reason
+    how = 'to allow: --yes, or permissions.network = "allow"'
+    return "ask", f"`{detail}` needs the network: allow network for this command? ({how})"
+
+
 def decide(policy: PermissionsConfig, kind: str, detail: str, ws: Workspace) -> tuple[Verdict, str]:
     """Return (verdict, reason) for an action of `kind` on `detail`."""
     verdict, reason = _decide(policy, kind, detail, ws)
     if verdict == "allow" and kind in ("shell", "test") and not sandboxed(ws.config.sandbox):
         verdict, reason = unsandboxed_verdict(policy, kind, detail, str(ws.root), reason)
+    elif verdict != "deny" and kind == "shell" and wants_network(ws.config.sandbox, detail):
+        verdict, reason = network_verdict(policy, verdict, detail, reason)
     if verdict == "ask" and policy.approve_all:
         return "allow", "approved by configuration"
     return verdict, reason

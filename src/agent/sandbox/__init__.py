@@ -7,6 +7,18 @@ temp dir and allowed caches, and TCP connect/bind denied when the network is off
 
 from __future__ import annotations
 
-from agent.sandbox.policy import SandboxPolicy, available, child_setup, policy_for, preexec_for, sandboxed
+from agent.sandbox.policy import (
+    SandboxPolicy,
+    available,
+    child_setup,
+    policy_for,
+    preexec_for,
+    sandboxed,
+    with_network,
+    with_readable,
+)
 
-__all__ = ["SandboxPolicy", "available", "child_setup", "policy_for", "preexec_for", "sandboxed"]
+__all__ = [
+    "SandboxPolicy", "available", "child_setup", "policy_for", "preexec_for", "sandboxed", "with_network",
+    "with_readable",
+]

@@ -25,6 +25,7 @@ _SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446  # same number on ever
 _PR_SET_NO_NEW_PRIVS, _PR_SET_PDEATHSIG = 38, 1
 _NET_BIND_TCP, _NET_CONNECT_TCP = 1, 2
 _SIOCSIFFLAGS, _IFF_UP = 0x8914, 1
+_READ_FILE, _READ_DIR, _WRITE_FILE, _TRUNCATE = 1 << 2, 1 << 3, 1 << 1, 1 << 14
 
 
 @functools.cache
@@ -75,27 +76,34 @@ def _write_rights(abi: int) -> int:
     return rights
 
 
-def _landlock(writable: tuple[bytes, ...], block_tcp: bool) -> None:
+def _landlock(writable: tuple[bytes, ...], readable: tuple[bytes, ...] | None, block_tcp: bool) -> None:
+    """Writes only under `writable`; reads (files and listings) only under `writable` + `readable` unless None."""
     abi = landlock_abi()
     if abi < 1:
         raise OSError("sandbox: Landlock is not available")
-    fs = _write_rights(abi)
+    read = 0 if readable is None else _READ_FILE | _READ_DIR
+    fs = _write_rights(abi) | read
     net = _NET_BIND_TCP | _NET_CONNECT_TCP if block_tcp and abi >= 4 else 0
     attr = struct.pack("QQ", fs, net) if abi >= 4 else struct.pack("Q", fs)
     buf = ctypes.create_string_buffer(attr, len(attr))
     ruleset = _check(_syscall(_SYS_CREATE, ctypes.cast(buf, ctypes.c_void_p), ctypes.c_size_t(len(attr)), 0), "ruleset")
-    for path in writable:
-        try:
-            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-        except OSError:
-            continue
-        is_dir = os.path.isdir(path)
-        rule = ctypes.create_string_buffer(struct.pack("=Qi", fs if is_dir else fs & (1 << 1 | 1 << 14), fd), 12)
-        _check(_syscall(_SYS_ADD_RULE, ruleset, 1, ctypes.cast(rule, ctypes.c_void_p), 0), f"rule {path!r}")
-        os.close(fd)
+    for paths, rights in ((writable, fs), (readable or (), read)):
+        for path in paths:
+            _add_rule(ruleset, path, rights)
     _check(_libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     _check(_syscall(_SYS_RESTRICT, ruleset, 0), "restrict")
     os.close(ruleset)
+
+
+def _add_rule(ruleset: int, path: bytes, rights: int) -> None:
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return
+    file_rights = rights & (_WRITE_FILE | _TRUNCATE | _READ_FILE)
+    rule = ctypes.create_string_buffer(struct.pack("=Qi", rights if os.path.isdir(path) else file_rights, fd), 12)
+    _check(_syscall(_SYS_ADD_RULE, ruleset, 1, ctypes.cast(rule, ctypes.c_void_p), 0), f"rule {path!r}")
+    os.close(fd)
 
 
 def _mount(src: bytes | None, target: bytes, fstype: bytes | None, flags: int, data: bytes | None = None) -> None:
@@ -141,12 +149,13 @@ def preexec(policy: SandboxPolicy, mech: str) -> Callable[[], None]:
     writable = tuple(os.fsencode(p) for p in policy.writable) + (b"/dev",)
     ro_flags = tuple((os.fsencode(p), _locked_flags(p)) for p in policy.read_only)
     hidden = tuple(os.fsencode(p) for p in policy.hidden)
+    readable = None if policy.readable is None else tuple(os.fsencode(p) for p in policy.readable)
     landlock_abi()
     userns = mech == "linux-userns+landlock"
 
     def apply() -> None:
         pid_ns = _namespaces(policy, ro_flags, hidden) if userns else False
-        _landlock(writable, block_tcp=not policy.network and not userns)
+        _landlock(writable, readable, block_tcp=not policy.network and not userns)
         if pid_ns:
             _supervise()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import functools
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from agent.errors import UsageError
@@ -34,6 +36,15 @@ SECRET_PLACES = (
 )
 
 
+# What a command may read besides the repository, temp dir and writable caches: the system's trees...
+SYSTEM_READABLE = (
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/proc", "/sys", "/dev",
+    "/run/systemd/resolve", "/nix", "/snap", "/gnu",
+)
+# ... and these files of the user's (git's identity and settings), relative to HOME.
+HOME_READABLE = (".gitconfig", ".config/git")
+
+
 @dataclass(frozen=True)
 class SandboxPolicy:
     """What a sandboxed command may do: write these trees, see the network or not, with these paths hidden."""
@@ -41,6 +52,7 @@ class SandboxPolicy:
     writable: tuple[Path, ...]
     read_only: tuple[Path, ...] = ()
     hidden: tuple[Path, ...] = ()
+    readable: tuple[Path, ...] | None = None  # None: reads unrestricted; else only these trees (and `writable`)
     network: bool = False
     tmpdir: Path | None = None
     uid: int = field(default_factory=os.getuid)
@@ -82,8 +94,35 @@ def _home() -> Path:
     return Path(os.environ.get("HOME") or Path.home())
 
 
-def policy_for(root: Path, writable: list[str], hide: list[str], network: bool) -> SandboxPolicy:
-    """The policy for a command run in repository `root`."""
+def _tool_trees(home: Path) -> list[Path]:
+    """The interpreter's prefixes and, for each PATH entry, its tree: under a home, the top folder (~/.pyenv)."""
+    trees = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent]
+    homes = {home, Path(os.path.expanduser(f"~{pwd.getpwuid(os.getuid()).pw_name}"))}
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        path = Path(entry)
+        if not path.is_absolute() or any(path in (h, *h.parents) for h in homes):
+            continue
+        under = next((h for h in homes if path.is_relative_to(h)), None)
+        trees.append(path if under is None else under / path.relative_to(under).parts[0])
+    return trees
+
+
+def readable_for(root: Path, readable: list[str]) -> tuple[Path, ...]:
+    """What a command in `root` may read: the repository, the system, the tools on PATH, git's settings, `readable`."""
+    home = _home()
+    paths = [root, *map(Path, SYSTEM_READABLE), *(home / p for p in HOME_READABLE), *_tool_trees(home)]
+    paths += [Path(os.path.expanduser(p)) for p in readable]
+    seen: dict[Path, None] = {}
+    for path in paths:
+        if path.exists():
+            seen.setdefault(path.resolve(), None)
+    return tuple(seen)
+
+
+def policy_for(
+    root: Path, writable: list[str], hide: list[str], network: bool, readable: list[str] | None = None
+) -> SandboxPolicy:
+    """The policy for a command run in repository `root`; reads limited when `readable` is a list."""
     home = _home()
     extra = tuple(Path(os.path.expanduser(p)).resolve() for p in writable)
     hidden = [home / p for p in SECRET_PLACES] + [Path(os.path.expanduser(p)) for p in hide]
@@ -92,6 +131,7 @@ def policy_for(root: Path, writable: list[str], hide: list[str], network: bool) 
         writable=(root.resolve(), private_tmp(), *extra),
         read_only=(git,) if git.is_dir() else (),
         hidden=tuple(p for p in hidden if p.exists() or p.is_symlink()),
+        readable=None if readable is None else readable_for(root.resolve(), readable),
         network=network,
         tmpdir=private_tmp(),
     )
@@ -116,6 +156,21 @@ def sandboxed(box: Any) -> bool:
     return box.mode != "off" and available() is not None
 
 
+def _fields(box: Any) -> dict[str, Any]:
+    return box.model_dump() if hasattr(box, "model_dump") else dict(vars(box))
+
+
+def with_readable(box: Any, *paths: Path) -> Any:
+    """A copy of the [sandbox] config `box` under which commands may also read `paths`."""
+    fields = _fields(box)
+    return SimpleNamespace(**{**fields, "readable": [*fields.get("readable", []), *map(str, paths)]})
+
+
+def with_network(box: Any) -> Any:
+    """A copy of the [sandbox] config `box` whose commands reach the network (one approved command)."""
+    return SimpleNamespace(**{**_fields(box), "network": True})
+
+
 def child_setup(
     box: Any, root: Path, extra_writable: tuple[Path, ...] = ()
 ) -> tuple[Callable[[], None] | None, dict[str, str]]:
@@ -123,7 +178,7 @@ def child_setup(
 
     The child always dies with the agent (PR_SET_PDEATHSIG, Linux); inside the sandbox where there is one.
     """
-    policy = policy_for(root, [*box.writable, *map(str, extra_writable)], box.hide, box.network)
+    policy = policy_for(root, [*box.writable, *map(str, extra_writable)], box.hide, box.network, list(box.readable))
     sandbox = preexec_for(box.mode, policy)
     env = {}
     if sandbox is not None and policy.tmpdir is not None:

@@ -11,7 +11,8 @@ from pydantic import Field
 
 from agent.errors import ToolError
 from agent.git.plumbing import without_quiet_git
-from agent.sandbox import child_setup
+from agent.policy.permissions import wants_network
+from agent.sandbox import child_setup, with_network
 from agent.tools import effect
 from agent.workspace import Workspace
 
@@ -26,7 +27,10 @@ def cap(text: str, limit: int) -> str:
 
 def execute(ws: Workspace, command: str, timeout_s: float) -> tuple[int | None, str]:
     """Run `command` with bash in the repo root; return (exit code or None on timeout, output)."""
-    preexec, extra = child_setup(ws.config.sandbox, ws.root)
+    box = ws.config.sandbox
+    if wants_network(box, command) and ws.config.permissions.network != "deny":  # approved by the chain, or allowed
+        box = with_network(box)
+    preexec, extra = child_setup(box, ws.root)
     env = {**without_quiet_git(dict(os.environ)), "GIT_TERMINAL_PROMPT": "0", "PAGER": "cat", "GIT_PAGER": "cat"}
     env.update(extra)
     try:
