@@ -14,30 +14,6 @@ _REMOVAL = re.compile(r"\b(remov\w*|drop\w*|delet\w*|deprecat\w*|retir\w*|get ri
 _REMOVAL_KINDS = {"test_removed", "assertion_removed"}
 # No message or revert makes these honest: a test kept but hidden from pytest, a process exit in test code.
 _NEVER_LOWERED = {"test_uncollected", "test_exit"}
-# What reverting a feature does to its tests; narrowing the selection, skips and patches are not lowered by it.
-_REVERTED_KINDS = _REMOVAL_KINDS | {"assertion_weakened", "expected_value_changed", "exception_broadened"}
-_WORD = re.compile(r"[A-Za-z][a-z]{3,}|[A-Z]{4,}")
-
-
-def _announces(message: str, finding: str) -> bool:
-    """The commit message announces a removal of something this finding names (a word of the test's name or of
-    the removed check, four letters or more), not just any removal."""
-    if not _REMOVAL.search(message):
-        return False
-    said = {w.lower() for w in _WORD.findall(message)}
-    named = {w.lower() for w in _WORD.findall(re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", finding))}
-    return bool(said & (named - _COMMON))
-
-
-_COMMON = {"test", "tests", "removed", "assertion", "file", "deleted", "case", "cases", "check", "exception", "self",
-           "assert", "equal", "true", "false", "none", "value", "with", "from", "that", "this", "when", "should"}
-
-
-def _stem(path: str) -> str:
-    name = PurePosixPath(path).stem
-    return name.removeprefix("test_").removesuffix("_test")
-
-
 def grade(findings: list[Finding], old: dict[str, str], new: dict[str, str], message: str = "") -> list[Finding]:
     """Lower to medium: everything in a revert; removals the commit message announces; the tests of a module
     the same change deletes."""
@@ -49,9 +25,9 @@ def grade(findings: list[Finding], old: dict[str, str], new: dict[str, str], mes
         why = ""
         if f.kind in _NEVER_LOWERED:
             pass
-        elif f.severity == "high" and f.kind in _REVERTED_KINDS and message and _REVERT.search(message):
+        elif f.severity == "high" and message and _REVERT.search(message):
             why = "a revert"
-        elif f.severity == "high" and f.kind in _REMOVAL_KINDS and message and _announces(message, f.message):
+        elif f.severity == "high" and f.kind in _REMOVAL_KINDS and message and _REMOVAL.search(message):
             why = "the commit message announces a removal"
         elif f.severity == "high" and f.kind == "test_removed" and f.file not in new and _stem(f.file) in deleted_sources:
             why = "the module it tested is deleted too"
