@@ -14,6 +14,13 @@ _REMOVAL = re.compile(r"\b(remov\w*|drop\w*|delet\w*|deprecat\w*|retir\w*|get ri
 _REMOVAL_KINDS = {"test_removed", "assertion_removed"}
 # No message or revert makes these honest: a test kept but hidden from pytest, a process exit in test code.
 _NEVER_LOWERED = {"test_uncollected", "test_exit"}
+
+
+def _stem(path: str) -> str:
+    name = PurePosixPath(path).stem
+    return name.removeprefix("test_").removesuffix("_test")
+
+
 def grade(findings: list[Finding], old: dict[str, str], new: dict[str, str], message: str = "") -> list[Finding]:
     """Lower to medium: everything in a revert; removals the commit message announces; the tests of a module
     the same change deletes."""
