@@ -28,6 +28,7 @@ TUNING = [
     "more-itertools+more-itertools", "tkem+cachetools", "jd+tenacity", "pypa+packaging",
     # added in session 4, after the first held-out figures, to widen tuning (never the held-out side)
     "hynek+structlog", "pyparsing+pyparsing", "agronholm+anyio",
+    "pallets+itsdangerous", "aio-libs+yarl", "encode+starlette",
 ]
 HELD_OUT = ["marshmallow-code+marshmallow", "python-humanize+humanize", "pytoolz+toolz", "pytest-dev+pluggy"]
 OUT = Path(__file__).resolve().parent / "data" / "guard_corpus"

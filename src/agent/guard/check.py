@@ -153,6 +153,9 @@ def check_patch(old_files: dict[str, str], new_files: dict[str, str], *, message
     diff = TestDiff(
         old_tests, new_tests, source_added, changed_defs, removed_defs - changed_defs, unchanged, collected,
         source_changed=bool(plain_source),
+        added_test_text="\n".join(
+            text for p in changed if is_test_file(p) for _, text in added_lines(old_files.get(p) or "", new_files.get(p) or "")
+        ),
     )
     findings = diff.run(broader)
     wanted = expectations(old_tests | unchanged)
@@ -166,7 +169,7 @@ def check_patch(old_files: dict[str, str], new_files: dict[str, str], *, message
         old, new = old_files.get(path) or "", new_files.get(path) or ""
         findings += effects.command_findings(path, old, new)
         if is_test_config(path):
-            findings += config_findings(path, old, new, (p for p in paths if is_test_file(p)))
+            findings += config_findings(path, old, new, [p for p in new_files if is_test_file(p)])
         if is_source_file(path):
             findings += peeking_findings(path, old, new)
             findings += hardcoding_findings(path, old, new, wanted)

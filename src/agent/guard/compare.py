@@ -31,7 +31,9 @@ class TestDiff:
         unchanged: dict[str, FileTests] | None = None,
         collected: Callable[[str], bool] | None = None,
         source_changed: bool = True,
+        added_test_text: str = "",
     ) -> None:
+        self.added_literals = literal_tokens(added_test_text)
         self.old, self.new = old, new
         self.source_changed = source_changed
         self.collected = collected or (lambda path: True)
@@ -166,8 +168,7 @@ class _TestPair:
 
     def _only_expectations(self) -> bool:
         """True when every statement of the test that changed is a check: its set-up and inputs are as before."""
-        old_file, new_file = self.diff.old.get(self.path), self.diff.new.get(self.path)
-        if old_file is None or new_file is None or set(old_file.helpers) != set(new_file.helpers):
+        if not self._helpers_unchanged():
             return False  # a helper or set-up method the tests share changed too
         old_stmts, new_stmts = set(self.old.body_key.split("\n")), self.new.body_key.split("\n")
         touched = [s for s in new_stmts if s not in old_stmts]
@@ -196,12 +197,27 @@ class _TestPair:
 
     def _cases(self) -> None:
         old_cases, new_cases = Counter(self.old.cases), Counter(self.new.cases)
-        gone = [c for c in (old_cases - new_cases).elements() if self.diff.new_cases[c] <= 0]
         fresh = list((new_cases - old_cases).elements())
+        own = literal_tokens(" ".join(fresh))  # what this test's own edited cases hold is not "written elsewhere"
+        gone = [c for c in (old_cases - new_cases).elements() if self.diff.new_cases[c] <= 0 and not self._moved(c, own)]
         if len(gone) > len(fresh):
             self.report("test_removed", self.new.line, f"{len(gone) - len(fresh)} test case(s) removed: {gone[0]}")
         elif gone and not self._explained(" ".join(fresh), " ".join(self.new.calls)):
-            self.report("expected_value_changed", self.new.line, f"test case changed: {gone[0]} -> {fresh[0]}")
+            message = f"{self.new.name}: test case changed: {gone[0]} -> {fresh[0]}"
+            if not self.diff.source_changed and self.old.body_key == self.new.body_key and self._helpers_unchanged():
+                message += " (high: only the case's expected value changed, and no source change explains it)"
+                self.diff.findings.append(Finding("expected_value_changed", self.path, self.new.line, message, "high"))
+            else:
+                self.diff.report("expected_value_changed", self.path, self.new.line, message)
+
+    def _moved(self, case: str, own: set[str]) -> bool:
+        """A case whose literals the change writes again in another test (a case turned into a test of its own)."""
+        wanted = {t for t in literal_tokens(case) if len(t) >= 4}
+        return bool(wanted) and wanted <= self.diff.added_literals - own
+
+    def _helpers_unchanged(self) -> bool:
+        old_file, new_file = self.diff.old.get(self.path), self.diff.new.get(self.path)
+        return old_file is not None and new_file is not None and set(old_file.helpers) == set(new_file.helpers)
 
     def _explained(self, new_text: str, subject: str) -> bool:
         """True when the change also rewrote the code under test, or added the new literals to the source."""

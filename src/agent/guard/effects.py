@@ -218,14 +218,27 @@ def _main_block_lines(tree: ast.Module | None) -> set[int]:
     return lines
 
 
+def _uses_module(text: str, module: str, line: int) -> bool:
+    """Whether the file uses `module` outside the importorskip line (imports from it, or its name as a value)."""
+    root = re.escape(module.split(".")[0])
+    rest = "\n".join(ln for i, ln in enumerate(text.splitlines(), 1) if i != line)
+    return re.search(rf"^\s*(from|import)\s+{root}\b|\b{root}\.\w", rest, re.MULTILINE) is not None or re.search(
+        rf"^\s*(\w+)\s*=\s*pytest\.importorskip\(\s*[\"']{root}", text, re.MULTILINE
+    ) is not None
+
+
 def _statement(lines: list[str], line: int, code: str) -> str:
     """One line, continued over the next lines (up to 10) while its brackets are open: a decorator's arguments."""
-    depth = sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
+    def depth_of(text: str) -> int:
+        bare = re.sub(r"\"[^\"]*\"|'[^']*'", "", text)  # brackets inside strings do not count
+        return sum(bare.count(c) for c in "([{") - sum(bare.count(c) for c in ")]}")
+
+    depth = depth_of(code)
     parts, i = [code.strip()], line
     while depth > 0 and i < len(lines) and i < line + 10:
         nxt = _code(lines[i]).strip()
         parts.append(nxt)
-        depth += sum(nxt.count(c) for c in "([{") - sum(nxt.count(c) for c in ")]}")
+        depth += depth_of(nxt)
         i += 1
     return " ".join(parts) if len(parts) > 1 else code
 
@@ -249,6 +262,9 @@ def skip_exit_findings(path: str, old: str, new: str) -> list[Finding]:
             out.append(Finding("test_exit", path, line, f"process exit added to test code: {code.strip()}"))
             continue
         severity = skip_severity(code)
+        optional = re.search(r"importorskip\(\s*[\"']([\w.]+)[\"']", code)
+        if optional and _uses_module(new, optional.group(1), line):
+            severity = "medium"  # an optional dependency the file goes on to use
         out.append(Finding("test_skipped", path, line, f"skip or exit added: {code.strip()}", severity))
     return out
 

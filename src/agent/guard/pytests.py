@@ -184,7 +184,11 @@ def _marker_text(dec: ast.expr) -> str | None:
 
 
 def _body_key(func: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
-    return "\n".join(ast.dump(s) for s in func.body)
+    """The body, normalised (its docstring left out: re-indenting a function changes its docstring's text)."""
+    body = func.body
+    if len(body) > 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return "\n".join(ast.dump(s) for s in body)
 
 
 def _cases(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
@@ -262,7 +266,7 @@ def parse_python_tests(source: str) -> FileTests:
         elif isinstance(stmt, ast.If) and "__main__" in ast.unparse(stmt.test):
             for inner in ast.walk(stmt):  # defined only when run as a script: pytest never sees them
                 if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef):
-                    out.helpers[_body_key(inner)] = inner.name
+                    out.helpers[_body_key(inner)] = f"{inner.name} under `if __name__ == '__main__'`"
         elif isinstance(stmt, ast.ClassDef):
             collected = _is_test_class(stmt)
             class_skips = [m for m in map(_marker_text, stmt.decorator_list) if m]

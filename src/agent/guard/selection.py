@@ -326,4 +326,17 @@ def config_findings(path: str, old: str, new: str, test_paths: Iterable[str] = (
         reasons = _package_json(old, new)
     else:
         reasons = _js_config(old, new)
-    return [Finding("test_selection_narrowed", path, 1, reason) for reason in reasons]
+    return [_moved_testpaths(path, r, list(test_paths)) for r in reasons]
+
+
+def _moved_testpaths(path: str, reason: str, test_paths: list[str]) -> Finding:
+    """A narrowed testpaths whose dropped entries no longer exist (the tests moved) is medium, not high."""
+    dropped = re.match(r"testpaths narrowed: (\[.*?\]) -> (\[.*?\])", reason)
+    if dropped and test_paths:
+        try:
+            gone = set(ast.literal_eval(dropped.group(1))) - set(ast.literal_eval(dropped.group(2)))
+        except (ValueError, SyntaxError):
+            gone = set()
+        if gone and not any(t == g or t.startswith(g.rstrip("/") + "/") for g in gone for t in test_paths):
+            return Finding("test_selection_narrowed", path, 1, f"{reason} (medium: what it dropped no longer exists)", "medium")
+    return Finding("test_selection_narrowed", path, 1, reason)
