@@ -151,3 +151,15 @@ def test_top_files_show_the_lines_that_match(tmp_path: Path) -> None:
     assert res.files[0][0] == "pkg/parse.py"
     assert "pkg/parse.py:\n  def parse(text):\n    3| raise ValueError('empty header card value')\n" in res.text
     assert res.why["pkg/parse.py"]["rank"] == 1 and res.why["pkg/parse.py"]["signals"]["bm25"] > 0
+
+
+def test_main_package_outranks_scripts_beside_it(tmp_path: Path) -> None:
+    files = {f"pkg/mod{i}.py": f"def helper{i}():\n    return {i}\n" for i in range(4)}
+    files["pkg/release.py"] = "def tag_release(version):\n    '''Tag the release version.'''\n    return version\n"
+    files["scripts/release.py"] = "def tag_release(version):\n    '''Tag the release version.'''\n    return version\n"
+    repo = init_repo(tmp_path / "repo", files)
+    result = build_map(repo, "tag_release fails for the release version", budget=400)
+    order = [p for p, _ in result.files]
+    assert order.index("pkg/release.py") < order.index("scripts/release.py")
+    assert "core" in result.why["pkg/release.py"]["signals"]
+    assert "core" not in result.why["scripts/release.py"]["signals"]

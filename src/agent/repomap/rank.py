@@ -21,7 +21,7 @@ FOCUS_GRAPH = 0.5  # weight of the graph signal when focus files are given (the 
 # `bench/localize.py --tune` on the tune half of bench/data/localize-large.jsonl (sympy, astropy,
 # sqlalchemy, networkx) and frozen; the test half is the held-out figure
 WEIGHTS = {"bm25": 1.0, "defs": 0.2, "code": 0.3, "path": 1.0, "mention": 1.0, "module": 0.0, "history": 0.5,
-           "graph": 0.0, "prior": 0.1, "churn": 0.3}
+           "graph": 0.0, "prior": 0.1, "churn": 0.3, "core": 0.3}
 _PATHLIKE = re.compile(r"[\w.-]*[/\\][\w./\\-]+|[\w-]+\.[A-Za-z]{1,4}\b")
 _CODE = re.compile(r"`([^`]+)`")
 _DOTTED = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
@@ -148,6 +148,24 @@ def _def_scores(index: RepoIndex, q: Query, code_only: bool = False) -> Any:
     return scores
 
 
+def _core(index: RepoIndex, penalty: Any) -> Any:
+    """1 for the files under the top-level directory that holds the most source files (the main package).
+
+    Scripts, release tools, hooks and examples beside the package are rarely what a bug report is about.
+    All zeros when every file is under that directory (nothing to tell apart).
+    """
+    tops = [p.split("/", 1)[0] if "/" in p else "" for p in index.paths]
+    counts: dict[str, float] = {}
+    for top, w in zip(tops, penalty, strict=True):
+        if w >= 1.0:
+            counts[top] = counts.get(top, 0.0) + 1.0
+    if not counts:
+        return np.zeros(len(tops))
+    main = max(counts, key=lambda k: (counts[k], k))
+    core = np.asarray([1.0 if t == main else 0.0 for t in tops])
+    return core if core.min() == 0.0 else np.zeros(len(tops))
+
+
 @dataclass
 class Ranking:
     """All files best first as (position, score), the parsed query, and each signal per file (in [0, 1])."""
@@ -188,6 +206,7 @@ def signals(index: RepoIndex, q: Query, focus_ids: list[int], history: Any = Non
     else:
         sig["graph"] = np.zeros(n)
     sig["prior"] = _norm(index.prior)
+    sig["core"] = _core(index, index.penalty)
     sig["churn"] = _norm(churn_scores(history, index.paths))
     return sig
 
