@@ -7,6 +7,7 @@ simply finds none inside the sandbox. The guess only decides when to ask.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from agent.policy.shellparse import ShellSyntaxError, parse
 
@@ -65,3 +66,10 @@ def _needs(words: list[str]) -> bool:
         return False
     subs = _SUBCOMMANDS[name]
     return not subs or bool(rest) and rest[0] in subs
+
+
+def wants_network(box: Any, command: str) -> bool:
+    """Whether `command` needs the network that the sandbox of the [sandbox] config `box` keeps from it."""
+    from agent.sandbox import sandboxed
+
+    return not box.network and sandboxed(box) and needs_network(command)

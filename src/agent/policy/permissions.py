@@ -16,7 +16,7 @@ import shlex
 from typing import TYPE_CHECKING, Any
 
 from agent.guard.paths import is_test_file, is_whole_test_config
-from agent.policy.network import needs_network
+from agent.policy.network import wants_network
 from agent.policy.provable import provably_read_only
 from agent.policy.shellrules import RANK, Context, Part, analyze
 from agent.sandbox import sandboxed
@@ -120,11 +120,6 @@ def unsandboxed_verdict(
     if "shell_allow" in reason or provably_read_only(detail, Context(os.path.realpath(root), allowed_roots(policy))):
         return "allow", reason
     return "ask", f"{UNSANDBOXED}: `{detail}` is not provably read-only"
-
-
-def wants_network(box: Any, command: str) -> bool:
-    """Whether `command` needs the network that the sandbox of the [sandbox] config `box` keeps from it."""
-    return not box.network and sandboxed(box) and needs_network(command)
 
 
 def network_verdict(policy: PermissionsConfig, verdict: Verdict, detail: str, reason: str) -> tuple[Verdict, str]:

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from agent.errors import ToolError
 from agent.git.plumbing import without_quiet_git
-from agent.policy.permissions import wants_network
+from agent.policy.network import wants_network
 from agent.sandbox import child_setup, with_network
 from agent.tools import effect
 from agent.workspace import Workspace
