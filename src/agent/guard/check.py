@@ -63,18 +63,18 @@ def _collection_patterns(files: dict[str, str]) -> list[str]:
     for path, text in files.items():
         if PurePosixPath(path).name in ("pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml"):
             for m in _PYTHON_FILES.finditer(text):
-                patterns += re.findall(r"[\w*?.\[\]-]+", m.group(1).replace("[", " [").strip("[]"))
+                patterns += re.findall(r"[\w*?.-]+", m.group(1))  # ini: space-separated; toml: a list of strings
     return patterns
 
 
-def _collector(files: dict[str, str]) -> "functools.partial[bool]":
+def _collector(files: dict[str, str]) -> functools.partial[bool]:
     return functools.partial(_collected, tuple(_collection_patterns(files)))
 
 
 def _collected(patterns: tuple[str, ...], path: str) -> bool:
     """Whether pytest would collect tests from this file by its name (non-Python test files: always)."""
     if language_of(path) != "python":
-        return path.endswith((".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".mts", ".cts", ".go", ".rs", ".java", ".kt"))
+        return language_of(path) is not None  # JS/TS, Go, Rust: their runners' own rules; no language: never
     name = PurePosixPath(path).name
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
