@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,7 +309,8 @@ def warn_unsandboxed(config: AgentConfig) -> None:
     if sandboxed(config.sandbox):
         return
     off = config.sandbox.mode == "off"
-    why = "sandbox.mode = 'off'" if off else "no OS sandbox on this machine (no user namespaces, no Landlock)"
+    missing = "sandbox-exec missing or refused" if sys.platform == "darwin" else "no user namespaces, no Landlock"
+    why = "sandbox.mode = 'off'" if off else f"no OS sandbox on this machine ({missing})"
     line = (f"agent: warning: {why}: commands run unconfined, so any command that is not provably read-only "
             "(the test command too) needs approval; a headless run refuses them unless --yes")
     if line not in _WARNED:

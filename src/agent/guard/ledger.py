@@ -99,7 +99,7 @@ def run_process(
 ) -> tuple[int | None, str]:
     """Run argv (a string: through the shell) in its own process group, in the OS sandbox of the [sandbox] config
     `box` (writes: `cwd`, `writable`, temp); (exit code or None after a timeout, output). The group dies with us."""
-    preexec, extra = child_setup(box, cwd, writable)
+    argv, preexec, extra = child_setup(box, cwd, argv, writable)
     proc = subprocess.Popen(
         argv, cwd=cwd, env={**env, **extra}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True, shell=isinstance(argv, str), preexec_fn=preexec,

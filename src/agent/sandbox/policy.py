@@ -41,6 +41,10 @@ SYSTEM_READABLE = (
     "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/proc", "/sys", "/dev",
     "/run/systemd/resolve", "/nix", "/snap", "/gnu",
 )
+# macOS's own trees (the dyld shared cache lives under /System; /etc and /var are links into /private).
+MACOS_READABLE = (
+    "/System", "/Library", "/Applications", "/private/etc", "/private/var/db", "/private/var/select", "/usr/local",
+)
 # ... and these files of the user's (git's identity and settings), relative to HOME.
 HOME_READABLE = (".gitconfig", ".config/git")
 
@@ -64,8 +68,15 @@ NO_SANDBOX_ENV = "AGENT_SANDBOX_UNAVAILABLE"  # "1": behave as on a machine with
 
 @functools.cache
 def available() -> str | None:
-    """The mechanism this machine offers ('linux-userns+landlock', 'landlock'), or None; probed once."""
-    if not sys.platform.startswith("linux") or os.environ.get(NO_SANDBOX_ENV) == "1":
+    """The mechanism this machine offers ('linux-userns+landlock', 'landlock', 'macos-seatbelt'), or None;
+    probed once, with a real command."""
+    if os.environ.get(NO_SANDBOX_ENV) == "1":
+        return None
+    if sys.platform == "darwin":
+        from agent.sandbox import darwin
+
+        return darwin.MECHANISM if darwin.probe() else None
+    if not sys.platform.startswith("linux"):
         return None
     from agent.sandbox import linux
 
@@ -110,7 +121,8 @@ def _tool_trees(home: Path) -> list[Path]:
 def readable_for(root: Path, readable: list[str]) -> tuple[Path, ...]:
     """What a command in `root` may read: the repository, the system, the tools on PATH, git's settings, `readable`."""
     home = _home()
-    paths = [root, *map(Path, SYSTEM_READABLE), *(home / p for p in HOME_READABLE), *_tool_trees(home)]
+    system = (*SYSTEM_READABLE, *MACOS_READABLE) if sys.platform == "darwin" else SYSTEM_READABLE
+    paths = [root, *map(Path, system), *(home / p for p in HOME_READABLE), *_tool_trees(home)]
     paths += [Path(os.path.expanduser(p)) for p in readable]
     seen: dict[Path, None] = {}
     for path in paths:
@@ -144,7 +156,11 @@ def preexec_for(mode: str, policy: SandboxPolicy) -> Callable[[], None] | None:
     mech = available()
     if mech is None:
         if mode == "require":
-            raise UsageError("sandbox.mode = 'require' but this machine has no sandbox (user namespaces or Landlock)")
+            raise UsageError(
+                "sandbox.mode = 'require' but this machine has no sandbox (user namespaces or Landlock; sandbox-exec)"
+            )
+        return None
+    if mech == "macos-seatbelt":  # applied by wrapping the command (see child_setup), not in the child
         return None
     from agent.sandbox import linux
 
@@ -172,19 +188,26 @@ def with_network(box: Any) -> Any:
 
 
 def child_setup(
-    box: Any, root: Path, extra_writable: tuple[Path, ...] = ()
-) -> tuple[Callable[[], None] | None, dict[str, str]]:
-    """(preexec_fn, environment additions) for a command the agent runs in `root` under the [sandbox] config `box`.
+    box: Any, root: Path, argv: list[str] | str, extra_writable: tuple[Path, ...] = ()
+) -> tuple[list[str] | str, Callable[[], None] | None, dict[str, str]]:
+    """(argv, preexec_fn, environment additions) to run `argv` (a string: a shell command line) in `root` under the
+    [sandbox] config `box`. Linux applies the sandbox in preexec_fn; macOS wraps argv in sandbox-exec (a string
+    becomes a /bin/sh argv, so pass shell=isinstance(argv, str) on the returned argv).
 
     The child always dies with the agent (PR_SET_PDEATHSIG, Linux); inside the sandbox where there is one.
     """
     policy = policy_for(root, [*box.writable, *map(str, extra_writable)], box.hide, box.network, list(box.readable))
     sandbox = preexec_for(box.mode, policy)
+    boxed = sandbox is not None or (box.mode != "off" and available() == "macos-seatbelt")
     env = {}
-    if sandbox is not None and policy.tmpdir is not None:
+    if boxed and policy.tmpdir is not None:
         env = {"TMPDIR": str(policy.tmpdir), "TMP": str(policy.tmpdir), "TEMP": str(policy.tmpdir)}
+    if sys.platform == "darwin" and boxed:
+        from agent.sandbox import darwin
+
+        return darwin.wrap(argv, policy), None, env
     if not sys.platform.startswith("linux"):
-        return sandbox, env
+        return argv, sandbox, env
     from agent.sandbox import linux
 
-    return linux.with_deathsig(sandbox), env
+    return argv, linux.with_deathsig(sandbox), env

@@ -30,12 +30,12 @@ def execute(ws: Workspace, command: str, timeout_s: float) -> tuple[int | None, 
     box = ws.config.sandbox
     if wants_network(box, command) and ws.config.permissions.network != "deny":  # approved by the chain, or allowed
         box = with_network(box)
-    preexec, extra = child_setup(box, ws.root)
+    argv, preexec, extra = child_setup(box, ws.root, ["bash", "-c", command])
     env = {**without_quiet_git(dict(os.environ)), "GIT_TERMINAL_PROMPT": "0", "PAGER": "cat", "GIT_PAGER": "cat"}
     env.update(extra)
     try:
         proc = subprocess.Popen(
-            ["bash", "-c", command],
+            argv,
             cwd=ws.root,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
