@@ -45,3 +45,12 @@ def test_paths_a_note_names_match_the_files_they_cover() -> None:
     assert mentions(named, "docs/releases/5.2.txt") and mentions(named, "Modules/clinic/posixmodule.c.h")
     assert mentions(named, "django/docs/internals/deprecation.txt")
     assert not mentions(named, "docs/index.txt") and not mentions(named, "docs/internals/other.txt")
+
+
+def test_relevant_keeps_the_hits_within_the_margin_of_the_best_and_over_the_floor() -> None:
+    from agent.memory.context import relevant
+
+    hits = [{"id": i, "score": s} for i, s in [("best", 1.1), ("implied", 0.88), ("far", 0.8), ("low", 0.35)]]
+    assert [h["id"] for h in relevant(hits)] == ["best", "implied"]  # 0.22 below the best comes along
+    assert [h["id"] for h in relevant(hits[2:])] == ["far"]  # the floor (0.4) drops the last
+    assert relevant([]) == []

@@ -8,9 +8,11 @@ from agent.errors import StoreError
 
 # Tuned on the tune split of bench/memory-usefulness (bench/memory_usefulness.py), with the hybrid weight
 # (index.HYBRID_WEIGHT): a note comes back when its score is at least FLOOR and within MARGIN of the
-# best hit's, so a clear best match comes alone and near-ties come together.
+# best hit's, so a clear best match comes alone and near-ties come together. MARGIN was 0.12; 0.25
+# (refitted on tune: floor, margin and weight swept together) lets the notes a task implies without
+# resembling it come with the best match: task recall@3 0.78 -> 0.83, error 0.91 -> 0.92.
 FLOOR = 0.4
-MARGIN = 0.12
+MARGIN = 0.25
 
 
 def approx_tokens(text: str) -> int:
