@@ -29,8 +29,13 @@ TUNING = [
     # added in session 4, after the first held-out figures, to widen tuning (never the held-out side)
     "hynek+structlog", "pyparsing+pyparsing", "agronholm+anyio",
     "pallets+itsdangerous", "aio-libs+yarl", "encode+starlette",
+    # session 4's held-out side, looked at and tuned against: moved here in session 5 (burned, so tuning now)
+    "marshmallow-code+marshmallow", "python-humanize+humanize", "pytoolz+toolz", "pytest-dev+pluggy",
 ]
-HELD_OUT = ["marshmallow-code+marshmallow", "python-humanize+humanize", "pytoolz+toolz", "pytest-dev+pluggy"]
+# fixed in session 5 before any result on them was seen; measured once per rule change, never tuned on
+HELD_OUT = [
+    "python-attrs+attrs", "pallets+click", "dateutil+dateutil", "python-poetry+tomlkit", "mahmoud+boltons",
+]
 OUT = Path(__file__).resolve().parent / "data" / "guard_corpus"
 MAX_CHANGED = 12
 MAX_BYTES = 400_000

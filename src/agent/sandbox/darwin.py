@@ -16,10 +16,15 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # policy imports this module lazily; only the annotation is needed here
     from agent.sandbox.policy import SandboxPolicy
+
+# (writable, read-only inside it, hidden, scratch root) -> the policy to probe with; policy.py passes its own
+# constructor so this module never imports policy (that would be an import cycle)
+ProbePolicy = Callable[[Path, Path, Path, Path], "SandboxPolicy"]
 
 SANDBOX_EXEC = "/usr/bin/sandbox-exec"
 MECHANISM = "macos-seatbelt"
@@ -85,23 +90,19 @@ def wrap(argv: list[str] | str, policy: SandboxPolicy) -> list[str]:
     return [SANDBOX_EXEC, "-p", profile(policy), *command]
 
 
-def probe() -> bool:
+def probe(make_policy: ProbePolicy) -> bool:
     """Whether sandbox-exec really confines a command here, under a profile using every kind of rule: a write to
     the writable folder succeeds, a write to a read-only one inside it fails, a hidden file cannot be read. False
     inside another sandbox (sandbox_apply is refused), where sandbox-exec is missing, or where the profile is not
     understood: then the caller falls back to running unsandboxed, with asks."""
     if not Path(SANDBOX_EXEC).exists():
         return False
-    from agent.sandbox.policy import SandboxPolicy, readable_for
-
     with tempfile.TemporaryDirectory(prefix="agent-probe-") as scratch:
         inside, locked, secret = Path(scratch, "in"), Path(scratch, "in", "locked"), Path(scratch, "secret")
         locked.mkdir(parents=True)
         secret.mkdir()
         (secret / "key").write_text("x")
-        policy = SandboxPolicy(
-            writable=(inside,), read_only=(locked,), hidden=(secret,), readable=readable_for(inside, [scratch])
-        )
+        policy = make_policy(inside, locked, secret, Path(scratch))
         script = (
             f'echo x > "{inside}/ok" && ! (echo x > "{locked}/no") 2>/dev/null'
             f' && ! cat "{secret}/key" 2>/dev/null'

@@ -75,7 +75,12 @@ def available() -> str | None:
     if sys.platform == "darwin":
         from agent.sandbox import darwin
 
-        return darwin.MECHANISM if darwin.probe() else None
+        def probe_policy(inside: Path, locked: Path, secret: Path, scratch: Path) -> SandboxPolicy:
+            return SandboxPolicy(
+                writable=(inside,), read_only=(locked,), hidden=(secret,), readable=readable_for(inside, [scratch])
+            )
+
+        return darwin.MECHANISM if darwin.probe(probe_policy) else None
     if not sys.platform.startswith("linux"):
         return None
     from agent.sandbox import linux
