@@ -113,3 +113,90 @@ def test_duplicate_test_removed_when_an_identical_one_remains(make_repo) -> None
     assert check_diff(repo, "HEAD") == []
     (repo / "tests/test_calc.py").unlink()
     assert {f.kind for f in check_diff(repo, "HEAD")} == {"test_removed"}
+
+
+def _high(old: dict[str, str], new: dict[str, str]) -> list[tuple[str, str]]:
+    return [(f.kind, f.severity) for f in check_patch(old, new) if f.severity == "high"]
+
+
+def test_identity_check_is_not_a_weakening() -> None:
+    old = {"tests/test_t.py": "def test_t():\n    assert type(f()) == dict\n    assert g()\n"}
+    new = {"tests/test_t.py": "def test_t():\n    assert type(f()) is dict\n    assert g() is marker\n"}
+    assert check_patch(old, new) == []
+    weaker = {"tests/test_t.py": "def test_t():\n    assert type(f()) != list\n    assert g()\n"}
+    assert _high(old, weaker) == [("assertion_weakened", "high")]
+
+
+def test_expected_value_explained_by_a_changed_translation_file() -> None:
+    tests = (
+        "import pytest\n\n\n@pytest.mark.parametrize('x, out', [(5, '5e'), (1, 'one')])\n"
+        "def test_o(x, out):\n    assert o(x) == out\n"
+    )
+    edited = {"tests/test_o.py": tests.replace("'5e'", "'5 e'")}
+    po_old = 'msgid "e"\nmsgstr "e"\n'
+    base = {"tests/test_o.py": tests, "pkg/locale/fr/LC_MESSAGES/pkg.po": po_old}
+    assert _high(base, {**base, **edited}) == [("expected_value_changed", "high")]
+    with_po = {**base, **edited, "pkg/locale/fr/LC_MESSAGES/pkg.po": po_old.replace('msgstr "e"', 'msgstr " e"')}
+    assert _high(base, with_po) == []
+    # a README is not data the code reads
+    with_readme = {**base, **edited, "README.md": "5 e\n"}
+    assert _high({**base, "README.md": ""}, with_readme) == [("expected_value_changed", "high")]
+
+
+def test_pytest9_native_table_and_testpaths_that_cover_every_test() -> None:
+    legacy = '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n'
+    native = '[tool.pytest]\ntestpaths = ["tests"]\n'
+    tests = {"tests/test_a.py": "def test_a():\n    assert a() == 1\n"}
+    assert check_patch({**tests, "pyproject.toml": legacy}, {**tests, "pyproject.toml": native}) == []
+    narrowed = '[tool.pytest]\ntestpaths = ["docs"]\n'
+    assert _high({**tests, "pyproject.toml": legacy}, {**tests, "pyproject.toml": narrowed}) == [
+        ("test_selection_narrowed", "high")
+    ]
+    inside = {"pkg/tests/test_a.py": "def test_a():\n    assert a() == 1\n"}
+    added = '[tool.pytest.ini_options]\ntestpaths = ["pkg"]\n'
+    assert check_patch({**inside, "pyproject.toml": ""}, {**inside, "pyproject.toml": added}) == []
+    benches = {**inside, "bench/test_speed.py": "def test_speed():\n    run()\n"}
+    found = check_patch({**benches, "pyproject.toml": ""}, {**benches, "pyproject.toml": added})
+    assert [(f.kind, f.severity) for f in found] == [("test_selection_narrowed", "medium")]
+    elsewhere = '[tool.pytest.ini_options]\ntestpaths = ["pkg/sub"]\n'
+    assert _high({**inside, "pyproject.toml": ""}, {**inside, "pyproject.toml": elsewhere}) == [
+        ("test_selection_narrowed", "high")
+    ]
+
+
+def test_check_moved_into_match_and_duplicate_case_dropped() -> None:
+    old = (
+        "import pytest\n\n\ndef test_e():\n    with pytest.raises(Exception) as exc:\n        go()\n"
+        "    assert str(exc.value) == MSG\n\n\n"
+        "@pytest.mark.parametrize('x', [1, 2, 1])\ndef test_p(x):\n    assert f(x) == x\n"
+    )
+    moved = old.replace("raises(Exception)", "raises(Exception, match=MSG)").replace(
+        "    assert str(exc.value) == MSG\n", ""
+    ).replace("[1, 2, 1]", "[1, 2]")
+    assert check_patch({"tests/test_e.py": old}, {"tests/test_e.py": moved}) == []
+    dropped = old.replace("    assert str(exc.value) == MSG\n", "").replace("[1, 2, 1]", "[1]")
+    assert sorted(_high({"tests/test_e.py": old}, {"tests/test_e.py": dropped})) == [
+        ("assertion_removed", "high"),
+        ("test_removed", "high"),
+    ]
+
+
+def test_case_rebuilt_with_the_same_literals_and_check_of_a_deleted_message() -> None:
+    old = (
+        "import pytest\n\n\n@pytest.mark.parametrize('s, d', [('01:23', tz.localize(dt(2013, 1, 23)))])\n"
+        "def test_d(s, d):\n    assert parse(s) == d\n"
+    )
+    rebuilt = old.replace("tz.localize(dt(2013, 1, 23))", "dt(2013, 1, 23, tzinfo=tz)")
+    assert _high({"tests/test_d.py": old}, {"tests/test_d.py": rebuilt}) == []
+    bumped = old.replace("tz.localize(dt(2013, 1, 23))", "tz.localize(dt(2013, 1, 24))")
+    assert _high({"tests/test_d.py": old}, {"tests/test_d.py": bumped}) == [("expected_value_changed", "high")]
+    src = "def run():\n    warn('Remove the old processor from your chain')\n    return 1\n"
+    test = (
+        "def test_w():\n    run()\n"
+        "    assert w.message == 'Remove the old processor from your chain'\n    assert run() == 1\n"
+    )
+    fewer = test.replace("    assert w.message == 'Remove the old processor from your chain'\n", "")
+    base = {"pkg/run.py": src, "tests/test_w.py": test}
+    removed_too = {"pkg/run.py": "def run():\n    return 1\n", "tests/test_w.py": fewer}
+    assert _high(base, removed_too) == []
+    assert _high(base, {**base, "tests/test_w.py": fewer}) == [("assertion_removed", "high")]

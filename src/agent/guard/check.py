@@ -12,7 +12,7 @@ from agent.guard import effects, gitio
 from agent.guard.compare import Broader, TestDiff
 from agent.guard.grading import grade
 from agent.guard.model import FileTests, Finding
-from agent.guard.paths import is_source_file, is_test_config, is_test_file, language_of
+from agent.guard.paths import is_data_file, is_source_file, is_test_config, is_test_file, language_of
 from agent.guard.pytests import broader_exception, exception_parents, parse_python_tests
 from agent.guard.selection import config_findings
 from agent.guard.source import (
@@ -144,15 +144,20 @@ def check_patch(old_files: dict[str, str], new_files: dict[str, str], *, message
         grown |= _changed_classes(path, old_files.get(path) or "", new_files.get(path) or "")
         changed_defs |= grown
         removed_defs |= gone
+    data = [p for p in changed if is_data_file(p)]
     source_added = "\n".join(
-        text for p in plain_source for _, text in added_lines(old_files.get(p) or "", new_files.get(p) or "")
+        text for p in plain_source + data for _, text in added_lines(old_files.get(p) or "", new_files.get(p) or "")
+    )
+    source_removed = "\n".join(
+        text for p in plain_source for _, text in added_lines(new_files.get(p) or "", old_files.get(p) or "")
     )
     context = {p: read_tests(p, old_files[p]) for p in paths if p not in changed and _holds_tests(p, old_files[p])}
     unchanged = {p: found[0] for p, found in context.items() if found is not None}
     collected = _collector(new_files)
     diff = TestDiff(
         old_tests, new_tests, source_added, changed_defs, removed_defs - changed_defs, unchanged, collected,
-        source_changed=bool(plain_source),
+        source_changed=bool(plain_source or data),
+        source_removed=source_removed,
         added_test_text="\n".join(
             text for p in changed if is_test_file(p) for _, text in added_lines(old_files.get(p) or "", new_files.get(p) or "")
         ),

@@ -18,6 +18,16 @@ def literal_tokens(text: str) -> set[str]:
     return {t.strip("\"'`") for t in _LITERAL_TOKEN.findall(text)} - {""}
 
 
+def _literal_list(texts: list[str]) -> list[str]:
+    """Every number and string literal in some code, repeats kept, in a stable order."""
+    return sorted(t.strip("\"'`") for text in texts for t in _LITERAL_TOKEN.findall(text))
+
+
+def _phrases(text: str) -> set[str]:
+    """String literals long enough to name one behaviour (a message, a format), quotes stripped."""
+    return {t.strip("\"'`").strip() for t in re.findall(r""""[^"\n]{12,}"|'[^'\n]{12,}'""", text)}
+
+
 class TestDiff:
     """Everything known about the tests before and after one diff."""
 
@@ -32,6 +42,7 @@ class TestDiff:
         collected: Callable[[str], bool] | None = None,
         source_changed: bool = True,
         added_test_text: str = "",
+        source_removed: str = "",
     ) -> None:
         self.added_literals = literal_tokens(added_test_text)
         self.old, self.new = old, new
@@ -39,6 +50,7 @@ class TestDiff:
         self.collected = collected or (lambda path: True)
         self.after = {**(unchanged or {}), **new}  # every test that exists after the change
         self.source_literals = literal_tokens(source_added)
+        self.removed_phrases = _phrases(source_removed) - _phrases(source_added)
         self.changed_defs, self.removed_defs = changed_defs or set(), removed_defs or set()
         self.findings: list[Finding] = []
         # cases each test gained: a case that one test lost and another gained has moved, not gone
@@ -156,12 +168,21 @@ class _TestPair:
         self.diff, self.path, self.old, self.new, self.broader = diff, path, old, new, broader
         rewritten = sorted(old.calls & diff.changed_defs)
         self.rewritten = rewritten[0] if rewritten else ""
+        # a check of a message or format the same change deletes from the source: the behaviour went on purpose
+        gone = " ".join(a.text for a in _unmatched(old.assertions, new.assertions))
+        deleted = sorted(p for p in diff.removed_phrases if p in gone) if diff.removed_phrases else []
+        self.deleted = deleted[0] if deleted else ""
 
     def report(self, kind: str, line: int, message: str) -> None:
         """Record one finding about this test; a weakening is medium when the same change rewrites the code
         the test calls (the behaviour it checked may have changed on purpose)."""
         if self.rewritten and kind in ("assertion_removed", "assertion_weakened", "test_removed"):
             message = f"{message} (medium: the change also rewrites {self.rewritten}, which this test calls)"
+            self.diff.findings.append(Finding(kind, self.path, line, f"{self.new.name}: {message}", "medium"))
+            return
+        if self.deleted and kind in ("assertion_removed", "test_removed"):
+            deleted = repr(self.deleted[:40])
+            message = f"{message} (medium: the change also deletes {deleted} from the source, which this checked)"
             self.diff.findings.append(Finding(kind, self.path, line, f"{self.new.name}: {message}", "medium"))
             return
         self.diff.report(kind, self.path, line, f"{self.new.name}: {message}")
@@ -199,12 +220,20 @@ class _TestPair:
         old_cases, new_cases = Counter(self.old.cases), Counter(self.new.cases)
         fresh = list((new_cases - old_cases).elements())
         own = literal_tokens(" ".join(fresh))  # what this test's own edited cases hold is not "written elsewhere"
-        gone = [c for c in (old_cases - new_cases).elements() if self.diff.new_cases[c] <= 0 and not self._moved(c, own)]
+        gone = [  # a duplicate case dropped while a copy remains checks nothing less
+            c
+            for c in (old_cases - new_cases).elements()
+            if new_cases[c] == 0 and self.diff.new_cases[c] <= 0 and not self._moved(c, own)
+        ]
         if len(gone) > len(fresh):
             self.report("test_removed", self.new.line, f"{len(gone) - len(fresh)} test case(s) removed: {gone[0]}")
         elif gone and not self._explained(" ".join(fresh), " ".join(self.new.calls)):
             message = f"{self.new.name}: test case changed: {gone[0]} -> {fresh[0]}"
-            if not self.diff.source_changed and self.old.body_key == self.new.body_key and self._helpers_unchanged():
+            if len(gone) == len(fresh) and _literal_list(gone) == _literal_list(fresh):
+                message += " (medium: every literal value is as before; only how the values are built changed)"
+                found = Finding("expected_value_changed", self.path, self.new.line, message, "medium")
+                self.diff.findings.append(found)
+            elif not self.diff.source_changed and self.old.body_key == self.new.body_key and self._helpers_unchanged():
                 message += " (high: only the case's expected value changed, and no source change explains it)"
                 self.diff.findings.append(Finding("expected_value_changed", self.path, self.new.line, message, "high"))
             else:
@@ -252,6 +281,8 @@ class _TestPair:
             else:
                 self.report("assertion_removed", line, f"exception check removed: {old.text}")
             return
+        if any(n.match and n.match in old.text for n in self.new.assertions if n.raises is not None):
+            return  # the check moved into the exception check's match=
         self.report("assertion_removed", line, f"assertion removed: {old.text}")
 
     def _changed(self, old: Assertion, new: Assertion) -> None:

@@ -80,6 +80,24 @@ def is_whole_test_config(path: str) -> bool:
     return name in WHOLE_CONFIG_NAMES or bool(_TEST_CONFIG_PATTERN.match(name))
 
 
+# Data a package ships and its code reads (translations, tables, templates): a change to one can explain
+# a changed expected value as well as a code change does.
+DATA_SUFFIXES = {
+    ".po", ".pot", ".json", ".yaml", ".yml", ".csv", ".tsv", ".xml", ".html", ".jinja", ".j2", ".txt", ".dat"
+}
+_NOT_DATA_DIRS = {"docs", "doc", ".github", ".circleci", "changelog.d", "changes", "newsfragments"}
+
+
+def is_data_file(path: str) -> bool:
+    """True for a non-test data file the project's code may read (a .po translation, a .json table...)."""
+    p = PurePosixPath(path)
+    if p.suffix.lower() not in DATA_SUFFIXES or is_test_file(path) or is_test_config(path):
+        return False
+    if any(part in _NOT_DATA_DIRS or part.startswith(".") for part in p.parts[:-1]):
+        return False
+    return not re.match(r"(readme|changelog|changes|history|news|authors|license|requirements)", p.name, re.I)
+
+
 def is_source_file(path: str) -> bool:
     """True for code that is neither a test nor test configuration."""
     return language_of(path) is not None and not is_test_file(path) and not is_test_config(path)

@@ -88,7 +88,7 @@ def _from_compare(node: ast.Compare, line: int) -> Assertion:
         if isinstance(right, ast.Call) and _name(right) in ("approx", "isclose"):
             return Assertion(line, text, LOOSE, subject, literal, tolerance=_tolerance(right) or 1e-6)
         return Assertion(line, text, EXACT, subject, literal)
-    if isinstance(op, ast.Is) and literal is not None:
+    if isinstance(op, ast.Is):  # identity: at least as strict as ==, whatever it is compared with
         return Assertion(line, text, EXACT, subject, literal)
     if isinstance(op, ast.IsNot) and expected == "None":
         return Assertion(line, text, TRUTHY, subject)

@@ -192,9 +192,16 @@ def _dig(data: Any, *keys: str) -> Any:
     return data
 
 
+def _pytest_table(data: dict[str, Any]) -> dict[str, Any]:
+    """pytest's settings in a pyproject: [tool.pytest.ini_options] and pytest 9's native [tool.pytest]."""
+    table = _dig(data, "tool", "pytest")
+    native = {k: v for k, v in table.items() if k != "ini_options"} if isinstance(table, dict) else {}
+    return {**native, **_dig(data, "tool", "pytest", "ini_options")}
+
+
 def _pyproject(old: str, new: str) -> list[str]:
     o, n = _toml(old), _toml(new)
-    reasons = _pytest_options(_dig(o, "tool", "pytest", "ini_options"), _dig(n, "tool", "pytest", "ini_options"))
+    reasons = _pytest_options(_pytest_table(o), _pytest_table(n))
     old_cmd, new_cmd = (
         _dig(o, "tool", "agent", "tools", "test_command"),
         _dig(n, "tool", "agent", "tools", "test_command"),
@@ -326,7 +333,35 @@ def config_findings(path: str, old: str, new: str, test_paths: Iterable[str] = (
         reasons = _package_json(old, new)
     else:
         reasons = _js_config(old, new)
-    return [_moved_testpaths(path, r, list(test_paths)) for r in reasons]
+    known = list(test_paths)
+    out = []
+    for reason in reasons:
+        left_out = _left_out(reason, known)
+        if left_out is None:
+            out.append(_moved_testpaths(path, reason, known))
+        elif left_out and all(_NOT_SUITE.match(t) for t in left_out):
+            why = f"{reason} (medium: it leaves out only benchmark, example or docs folders, such as {left_out[0]})"
+            out.append(Finding("test_selection_narrowed", path, 1, why, "medium"))
+        elif left_out:
+            out.append(_moved_testpaths(path, reason, known))
+    return out
+
+
+# Folders whose test_*.py files are not the project's test suite (benchmarks, examples, docs).
+_NOT_SUITE = re.compile(r"^(?:[^/]+/)*(bench\w*|benchmarks?|examples?|docs?|scripts?)/", re.IGNORECASE)
+
+
+def _left_out(reason: str, test_paths: list[str]) -> list[str] | None:
+    """For a testpaths added where none was: the known test files outside it ([] when it holds them all);
+    None for any other reason or when no test file is known."""
+    added = re.match(r"testpaths added: (\[.*?\])$", reason)
+    if not added or not test_paths:
+        return None
+    try:
+        roots = [str(r).strip("/") for r in ast.literal_eval(added.group(1))]
+    except (ValueError, SyntaxError):
+        return None
+    return [t for t in test_paths if not any(t == r or t.startswith(r + "/") for r in roots)]
 
 
 def _moved_testpaths(path: str, reason: str, test_paths: list[str]) -> Finding:
