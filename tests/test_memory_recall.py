@@ -132,6 +132,32 @@ def test_error_query_keeps_the_lines_that_say_what_went_wrong() -> None:
     assert error_query("a\nb\nc\nd\n") == "b\nc\nd"
 
 
+def test_error_query_takes_the_message_after_a_bare_exception_name_and_drops_locations() -> None:
+    out = "AssertionError: \nArrays are not equal\n\nMismatched elements: 1 / 3\n"
+    assert error_query(out) == "AssertionError:\nArrays are not equal"
+    lint = "flake8....Failed\nsrc/app/settings.py:212:1: E302 error: expected 2 blank lines, found 1\n"
+    assert error_query(lint) == "flake8....Failed\nE302 error: expected 2 blank lines, found 1"
+    mypy = "pandas/core/merge.py:912: error: Argument 1 has incompatible type\n"
+    assert error_query(mypy) == "error: Argument 1 has incompatible type"
+    assert error_query("Traceback (most recent call last):\n  File \"a.py\", line 1\nKeyError: 'x'\n") == (
+        "Traceback (most recent call last):\nKeyError: 'x'"
+    )
+
+
+def test_a_bare_assertion_error_brings_the_note_matching_the_message_on_its_next_line(repo: Path) -> None:
+    config = load_config(repo)
+    store = MemoryStore(repo, config.memory)
+    floats = store.remember("Arrays are not equal after a float computation: exact comparisons differ across "
+                            "platforms, compare arrays with assert_allclose.", [], ["tests"], source="user")
+    seed(repo, config)
+    script = repo / "fail.py"
+    script.write_text("print('AssertionError: ')\nprint('Arrays are not equal')\nprint('')\n"
+                      "print('Mismatched elements: 1 / 3 (33.3%)')\nprint('1 failed in 0.1s')\nraise SystemExit(1)\n")
+    config.tools.test_command = "python fail.py"
+    backend = run(repo, config, [{"tool_calls": [call("run_tests")]}])
+    assert f"{floats}: Arrays are not equal" in tool_outputs(backend)[0]
+
+
 FILLER = "".join(f"def filler_{i}(v):\n    return v + {i}\n\n\n" for i in range(60))
 BIG = "def first(x):\n    return x\n\n\n" + FILLER + "def second(y):\n    return y * 2\n"
 

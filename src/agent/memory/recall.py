@@ -33,10 +33,22 @@ _FAILED_TEST = re.compile(r"(FAILED|FAIL:|ERROR:|[1-9]\d* failed|failures?=)")
 
 
 def error_query(output: str, limit: int = 600) -> str:
-    """The lines of a tool result that say what went wrong (the last few), as a recall query."""
+    """The lines of a tool result that say what went wrong (the last few), as a recall query.
+
+    A bare `AssertionError:` brings the line after it (where the message is); a `path:line[:col]:`
+    prefix is dropped, so the message, not the location, is matched.
+    """
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
-    picked = [ln for ln in lines if _ERROR_LINE.search(ln)][-6:] or lines[-3:]
-    return "\n".join(picked)[-limit:]
+    keep: list[int] = []
+    for i, line in enumerate(lines):
+        if _ERROR_LINE.search(line):
+            keep += [i, i + 1] if _BARE_NAME.match(line) and i + 1 < len(lines) else [i]
+    picked = [lines[i] for i in dict.fromkeys(keep)][-6:] or lines[-3:]
+    return "\n".join(_LOCATION.sub("", ln) for ln in picked)[-limit:]
+
+
+_BARE_NAME = re.compile(r"^[\w.]+:$")  # an exception name whose message is on the next line
+_LOCATION = re.compile(r"^\S+?:\d+(?::\d+)?:\s+")  # path:line[:col]: of a compiler, linter or doc build
 
 
 Coverage = dict[str, list[tuple[int, int]] | None]  # path -> line ranges a call showed or changed (None: all)
