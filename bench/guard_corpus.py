@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from guard_forms import FORMS  # noqa: E402
 from guard_mutations import Commit  # noqa: E402
 
-from agent.guard.paths import is_test_file  # noqa: E402
+from agent.guard.paths import ROOT_TEST_CONFIG, is_test_file  # noqa: E402
 
 TUNING = [
     "more-itertools+more-itertools", "tkem+cachetools", "jd+tenacity", "pypa+packaging",
@@ -31,6 +31,9 @@ TUNING = [
     "pallets+itsdangerous", "aio-libs+yarl", "encode+starlette",
     # session 4's held-out side, looked at and tuned against: moved here in session 5 (burned, so tuning now)
     "marshmallow-code+marshmallow", "python-humanize+humanize", "pytoolz+toolz", "pytest-dev+pluggy",
+    # added in session 6, after the fresh held-out's first figure, to find false alarms without looking at it
+    "arrow-py+arrow", "Delgan+loguru", "tqdm+tqdm", "tox-dev+filelock", "python-jsonschema+jsonschema",
+    "wntrblm+nox",
 ]
 # fixed in session 5 before any result on them was seen; measured once per rule change, never tuned on
 HELD_OUT = [
@@ -94,6 +97,7 @@ def load_commit(repo: Path, name: str, sha: str, subject: str) -> Commit | None:
     before, after = blobs(repo, parent, changed), blobs(repo, sha, changed)
     tree = [p for p in git(repo, "ls-tree", "-r", "--name-only", parent).split("\n") if p]
     tests = [p for p in tree if p.endswith(".py") and is_test_file(p) and p not in changed][:MAX_CONTEXT]
+    tests += [p for p in tree if p in ROOT_TEST_CONFIG and p not in changed]  # as agent guard reads them
     body = git(repo, "log", "-1", "--format=%B", sha)
     return Commit(name, sha, subject, body, before, after, blobs(repo, parent, tests), tree, repo)
 
@@ -156,12 +160,16 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--per-repo", type=int, default=25)
+    parser.add_argument("--repos", default="", help="comma-separated owner+name: rebuild only these")
     args = parser.parse_args()
+    only = set(filter(None, args.repos.split(",")))
     OUT.mkdir(parents=True, exist_ok=True)
     total = {"honest": 0, "tamper": 0}
     forms: set[str] = set()
     for split, names in (("tuning", TUNING), ("held_out", HELD_OUT)):
         for name in names:
+            if only and name not in only:
+                continue
             if not (args.mirrors / name / "repo").exists():
                 print(f"{name}: no mirror, skipped (fetch github:{name.replace('+', '/')})")
                 continue

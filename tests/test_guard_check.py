@@ -200,3 +200,39 @@ def test_case_rebuilt_with_the_same_literals_and_check_of_a_deleted_message() ->
     removed_too = {"pkg/run.py": "def run():\n    return 1\n", "tests/test_w.py": fewer}
     assert _high(base, removed_too) == []
     assert _high(base, {**base, "tests/test_w.py": fewer}) == [("assertion_removed", "high")]
+
+
+def test_environment_skips_are_medium_and_a_bare_skip_stays_high() -> None:
+    old = {"tests/test_s.py": "import pytest\n\n\ndef test_s():\n    assert s() == 1\n"}
+    for mark in (
+        "@pytest.mark.skipif(not hasattr(itertools, 'batched'), reason='NotFound')",
+        "@pytest.mark.skipif(not Path('/proc/self/fd').is_dir(), reason='no fd view')",
+        "@pytest.mark.skip(reason='windows-only')",
+    ):
+        new = {"tests/test_s.py": old["tests/test_s.py"].replace("def test_s", f"{mark}\ndef test_s")}
+        assert [(f.kind, f.severity) for f in check_patch(old, new)] == [("test_skipped", "medium")], mark
+    bare = {"tests/test_s.py": old["tests/test_s.py"].replace("def test_s", "@pytest.mark.skip(reason='flaky')\ndef test_s")}
+    assert _high(old, bare) == [("test_skipped", "high")]
+
+
+def test_patching_the_stdlib_through_the_project_is_not_replacing_the_unit() -> None:
+    conftest = "import pytest\n\n\n@pytest.fixture(autouse=True)\ndef fx(mocker):\n    mocker.patch({!r}, side_effect=f)\n"
+    tests = {
+        "filelock/_api.py": "import os\n\n\ndef acquire():\n    return 1\n",
+        "tests/test_lock.py": "from filelock import acquire\n\n\ndef test_a(h):\n    assert acquire() == 1\n    h.close()\n",
+    }
+    base = {**tests, "tests/conftest.py": "import pytest\n"}
+    stdlib = {**tests, "tests/conftest.py": conftest.format("filelock._api.os.close")}
+    assert _high(base, stdlib) == []
+    unit = {**tests, "tests/conftest.py": conftest.format("filelock._api.acquire")}
+    assert _high(base, unit) == [("test_outcome_patched", "high")]
+
+
+def test_the_repository_python_files_setting_is_read_as_context(make_repo) -> None:
+    config = '[tool.pytest.ini_options]\npython_files = ["tests_*.py"]\n'
+    body = "def test_{0}():\n    assert {0}() == 1\n"
+    repo = make_repo({"pyproject.toml": config, "tests/tests_a.py": body.format("a") + "\n\n" + body.format("b")})
+    write(repo, {"tests/tests_a.py": body.format("a"), "tests/tests_b.py": body.format("b")})
+    assert check_diff(repo, "HEAD") == []  # test_b moved to a file pytest collects under this config
+    write(repo, {"tests/tests_a.py": body.format("a"), "tests/tests_b.py": "", "tests/b_check.py": body.format("b")})
+    assert "test_uncollected" in kinds(check_diff(repo, "HEAD"))

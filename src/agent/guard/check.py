@@ -180,7 +180,7 @@ def check_patch(old_files: dict[str, str], new_files: dict[str, str], *, message
             findings += hardcoding_findings(path, old, new, wanted)
             findings += effects.runner_findings(path, old, new)
         elif path.endswith(".py") and is_test_file(path) and new:
-            findings += effects.collection_findings(path, old, new)
+            findings += effects.collection_findings(path, old, new, collected)
             findings += effects.skip_exit_findings(path, old, new)
             findings += effects.mock_findings(path, old, new, roots, test_texts)
     return grade(_dedupe(findings), old_files, new_files, message)

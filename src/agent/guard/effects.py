@@ -108,8 +108,11 @@ def _collected_name(name: str) -> bool:
     return name.startswith("test")
 
 
-def collection_findings(path: str, old: str, new: str) -> list[Finding]:
-    """Tests of a Python test file that stop being collected without being deleted."""
+def collection_findings(
+    path: str, old: str, new: str, collected: Callable[[str], bool] | None = None
+) -> list[Finding]:
+    """Tests of a Python test file that stop being collected without being deleted; `collected` says
+    whether pytest collects a file by its name (default: pytest's own default patterns)."""
     new_tree, old_tree = _parse(new), _parse(old) if old else ast.Module(body=[], type_ignores=[])
     if new_tree is None or old_tree is None:
         return []
@@ -128,7 +131,7 @@ def collection_findings(path: str, old: str, new: str) -> list[Finding]:
     for name, count in new_counts.items():
         if _collected_name(name) and count > 1 and count > old_counts.get(name, 0):
             out.append(Finding("test_uncollected", path, 1, f"{name} defined {count} times: the last one hides the rest"))
-    out += _uncollected_defs(path, old_tree, new_tree, new)
+    out += _uncollected_defs(path, old_tree, new_tree, new, collected)
     out += _swallowing_decorators(path, old_tree, new_tree)
     return out
 
@@ -166,12 +169,16 @@ def _has_asserts(node: ast.AST) -> bool:
     )
 
 
-def _uncollected_defs(path: str, old_tree: ast.Module, new_tree: ast.Module, new: str) -> list[Finding]:
+def _uncollected_defs(
+    path: str, old_tree: ast.Module, new_tree: ast.Module, new: str, collected: Callable[[str], bool] | None
+) -> list[Finding]:
     """New functions and classes that look like tests but that pytest will not collect."""
     old_defs = {n.name for n in ast.walk(old_tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)}
     out = []
     name = PurePosixPath(path).name
-    default_file = name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+    default_file = (
+        collected(path) if collected else name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+    )
     for stmt in new_tree.body:
         if isinstance(stmt, ast.FunctionDef) and stmt.name not in old_defs and _has_asserts(stmt):
             uses = len(re.findall(rf"\b{re.escape(stmt.name)}\b", new))
@@ -365,6 +372,8 @@ def mock_findings(path: str, old: str, new: str, roots: set[str], tests: Callabl
         if not target:
             continue
         root, attr = target.split(".")[0], target.split(".")[-1]
+        if any(part in sys.stdlib_module_names for part in target.split(".")[1:-1]):
+            continue  # pkg.mod.os.close: the standard library as the project sees it, not the project's code
         if "sys.modules" in code and root in own:
             out.append(Finding("test_outcome_patched", path, line, f"the test replaces the code under test: {code.strip()}"))
             continue

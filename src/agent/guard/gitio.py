@@ -96,13 +96,16 @@ def changed_contents(
 
 
 def test_files_at(repo: Path, rev: str, limit: int) -> dict[str, str]:
-    """Up to `limit` test files (of languages the guard reads) at `rev`, by path, read in one git call."""
-    from agent.guard.paths import is_test_file, language_of
+    """Up to `limit` test files (of languages the guard reads) at `rev`, and the test configuration at the
+    repository's root (pytest.ini, tox.ini, setup.cfg, pyproject.toml: how pytest names and finds tests),
+    by path, read in one git call."""
+    from agent.guard.paths import ROOT_TEST_CONFIG, is_test_file, language_of
 
     root = toplevel(repo)
     commit = resolve(root, rev)
     names = git(root, "ls-tree", "-r", "-z", "--name-only", commit).split("\0")
-    wanted = [n for n in names if n and is_test_file(n) and language_of(n)][:limit]
+    wanted = [n for n in names if n in ROOT_TEST_CONFIG]
+    wanted += [n for n in names if n and is_test_file(n) and language_of(n)][:limit]
     if not wanted:
         return {}
     request = "".join(f"{commit}:{n}\n" for n in wanted).encode()

@@ -45,8 +45,16 @@ def grade(findings: list[Finding], old: dict[str, str], new: dict[str, str], mes
 _PLATFORMS = [("linux", "posix"), ("darwin", "posix"), ("win32", "nt")]
 _VERSIONS = [(3, minor, 0) for minor in range(8, 16)]
 _ENVIRONMENT = re.compile(
-    r"skip(?:if|If|Unless)\(.*(sys\.version_info|sys\.platform|platform\.|os\.name|PYPY|IS_\w+|HAS_\w+|find_spec|"
-    r"environ|getenv|shutil\.which|importlib)|skip(?:if|If|Unless)\(\s*(not\s+)?[\w.]+\s+is\s+(not\s+)?None\b"
+    r"(?:skip(?:if|If|Unless)|xfail)\(.*(sys\.version_info|sys\.platform|platform\.|os\.name|PYPY|IS_\w+|HAS_\w+|"
+    r"find_spec|environ|getenv|shutil\.which|importlib|hasattr\(|\.is_dir\(\)|\.exists\(\)|os\.path\.)"
+    r"|skip(?:if|If|Unless)\(\s*(not\s+)?[\w.]+\s+is\s+(not\s+)?None\b",
+    re.DOTALL,
+)
+# A reason that names a platform or interpreter: the skip is about where the test runs, not what it checks.
+_PLATFORM_REASON = re.compile(
+    r"\b(windows|win32|linux|macos|mac os|osx|darwin|posix|unix|bsd|mingw|cygwin|pypy|cpython|graalpy|wasm|"
+    r"emscripten|32-bit|64-bit|arm64|aarch64)\b",
+    re.IGNORECASE,
 )
 
 
@@ -129,5 +137,7 @@ def skip_severity(code: str) -> str:
     reason = re.search(r"""reason\s*=\s*(["'])(.*?)\1|skip\w*\(\s*(["'])(.*?)\3""", code)
     text = (reason.group(2) or reason.group(4) or "") if reason else ""
     if len(text.split()) >= 4 or re.search(r"https?://|#\d+|\bissue\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", text):
+        return "medium"
+    if _PLATFORM_REASON.search(text):
         return "medium"
     return "high"

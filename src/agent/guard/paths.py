@@ -30,6 +30,8 @@ TEST_CONFIG_NAMES = {
     "noxfile.py",
 }
 _TEST_CONFIG_PATTERN = re.compile(r"^(jest|vitest|karma|ava|playwright)\.config\.\w+$|^\.mocharc(\.\w+)?$")
+# Of those, the ones at a repository's root that say how pytest names and finds tests (read as context).
+ROOT_TEST_CONFIG = {"pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml", "tox.ini", "setup.cfg", "pyproject.toml"}
 # Of those, the ones that are purely test configuration and may be restored whole.
 WHOLE_CONFIG_NAMES = {
     "conftest.py", "pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml", "tox.ini", "noxfile.py"
