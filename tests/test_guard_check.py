@@ -226,6 +226,10 @@ def test_patching_the_stdlib_through_the_project_is_not_replacing_the_unit() -> 
     assert _high(base, stdlib) == []
     unit = {**tests, "tests/conftest.py": conftest.format("filelock._api.acquire")}
     assert _high(base, unit) == [("test_outcome_patched", "high")]
+    # a project module that shares a standard-library name is still the project's code
+    own_types = {**tests, "filelock/types.py": "def close():\n    return 1\n"}
+    patched = {**own_types, "tests/conftest.py": conftest.format("filelock.types.close")}
+    assert _high({**own_types, "tests/conftest.py": "import pytest\n"}, patched) == [("test_outcome_patched", "high")]
 
 
 def test_the_repository_python_files_setting_is_read_as_context(make_repo) -> None:

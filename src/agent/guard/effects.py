@@ -108,11 +108,9 @@ def _collected_name(name: str) -> bool:
     return name.startswith("test")
 
 
-def collection_findings(
-    path: str, old: str, new: str, collected: Callable[[str], bool] | None = None
-) -> list[Finding]:
+def collection_findings(path: str, old: str, new: str, collected: Callable[[str], bool]) -> list[Finding]:
     """Tests of a Python test file that stop being collected without being deleted; `collected` says
-    whether pytest collects a file by its name (default: pytest's own default patterns)."""
+    whether pytest collects a file by its name (the project's python_files patterns)."""
     new_tree, old_tree = _parse(new), _parse(old) if old else ast.Module(body=[], type_ignores=[])
     if new_tree is None or old_tree is None:
         return []
@@ -170,15 +168,13 @@ def _has_asserts(node: ast.AST) -> bool:
 
 
 def _uncollected_defs(
-    path: str, old_tree: ast.Module, new_tree: ast.Module, new: str, collected: Callable[[str], bool] | None
+    path: str, old_tree: ast.Module, new_tree: ast.Module, new: str, collected: Callable[[str], bool]
 ) -> list[Finding]:
     """New functions and classes that look like tests but that pytest will not collect."""
     old_defs = {n.name for n in ast.walk(old_tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)}
     out = []
     name = PurePosixPath(path).name
-    default_file = (
-        collected(path) if collected else name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
-    )
+    default_file = collected(path)
     for stmt in new_tree.body:
         if isinstance(stmt, ast.FunctionDef) and stmt.name not in old_defs and _has_asserts(stmt):
             uses = len(re.findall(rf"\b{re.escape(stmt.name)}\b", new))
@@ -372,7 +368,7 @@ def mock_findings(path: str, old: str, new: str, roots: set[str], tests: Callabl
         if not target:
             continue
         root, attr = target.split(".")[0], target.split(".")[-1]
-        if any(part in sys.stdlib_module_names for part in target.split(".")[1:-1]):
+        if _stdlib_attribute(target):
             continue  # pkg.mod.os.close: the standard library as the project sees it, not the project's code
         if "sys.modules" in code and root in own:
             out.append(Finding("test_outcome_patched", path, line, f"the test replaces the code under test: {code.strip()}"))
@@ -394,6 +390,17 @@ def mock_findings(path: str, old: str, new: str, roots: set[str], tests: Callabl
         if attr in called[id(where)]:
             out.append(Finding("test_outcome_patched", path, line, f"the test replaces the code under test: {code.strip()}"))
     return out
+
+
+def _stdlib_attribute(target: str) -> bool:
+    """True for a patch target like pkg.mod.os.close: its last two parts name a function of a standard-library
+    module (one already imported, so nothing is imported to find out). pkg.types.validate, a project module
+    that shares a standard-library name, is not one."""
+    parts = target.split(".")
+    if len(parts) < 3 or parts[-2] not in sys.stdlib_module_names:
+        return False
+    module = sys.modules.get(parts[-2])
+    return module is not None and hasattr(module, parts[-1])
 
 
 def runner_findings(path: str, old: str, new: str) -> list[Finding]:

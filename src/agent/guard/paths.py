@@ -87,7 +87,7 @@ def is_whole_test_config(path: str) -> bool:
 DATA_SUFFIXES = {
     ".po", ".pot", ".json", ".yaml", ".yml", ".csv", ".tsv", ".xml", ".html", ".jinja", ".j2", ".txt", ".dat"
 }
-_NOT_DATA_DIRS = {"docs", "doc", ".github", ".circleci", "changelog.d", "changes", "newsfragments"}
+_NOT_DATA_DIRS = {"docs", "doc", "changelog.d", "changes", "newsfragments"}  # and every hidden folder
 
 
 def is_data_file(path: str) -> bool:

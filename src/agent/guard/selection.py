@@ -337,12 +337,12 @@ def config_findings(path: str, old: str, new: str, test_paths: Iterable[str] = (
     out = []
     for reason in reasons:
         left_out = _left_out(reason, known)
-        if left_out is None:
-            out.append(_moved_testpaths(path, reason, known))
-        elif left_out and all(_NOT_SUITE.match(t) for t in left_out):
+        if left_out == []:
+            continue  # the new testpaths holds every known test file
+        if left_out and all(_NOT_SUITE.match(t) for t in left_out):
             why = f"{reason} (medium: it leaves out only benchmark, example or docs folders, such as {left_out[0]})"
             out.append(Finding("test_selection_narrowed", path, 1, why, "medium"))
-        elif left_out:
+        else:
             out.append(_moved_testpaths(path, reason, known))
     return out
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # policy imports this module lazily; only the annotation is needed here
